@@ -1,0 +1,127 @@
+/**
+ * Every frame on the wire, as a zod schema. Types are inferred from the
+ * schemas so they cannot drift from what the server accepts.
+ *
+ * DriftDB frames (push, get, ping in; push, init, stream_size, pong, error
+ * out) keep DriftDB's exact shapes. Extension frames are documented in
+ * docs/protocol.md and are only sent to sockets that used an extension.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL } from './limits.ts';
+
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const key = z.string();
+const id = z.string().min(1).max(MAX_ID_LENGTH);
+/** Opaque user data. DriftDB treats a missing value as null. */
+const value = z.unknown().transform((v) => (v === undefined ? null : v));
+
+export const Action = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('relay') }),
+  z.object({ type: z.literal('append') }),
+  z.object({ type: z.literal('replace') }),
+  z.object({ type: z.literal('compact'), seq }),
+]);
+export type Action = z.infer<typeof Action>;
+
+// ---- client → server -------------------------------------------------------
+
+/** Publish to a subject. `id` (extension) makes the publish idempotent and acknowledged. */
+export const PushIn = z.object({ type: z.literal('push'), key, value, action: Action, id: id.optional() });
+/** DriftDB: replay retained values with seq > `seq` (absent = 0, null = none). */
+export const GetIn = z.object({ type: z.literal('get'), key, seq: seq.nullable().optional() });
+export const PingIn = z.object({ type: z.literal('ping'), nonce: z.number().nullable().optional() });
+
+/** Extension: identify the client; switches the socket to explicit subscriptions. */
+export const HelloIn = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  client: id.optional(),
+  presence: z.unknown().optional(),
+});
+/** Extension: subscribe. Replays seq > `seq`, or only the `last` N values, unless `replay` is false. */
+export const SubIn = z.object({
+  type: z.literal('sub'),
+  key,
+  seq: seq.optional(),
+  last: z.number().int().min(1).max(MAX_TAIL).optional(),
+  replay: z.boolean().optional(),
+});
+export const UnsubIn = z.object({ type: z.literal('unsub'), key });
+/** Extension: set this connection's presence state (null clears it). */
+export const PresenceIn = z.object({ type: z.literal('presence'), state: z.unknown() });
+/** Extension: a direct message to one connection; never stored, never broadcast. */
+export const DirectIn = z.object({ type: z.literal('dm'), to: id, value, id: id.optional() });
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ClientMessageInput = z.input<typeof ClientMessage>;
+
+// ---- server → client -------------------------------------------------------
+
+export const Entry = z.object({ value: z.unknown(), seq, client: z.string().optional() });
+export type Entry = z.infer<typeof Entry>;
+
+export const Peer = z.object({ conn: z.string(), client: z.string(), state: z.unknown() });
+export type Peer = z.infer<typeof Peer>;
+
+export const PushOut = z.object({
+  type: z.literal('push'), key, value: z.unknown(), seq, client: z.string().optional(),
+});
+export const InitOut = z.object({
+  type: z.literal('init'),
+  key,
+  data: z.array(Entry),
+  /** Extension: more `init` frames for this key follow (a replay split to fit the frame limit). */
+  more: z.literal(true).optional(),
+  /** Extension: the requested seq is older than what the room still holds; data is the current state. */
+  reset: z.literal(true).optional(),
+});
+export const StreamSizeOut = z.object({ type: z.literal('stream_size'), key, size: z.number().int() });
+export const PongOut = z.object({ type: z.literal('pong'), nonce: z.number().nullable() });
+export const ErrorOut = z.object({
+  type: z.literal('error'),
+  message: z.string(),
+  code: z.enum(ERROR_CODES),
+  /** The client message ID of the push or dm that failed, when it had one. */
+  id: z.string().optional(),
+  key: z.string().optional(),
+});
+export const WelcomeOut = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number(),
+  conn: z.string(),
+  client: z.string(),
+  /** The room's latest sequence number. */
+  seq,
+  limits: z.record(z.string(), z.number()),
+  peers: z.array(Peer),
+});
+export const AckOut = z.object({ type: z.literal('ack'), id, seq, duplicate: z.literal(true).optional() });
+export const PresenceOut = z.object({
+  type: z.literal('presence'),
+  event: z.enum(['join', 'update', 'leave']),
+  peer: Peer,
+});
+export const DirectOut = z.object({ type: z.literal('dm'), from: z.string(), value: z.unknown() });
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  PushOut, InitOut, StreamSizeOut, PongOut, ErrorOut, WelcomeOut, AckOut, PresenceOut, DirectOut,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type PushOut = z.infer<typeof PushOut>;
+export type InitOut = z.infer<typeof InitOut>;
+export type ErrorOut = z.infer<typeof ErrorOut>;
+export type WelcomeOut = z.infer<typeof WelcomeOut>;
+export type PresenceOut = z.infer<typeof PresenceOut>;
+
+// ---- HTTP ------------------------------------------------------------------
+
+/** The body of `POST /new` and `GET /room/:id`, exactly as DriftDB returns it. */
+export const RoomResult = z.object({ room: z.string(), socket_url: z.string(), http_url: z.string() });
+export type RoomResult = z.infer<typeof RoomResult>;
+
+/** Messages `POST /room/:id/send` accepts: those that make sense without a socket. */
+export const HttpMessage = z.discriminatedUnion('type', [PushIn, GetIn, PingIn]);
+export type HttpMessage = z.infer<typeof HttpMessage>;
