@@ -1,0 +1,340 @@
+import { CLOSE_CODES, PROTOCOL_VERSION } from '../protocol/limits.ts';
+import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
+import { backoff } from './backoff.ts';
+import { RoomError } from './errors.ts';
+import { randomId, stableClientId } from './ids.ts';
+import type { Listener, Room, RoomEvents, RoomOptions, Status, SubscribeOptions } from './types.ts';
+import { socketUrl, type RoomAddress } from './url.ts';
+
+/** One `subscribe` call. Each keeps its own checkpoint, so listeners never see a seq twice. */
+interface Subscription {
+  subject: string;
+  listener: Listener;
+  /** Highest seq delivered (or known to be covered); undefined until the first replay completes. */
+  checkpoint?: number;
+  last?: number;
+  /** `replay: false` before its first replay: the tail only sets the checkpoint. */
+  quiet?: boolean;
+  /** Between an `init` with `more` and the last one: a `reset` is announced once per replay. */
+  midReplay?: boolean;
+}
+
+interface Publish {
+  frame: ClientMessageInput & { type: 'push' };
+  resolve(seq: number): void;
+  reject(error: RoomError): void;
+}
+
+const OPEN = 1;
+const PING = '{"type":"ping"}';
+const noop = (): void => {};
+// Client IDs in use per room URL in this process: a second connection to the
+// same room from one tab must not replace the first (close code 4001).
+const inUse = new Set<string>();
+
+/**
+ * Open a room and keep it open until `close()`: reconnects with jittered
+ * backoff, resubscribes from each listener's checkpoint, resends
+ * unacknowledged publishes (the server drops resent duplicates by ID).
+ *
+ * @example
+ * const room = connect('wss://rooms.example.com/room/abc/connect');
+ * const off = room.subscribe('chat', (e) => e.type === 'message' && show(e.value), { last: 50 });
+ * await room.append('chat', { text: 'hi' });
+ */
+export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
+  const {
+    WebSocket: Socket = globalThis.WebSocket as unknown as RoomOptions['WebSocket'],
+    queueLimit = 1000,
+    minDelay = 250,
+    maxDelay = 15_000,
+    heartbeat = 10_000,
+    random,
+  } = options;
+  if (!Socket) throw new TypeError('no WebSocket: pass options.WebSocket');
+  const url = socketUrl(address);
+  let clientId = options.clientId ?? stableClientId();
+  if (inUse.has(url + clientId)) clientId = randomId();
+  inUse.add(url + clientId);
+  const ownIds = new Set([clientId]);
+
+  let status: Status = 'connecting';
+  let socket: InstanceType<typeof Socket> | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  let lastHeard = 0;
+  let roomSeq = 0;
+  let conn: string | undefined;
+  let presence = options.presence;
+  const idPrefix = randomId(10);
+  let idCounter = 0;
+
+  const subscriptions = new Map<string, Set<Subscription>>();
+  /** Per subject, the subscriptions whose `sub` frames await their `init`, in send order. */
+  const awaiting = new Map<string, Subscription[]>();
+  const values = new Map<string, { value: unknown; seq: number }>();
+  const optimistic = new Map<string, { id: string; value: unknown }>();
+  const publishes = new Map<string, Publish>();
+  const peers = new Map<string, Peer>();
+  const handlers: Record<string, Set<(value: unknown) => void>> = {};
+
+  const emit = <E extends keyof RoomEvents>(event: E, value: RoomEvents[E]): void =>
+    handlers[event]?.forEach((handler) => handler(value));
+
+  const setStatus = (next: Status): void => {
+    if (status !== next) emit('status', (status = next));
+  };
+
+  const send = (frame: ClientMessageInput | string): void => {
+    if (socket?.readyState === OPEN) socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  };
+
+  const remember = (subject: string, value: unknown, seq: number): void => {
+    const known = values.get(subject);
+    if (!known || seq > known.seq) values.set(subject, { value, seq });
+  };
+
+  const deliver = (sub: Subscription, entry: Entry): void => {
+    // The checkpoint is the resume contract: nothing at or below it again.
+    if (sub.checkpoint !== undefined && entry.seq <= sub.checkpoint) return;
+    sub.checkpoint = entry.seq;
+    sub.listener({
+      type: 'message',
+      subject: sub.subject,
+      value: entry.value,
+      seq: entry.seq,
+      client: entry.client,
+      own: ownIds.has(entry.client!),
+    });
+  };
+
+  const request = (sub: Subscription): void => {
+    const { subject, checkpoint, last, quiet } = sub;
+    const queue = awaiting.get(subject) ?? [];
+    awaiting.set(subject, [...queue, sub]);
+    send({
+      type: 'sub',
+      key: subject,
+      ...(checkpoint !== undefined ? { seq: checkpoint } : last || quiet ? { last: last ?? 1 } : {}),
+    });
+  };
+
+  const settle = (id: string): Publish | undefined => {
+    const pending = publishes.get(id);
+    publishes.delete(id);
+    return pending;
+  };
+
+  const receive = (message: ServerMessage): void => {
+    switch (message.type) {
+      case 'welcome':
+        roomSeq = message.seq;
+        conn = message.conn;
+        attempt = 0;
+        peers.clear();
+        for (const peer of message.peers) peers.set(peer.conn, peer);
+        setStatus('open');
+        emit('presence', { event: 'sync' });
+        subscriptions.forEach((subs) => subs.forEach(request));
+        publishes.forEach(({ frame }) => send(frame));
+        break;
+      case 'push': {
+        const subs = subscriptions.get(message.key);
+        if (!subs) break;
+        remember(message.key, message.value, message.seq);
+        // A subscription still waiting for its replay gets this value in the replay.
+        const waiting = awaiting.get(message.key) ?? [];
+        subs.forEach((sub) => waiting.includes(sub) || deliver(sub, message));
+        break;
+      }
+      case 'init': {
+        const { key, data, more, reset } = message;
+        const queue = awaiting.get(key);
+        const sub = queue?.[0];
+        if (reset && !sub?.midReplay) {
+          values.delete(key);
+          if (sub && subscriptions.get(key)?.has(sub)) {
+            sub.checkpoint = undefined;
+            sub.listener({ type: 'reset', subject: key });
+          }
+        }
+        for (const entry of data) {
+          if (subscriptions.has(key)) remember(key, entry.value, entry.seq);
+          if (sub && !sub.quiet && subscriptions.get(key)?.has(sub)) deliver(sub, entry);
+        }
+        if (sub && !more) {
+          queue!.shift();
+          // The replay covered every stored value up to at least the welcome's
+          // seq: values it left out (before a tail, before "now") are skipped on purpose.
+          let covered = Math.max(sub.checkpoint ?? 0, roomSeq);
+          for (const entry of data) covered = Math.max(covered, entry.seq);
+          sub.checkpoint = covered;
+          sub.quiet = false;
+        }
+        if (sub) sub.midReplay = more;
+        break;
+      }
+      case 'ack': {
+        const pending = settle(message.id);
+        if (!pending) break;
+        const { key, value, action } = pending.frame;
+        if (action.type === 'replace') {
+          if (optimistic.get(key)?.id === message.id) optimistic.delete(key);
+          remember(key, value, message.seq);
+        }
+        pending.resolve(message.seq);
+        break;
+      }
+      case 'error': {
+        const error = new RoomError(message.code, message.message);
+        const pending = message.id === undefined ? undefined : settle(message.id);
+        if (!pending) return emit('error', error);
+        const { key } = pending.frame;
+        if (optimistic.get(key)?.id === message.id) {
+          optimistic.delete(key);
+          const value = values.get(key)?.value;
+          subscriptions.get(key)?.forEach((sub) => sub.listener({ type: 'rollback', subject: key, value, error }));
+        }
+        pending.reject(error);
+        break;
+      }
+      case 'presence':
+        if (message.event === 'leave') peers.delete(message.peer.conn);
+        else peers.set(message.peer.conn, message.peer);
+        emit('presence', { event: message.event, peer: message.peer });
+        break;
+      case 'dm':
+        emit('dm', { from: message.from, value: message.value });
+    }
+  };
+
+  const dial = (): void => {
+    retry = undefined;
+    const ws = (socket = new Socket(url));
+    lastHeard = Date.now();
+    ws.onerror = noop; // `ws` throws on an unhandled 'error'; 'close' follows it anyway
+    ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, client: clientId, presence });
+    ws.onmessage = (event: { data: unknown }) => {
+      lastHeard = Date.now();
+      if (typeof event.data === 'string' && event.data[0] === '{') receive(JSON.parse(event.data) as ServerMessage);
+    };
+    ws.onclose = (event: { code: number }) => drop(event.code);
+  };
+
+  const drop = (code?: number): void => {
+    const ws = socket;
+    if (!ws) return;
+    socket = undefined;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    ws.close();
+    awaiting.clear();
+    if (status === 'closed') return;
+    if (code === CLOSE_CODES.unsupportedProtocol) {
+      emit('error', new RoomError('unsupported_protocol'));
+      return room.close();
+    }
+    if (code === CLOSE_CODES.replaced) {
+      // Another socket (a duplicated tab) holds our ID: take a new one for good.
+      inUse.delete(url + clientId);
+      ownIds.add((clientId = stableClientId(true)));
+      inUse.add(url + clientId);
+    }
+    setStatus('reconnecting');
+    retry = setTimeout(dial, backoff(attempt++, minDelay, maxDelay, random));
+  };
+
+  // One timer for both jobs: keep the socket busy enough that a half-open one
+  // is noticed (two silent periods), and give up on a dial that never opens.
+  const beat = setInterval(() => {
+    if (!socket) return;
+    if (Date.now() - lastHeard > 2 * heartbeat) drop();
+    else send(PING);
+  }, heartbeat);
+
+  const wake = (): void => {
+    if (socket && Date.now() - lastHeard > heartbeat) drop();
+    if (retry !== undefined && globalThis.document?.visibilityState !== 'hidden') {
+      clearTimeout(retry);
+      dial();
+    }
+  };
+  const win = globalThis.window;
+  const doc = globalThis.document;
+  win?.addEventListener('online', wake);
+  doc?.addEventListener('visibilitychange', wake);
+
+  const push = (key: string, value: unknown, action: Action): Promise<number> => {
+    if (status === 'closed') return Promise.reject(new RoomError('closed'));
+    if (publishes.size >= queueLimit) return Promise.reject(new RoomError('queue_full'));
+    const id = idPrefix + (idCounter++).toString(36);
+    const frame = { type: 'push', key, value, action, id } as const;
+    if (action.type === 'replace') optimistic.set(key, { id, value });
+    return new Promise((resolve, reject) => {
+      publishes.set(id, { frame, resolve, reject });
+      if (status === 'open') send(frame);
+    });
+  };
+
+  const room: Room = {
+    get status() {
+      return status;
+    },
+    get clientId() {
+      return clientId;
+    },
+    get conn() {
+      return conn;
+    },
+    peers,
+    subscribe(subject, listener, { seq, last, replay }: SubscribeOptions = {}) {
+      const sub: Subscription = { subject, listener: listener as Listener, checkpoint: seq };
+      if (seq === undefined) {
+        sub.last = last;
+        sub.quiet = replay === false;
+      }
+      const subs = subscriptions.get(subject) ?? new Set();
+      subscriptions.set(subject, subs.add(sub));
+      if (status === 'open') request(sub);
+      return () => {
+        if (!subs.delete(sub) || subs.size) return;
+        subscriptions.delete(subject);
+        values.delete(subject);
+        send({ type: 'unsub', key: subject });
+      };
+    },
+    publish: (subject, value) => push(subject, value, { type: 'relay' }),
+    set: (subject, value) => push(subject, value, { type: 'replace' }),
+    append: (subject, value) => push(subject, value, { type: 'append' }),
+    compact: (subject, seq, value) => push(subject, value, { type: 'compact', seq }),
+    get: <T>(subject: string) =>
+      (optimistic.has(subject) ? optimistic.get(subject)!.value : values.get(subject)?.value) as T | undefined,
+    setPresence(state) {
+      presence = state;
+      send({ type: 'presence', state });
+    },
+    dm(to, value) {
+      send({ type: 'dm', to, value });
+    },
+    on(event, handler) {
+      const set = (handlers[event] ??= new Set());
+      set.add(handler as (value: unknown) => void);
+      return () => void set.delete(handler as (value: unknown) => void);
+    },
+    close() {
+      if (status === 'closed') return;
+      setStatus('closed');
+      clearInterval(beat);
+      clearTimeout(retry);
+      win?.removeEventListener('online', wake);
+      doc?.removeEventListener('visibilitychange', wake);
+      inUse.delete(url + clientId);
+      drop();
+      const closed = new RoomError('closed');
+      publishes.forEach((pending) => pending.reject(closed));
+      for (const map of [publishes, subscriptions, awaiting, values, optimistic, peers]) map.clear();
+      for (const set of Object.values(handlers)) set.clear();
+    },
+  };
+  dial();
+  return room;
+}

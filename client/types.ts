@@ -1,0 +1,102 @@
+import type { Peer } from '../protocol/messages.ts';
+import type { RoomError } from './errors.ts';
+
+export type { Peer };
+
+/** `connecting` (first attempt) → `open` (welcomed) ⇄ `reconnecting` → `closed` (terminal). */
+export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** What a subscription listener receives. */
+export type SubjectEvent<T = unknown> =
+  /** A stored or relayed value, in seq order, each seq at most once. `own` marks your own publish echoed back. */
+  | { type: 'message'; subject: string; value: T; seq: number; client?: string; own: boolean }
+  /**
+   * The room can no longer replay from your checkpoint (compacted or wiped).
+   * The current state follows as `message` events; treat it as a fresh start.
+   */
+  | { type: 'reset'; subject: string }
+  /** The server rejected your `set`; `value` is what `get(subject)` returns now. */
+  | { type: 'rollback'; subject: string; value: T | undefined; error: RoomError };
+
+export type Listener<T = unknown> = (event: SubjectEvent<T>) => void;
+
+export interface SubscribeOptions {
+  /** Deliver values with seq greater than this (a checkpoint you kept). Wins over `last` and `replay`. */
+  seq?: number;
+  /** Deliver only the last N stored values, then live ones (a chat timeline). */
+  last?: number;
+  /** `false`: deliver only values published from now on. */
+  replay?: boolean;
+}
+
+export type PresenceEvent =
+  | { event: 'join' | 'update' | 'leave'; peer: Peer }
+  /** A fresh snapshot after (re)connecting: read `room.peers`. */
+  | { event: 'sync' };
+
+export interface RoomEvents {
+  status: Status;
+  presence: PresenceEvent;
+  /** A direct message; `from` is the sender's connection ID. */
+  dm: { from: string; value: unknown };
+  /** An error frame that no publish promise or listener could take. */
+  error: RoomError;
+}
+
+/** The part of a WebSocket the client uses: the browser's, Node 22's, or the `ws` package's. */
+export interface WebSocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number): void;
+  onopen: unknown;
+  onmessage: unknown;
+  onclose: unknown;
+  onerror: unknown;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface RoomOptions {
+  /** Defaults to `globalThis.WebSocket`. Pass `ws`'s constructor on Node 20. */
+  WebSocket?: WebSocketConstructor;
+  /** Defaults to one ID per tab (sessionStorage) or per process. */
+  clientId?: string;
+  /** Most publishes waiting for an acknowledgement, sent or queued offline. Default 1000. */
+  queueLimit?: number;
+  /** Upper bound of the first retry's delay, in ms; it doubles per attempt. Default 250. */
+  minDelay?: number;
+  /** Cap of the reconnect delay, in ms. Default 15,000. */
+  maxDelay?: number;
+  /** Ping period, in ms. A socket silent for two periods is dropped as half-open. Default 10,000. */
+  heartbeat?: number;
+  /** Presence state announced in every hello. */
+  presence?: unknown;
+  /** For tests: the jitter source. */
+  random?: () => number;
+}
+
+/** One room, reconnecting until `close()`. */
+export interface Room {
+  readonly status: Status;
+  /** This tab's client ID (changes only if the server replaced this socket, close code 4001). */
+  readonly clientId: string;
+  /** This socket's connection ID, from the last welcome. */
+  readonly conn: string | undefined;
+  /** Other connections in the room and their presence state, keyed by connection ID. */
+  readonly peers: ReadonlyMap<string, Peer>;
+  subscribe<T = unknown>(subject: string, listener: Listener<T>, options?: SubscribeOptions): () => void;
+  /** Pub/sub: deliver to current subscribers, store nothing. Resolves with the seq. */
+  publish(subject: string, value: unknown): Promise<number>;
+  /** Key/value: replace the subject's value. `get` returns it at once; rolled back if rejected. */
+  set(subject: string, value: unknown): Promise<number>;
+  /** Stream: append a value. */
+  append(subject: string, value: unknown): Promise<number>;
+  /** Drop values with seq ≤ `seq` and keep `value` as the snapshot at `seq`. */
+  compact(subject: string, seq: number, value: unknown): Promise<number>;
+  /** The latest value of a subject known here: your pending `set`, else the last one received. */
+  get<T = unknown>(subject: string): T | undefined;
+  setPresence(state: unknown): void;
+  dm(to: string, value: unknown): void;
+  on<E extends keyof RoomEvents>(event: E, listener: (value: RoomEvents[E]) => void): () => void;
+  /** Terminal and idempotent: closes the socket, stops every timer, rejects pending publishes. */
+  close(): void;
+}
