@@ -1,3 +1,101 @@
-import { DurableObject } from 'cloudflare:workers';
-export class Room extends DurableObject<Env> {}
-export default { fetch: () => new Response('hi') } satisfies ExportedHandler<Env>;
+/**
+ * The HTTP front door (Hono). It validates and forwards; all room state lives
+ * in the Room Durable Object, one per room ID.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ErrorCode } from '../protocol/limits.ts';
+import { HttpMessage, type RoomResult } from '../protocol/messages.ts';
+import { limitsFrom } from './config.ts';
+import { isRoomId, newRoomId } from './ids.ts';
+import { checkMessage, errorFrame } from './validate.ts';
+
+export { Room } from './room.ts';
+
+type App = { Bindings: Env };
+
+/** One error type for the whole router, rendered as the same JSON as a socket `error` frame. */
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string) {
+    super(status, { message });
+    this.code = code;
+  }
+}
+
+/**
+ * URLs for a room, on the host the request came to. `wss`/`https` when the
+ * request arrived over TLS (directly, or per X-Forwarded-Proto behind a proxy).
+ * `socket_url` has no query string: the DriftDB client appends `?cbor=true`.
+ */
+export function roomResult(c: Context<App>, room: string): RoomResult {
+  const url = new URL(c.req.url);
+  const tls = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+  return {
+    room,
+    socket_url: `${tls ? 'wss' : 'ws'}://${url.host}/room/${room}/connect`,
+    http_url: `${tls ? 'https' : 'http'}://${url.host}/room/${room}/send`,
+  };
+}
+
+function roomStub(c: Context<App>) {
+  const id = c.req.param('id') ?? '';
+  if (!isRoomId(id)) {
+    throw new ApiError(400, 'bad_room_id', 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -');
+  }
+  return c.env.ROOMS.get(c.env.ROOMS.idFromName(id));
+}
+
+const corsHeaders = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  allowHeaders: ['content-type', 'authorization', 'accept'],
+  maxAge: 86_400,
+});
+
+export const app = new Hono<App>()
+  // A 101 response's headers cannot be changed, so upgrades skip CORS (browsers do not apply it to sockets).
+  .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsHeaders(c, next)))
+  .post('/new', (c) => c.json(roomResult(c, newRoomId())))
+  .get('/room/:id', (c) => {
+    roomStub(c);
+    return c.json(roomResult(c, c.req.param('id')));
+  })
+  .get('/room/:id/connect', (c) => {
+    const stub = roomStub(c);
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
+    }
+    return stub.fetch(c.req.raw);
+  })
+  .post('/room/:id/send',
+    (c, next) => bodyLimit({
+      maxSize: limitsFrom(c.env).maxMessageBytes,
+      onError: () => { throw new ApiError(413, 'too_large', 'Body exceeds maxMessageBytes'); },
+    })(c, next),
+    async (c) => {
+      const stub = roomStub(c);
+      const body = await c.req.json().catch(() => {
+        throw new ApiError(400, 'bad_frame', 'Body is not JSON');
+      });
+      const checked = checkMessage(body, false, limitsFrom(c.env));
+      if (!checked.ok) throw new ApiError(400, checked.error.code, checked.error.message);
+      const message = HttpMessage.safeParse(checked.message);
+      if (!message.success) {
+        throw new ApiError(400, 'bad_message', `Only push, get and ping can be sent over HTTP, not ${checked.message.type}`);
+      }
+      const reply = await stub.send(message.data);
+      return c.body(reply.body, reply.status, { 'content-type': 'application/json' });
+    })
+  .notFound((c) => c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+  .onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorFrame(err.code, err.message), err.status);
+    if (err instanceof HTTPException) return c.json(errorFrame('bad_message', err.message), err.status);
+    console.error(err);
+    return c.json(errorFrame('internal', 'Internal error'), 500);
+  });
+
+export default app satisfies ExportedHandler<Env>;

@@ -1,0 +1,121 @@
+/**
+ * Test sockets for worker tests: real WebSockets into the real worker, with
+ * every wait bounded by a timeout.
+ */
+import { env, exports } from 'cloudflare:workers';
+import { decode } from 'cborg';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Msg = any;
+
+export const WAIT_MS = 3000;
+
+let counter = 0;
+/** A fresh room ID per test, so tests never share state. */
+export const freshRoom = (label = 'room'): string => `${label}-${Date.now().toString(36)}-${++counter}`;
+
+export const roomStub = (room: string) => env.ROOMS.get(env.ROOMS.idFromName(room));
+
+export function http(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`http://edgeroom.test${path}`, init));
+}
+
+export class TestSocket {
+  readonly ws: WebSocket;
+  readonly received: Msg[] = [];
+  #read = 0;
+  #waiters: (() => void)[] = [];
+  #nonce = 1_000_000;
+  closed: Promise<{ code: number; reason: string }>;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.accept();
+    ws.addEventListener('message', (e) => {
+      this.received.push(typeof e.data === 'string' ? JSON.parse(e.data) : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never }));
+      this.#wake();
+    });
+    this.closed = new Promise((resolve) => ws.addEventListener('close', (e) => {
+      resolve({ code: e.code, reason: e.reason });
+      this.#wake();
+    }));
+  }
+
+  send(message: unknown): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  sendRaw(frame: string | ArrayBuffer | Uint8Array): void {
+    this.ws.send(frame);
+  }
+
+  /** The next message not yet read. */
+  async next(timeoutMs = WAIT_MS): Promise<Msg> {
+    await this.#waitFor(() => this.received.length > this.#read, timeoutMs, 'a message');
+    return this.received[this.#read++];
+  }
+
+  /** Reads messages until one matches; returns it (skipped ones are consumed). */
+  async until(match: (m: Msg) => boolean, timeoutMs = WAIT_MS): Promise<Msg> {
+    for (;;) {
+      const m = await this.next(timeoutMs);
+      if (match(m)) return m;
+    }
+  }
+
+  /**
+   * Everything that arrives before the answer to a ping sent now. The room
+   * handles one socket's frames in order, so this proves what was (not) sent.
+   */
+  async drain(timeoutMs = WAIT_MS): Promise<Msg[]> {
+    const nonce = ++this.#nonce;
+    this.send({ type: 'ping', nonce });
+    const before: Msg[] = [];
+    for (;;) {
+      const m = await this.next(timeoutMs);
+      if (m.type === 'pong' && m.nonce === nonce) return before;
+      before.push(m);
+    }
+  }
+
+  close(code = 1000): void {
+    this.ws.close(code, 'test done');
+  }
+
+  async #waitFor(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; received so far: ${JSON.stringify(this.received.slice(this.#read))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+export async function connect(room: string, query = ''): Promise<TestSocket> {
+  const res = await http(`/room/${room}/connect${query}`, { headers: { Upgrade: 'websocket' } });
+  if (res.status !== 101 || !res.webSocket) throw new Error(`Upgrade failed: ${res.status} ${await res.text()}`);
+  return new TestSocket(res.webSocket);
+}
+
+/** An edgeroom client socket: said hello, and welcomed. */
+export async function connectClient(room: string, client?: string, presence?: unknown): Promise<{ s: TestSocket; welcome: Msg }> {
+  const s = await connect(room);
+  s.send({ type: 'hello', protocol: 1, ...(client ? { client } : {}), ...(presence === undefined ? {} : { presence }) });
+  const welcome = await s.next();
+  if (welcome.type !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(welcome)}`);
+  return { s, welcome };
+}
+
+export const push = (key: string, value: unknown, action: string | { type: 'compact'; seq: number } = 'append', id?: string) => ({
+  type: 'push', key, value, action: typeof action === 'string' ? { type: action } : action, ...(id ? { id } : {}),
+});
+
+export const hex = (s: string): Uint8Array => new Uint8Array(s.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));

@@ -1,0 +1,190 @@
+/**
+ * The sockets of one room, rebuilt from the runtime after every wake.
+ * Per-socket state lives in the socket attachment (at most 16 KiB), and
+ * explicit subscriptions in SQLite, so hibernation loses nothing.
+ */
+import type { Peer, ServerMessage } from '../protocol/messages.ts';
+import { toCbor, toJson } from './codec.ts';
+import type { Store } from './store.ts';
+
+export interface Attachment {
+  /** Server-assigned connection ID. */
+  conn: string;
+  /** Outbound frames in CBOR rather than JSON. */
+  cbor: boolean;
+  /** Said hello: an edgeroom client that may be sent extension frames and presence. */
+  hello?: boolean;
+  /** Sent `sub`: receives only the subjects it subscribed to. */
+  explicit?: boolean;
+  /** Stable client ID from hello. */
+  client?: string;
+  presence?: unknown;
+}
+
+export type Frame = string | Uint8Array;
+
+export class Connection {
+  readonly ws: WebSocket;
+  readonly a: Attachment;
+  /** Explicit subscriptions; empty for a socket that receives every push. */
+  readonly subs = new Set<string>();
+
+  constructor(ws: WebSocket, attachment: Attachment) {
+    this.ws = ws;
+    this.a = attachment;
+  }
+
+  /** Used an extension, so extension frames and fields are understood. */
+  get extended(): boolean {
+    return !!(this.a.hello || this.a.explicit);
+  }
+
+  get peer(): Peer {
+    return { conn: this.a.conn, client: this.a.client ?? this.a.conn, state: this.a.presence ?? null };
+  }
+
+  save(): void {
+    this.ws.serializeAttachment(this.a);
+  }
+
+  send(message: ServerMessage, hasBytes = false): void {
+    this.sendFrame(this.a.cbor ? toCbor(message) : toJson(message, hasBytes));
+  }
+
+  /** Sends a pre-encoded frame. A socket that is already gone is ignored: its close handler cleans up. */
+  sendFrame(frame: Frame): void {
+    try {
+      this.ws.send(frame);
+    } catch {
+      // Closed between the runtime's close event and ours.
+    }
+  }
+
+  close(code: number, reason: string): void {
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      // Already closing.
+    }
+  }
+}
+
+/** One message, encoded at most once per encoding however many sockets get it. */
+export class Outgoing {
+  #message: ServerMessage;
+  #hasBytes: boolean;
+  #json?: string;
+  #cbor?: Uint8Array;
+
+  constructor(message: ServerMessage, hasBytes = false) {
+    this.#message = message;
+    this.#hasBytes = hasBytes;
+  }
+
+  to(c: Connection): void {
+    if (c.a.cbor) c.sendFrame((this.#cbor ??= toCbor(this.#message)));
+    else c.sendFrame((this.#json ??= toJson(this.#message, this.#hasBytes)));
+  }
+}
+
+export class Connections {
+  #byWs = new Map<WebSocket, Connection>();
+  #byConn = new Map<string, Connection>();
+  /** Sockets with no explicit subscriptions: they receive every push (DriftDB's model). */
+  #firehose = new Set<Connection>();
+  #bySubject = new Map<string, Set<Connection>>();
+  #store: Store;
+
+  constructor(sockets: WebSocket[], store: Store) {
+    this.#store = store;
+    for (const ws of sockets) {
+      const a = ws.deserializeAttachment() as Attachment | null;
+      if (a) this.#register(new Connection(ws, a));
+    }
+    // Subscriptions of sockets that died while the object was gone are dropped.
+    for (const { conn, key } of store.subscriptions()) {
+      const c = this.#byConn.get(conn);
+      if (c) this.#index(c, key);
+      else store.forgetConnection(conn);
+    }
+  }
+
+  get size(): number {
+    return this.#byConn.size;
+  }
+
+  add(ws: WebSocket, attachment: Attachment): Connection {
+    ws.serializeAttachment(attachment);
+    return this.#register(new Connection(ws, attachment));
+  }
+
+  get(ws: WebSocket): Connection | undefined {
+    return this.#byWs.get(ws);
+  }
+
+  byConn(conn: string): Connection | undefined {
+    return this.#byConn.get(conn);
+  }
+
+  /** Every other connection that said hello: the audience for presence. */
+  *present(except?: Connection): Iterable<Connection> {
+    for (const c of this.#byConn.values()) if (c.a.hello && c !== except) yield c;
+  }
+
+  remove(c: Connection): boolean {
+    if (!this.#byWs.delete(c.ws)) return false;
+    this.#byConn.delete(c.a.conn);
+    this.#firehose.delete(c);
+    for (const key of c.subs) this.#unindex(c, key);
+    if (c.a.explicit) this.#store.forgetConnection(c.a.conn);
+    return true;
+  }
+
+  /** Idempotent: subscribing twice is one subscription. Returns false if already subscribed. */
+  subscribe(c: Connection, key: string): boolean {
+    if (c.subs.has(key)) return false;
+    if (!c.a.explicit) {
+      c.a.explicit = true;
+      c.save();
+      this.#firehose.delete(c);
+    }
+    this.#store.subscribe(c.a.conn, key);
+    this.#index(c, key);
+    return true;
+  }
+
+  unsubscribe(c: Connection, key: string): void {
+    if (!c.subs.delete(key)) return;
+    this.#unindex(c, key);
+    this.#store.unsubscribe(c.a.conn, key);
+  }
+
+  broadcast(key: string, out: Outgoing): void {
+    for (const c of this.#firehose) out.to(c);
+    const subscribers = this.#bySubject.get(key);
+    if (subscribers) for (const c of subscribers) out.to(c);
+  }
+
+  all(): Iterable<Connection> {
+    return this.#byConn.values();
+  }
+
+  #register(c: Connection): Connection {
+    this.#byWs.set(c.ws, c);
+    this.#byConn.set(c.a.conn, c);
+    if (!c.a.explicit) this.#firehose.add(c);
+    return c;
+  }
+
+  #index(c: Connection, key: string): void {
+    c.subs.add(key);
+    let set = this.#bySubject.get(key);
+    if (!set) this.#bySubject.set(key, (set = new Set()));
+    set.add(c);
+  }
+
+  #unindex(c: Connection, key: string): void {
+    const set = this.#bySubject.get(key);
+    if (set?.delete(c) && set.size === 0) this.#bySubject.delete(key);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Replays as `init` frames. A replay larger than the frame limit is split
+ * into several frames in seq order, never sent as one oversize frame.
+ *
+ * Stored values are JSON text (or CBOR when they hold byte strings), so a
+ * JSON replay splices the stored text into the frame instead of parsing and
+ * re-serialising every value: a 10,000-entry replay is string concatenation.
+ */
+import type { Entry, InitOut } from '../protocol/messages.ts';
+import { fromCbor, toCbor, toJson, utf8Length } from './codec.ts';
+import type { Frame } from './connections.ts';
+import type { StoredEntry, StoredValue } from './store.ts';
+
+export interface ReplayOptions {
+  cbor: boolean;
+  /** Add the extension fields `more` and `reset` (only for clients that used an extension). */
+  extended: boolean;
+  reset: boolean;
+  /** Frame budget in bytes. A single entry larger than it still goes out, alone. */
+  maxBytes: number;
+}
+
+export function decodeStored(value: StoredValue): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : fromCbor(value);
+}
+
+export function toEntry(e: StoredEntry): Entry {
+  const entry: Entry = { value: decodeStored(e.value), seq: e.seq };
+  if (e.client !== null) entry.client = e.client;
+  return entry;
+}
+
+export function* initFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptions): Generator<Frame> {
+  yield* o.cbor ? cborFrames(key, entries, o) : jsonFrames(key, entries, o);
+}
+
+function* jsonFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptions): Generator<string> {
+  const head = `{"type":"init","key":${JSON.stringify(key)},"data":[`;
+  const tail = (more: boolean) =>
+    ']' + (o.extended && more ? ',"more":true' : '') + (o.extended && o.reset ? ',"reset":true' : '') + '}';
+  const budget = o.maxBytes - utf8Length(head) - 32;
+  let items: string[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const value = typeof e.value === 'string' ? e.value : toJson(fromCbor(e.value), true);
+    const item = `{"value":${value},"seq":${e.seq}${e.client === null ? '' : `,"client":${JSON.stringify(e.client)}`}}`;
+    const size = utf8Length(item) + 1;
+    if (items.length > 0 && bytes + size > budget) {
+      yield head + items.join(',') + tail(true);
+      items = [];
+      bytes = 0;
+    }
+    items.push(item);
+    bytes += size;
+  }
+  yield head + items.join(',') + tail(false);
+}
+
+function* cborFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptions): Generator<Uint8Array> {
+  const frame = (data: Entry[], more: boolean): Uint8Array => {
+    const msg: InitOut = { type: 'init', key, data };
+    if (o.extended && more) msg.more = true;
+    if (o.extended && o.reset) msg.reset = true;
+    return toCbor(msg);
+  };
+  const budget = o.maxBytes - utf8Length(key) - 64;
+  let data: Entry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    // The stored size is close to the CBOR size, and never much smaller.
+    const size = (typeof e.value === 'string' ? utf8Length(e.value) : e.value.byteLength) + 16 + (e.client?.length ?? 0);
+    if (data.length > 0 && bytes + size > budget) {
+      yield frame(data, true);
+      data = [];
+      bytes = 0;
+    }
+    data.push(toEntry(e));
+    bytes += size;
+  }
+  yield frame(data, false);
+}

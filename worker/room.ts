@@ -1,0 +1,263 @@
+/**
+ * One room: a Durable Object with SQLite storage and hibernatable sockets.
+ * Everything the room knows is in storage or socket attachments, so the
+ * object can be evicted between any two messages and rebuilt on wake.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
+import type { ClientMessage, HttpMessage, PresenceOut, PushOut, ServerMessage } from '../protocol/messages.ts';
+import { containsBytes, toCbor, toJson, utf8Length } from './codec.ts';
+import { limitsFrom } from './config.ts';
+import { Connections, Outgoing, type Connection } from './connections.ts';
+import { newConnId, randomId } from './ids.ts';
+import { initFrames, toEntry } from './replay.ts';
+import { Retention } from './retention.ts';
+import { RejectedPush, Store, type StoredEntry, type StoredValue } from './store.ts';
+import { errorFrame, parseFrame } from './validate.ts';
+
+type PushIn = Extract<ClientMessage, { type: 'push' }>;
+
+/** Answered by the runtime without waking the object: heartbeats cost nothing. */
+const PING = '{"type":"ping"}';
+const PONG = '{"type":"pong","nonce":null}';
+
+/** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
+export interface HttpReply {
+  status: 200 | 400;
+  body: string;
+}
+
+export class Room extends DurableObject<Env> {
+  #limits: Limits;
+  #store: Store;
+  #conns: Connections;
+  #retention: Retention;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#limits = limitsFrom(env);
+    this.#store = new Store(ctx.storage);
+    this.#conns = new Connections(ctx.getWebSockets(), this.#store);
+    this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** The WebSocket upgrade, forwarded by the router. */
+  override async fetch(request: Request): Promise<Response> {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    if (this.#conns.size >= this.#limits.maxConnections) {
+      server.close(CLOSE_CODES.roomFull, `room is full (${this.#limits.maxConnections} connections)`);
+    } else {
+      const cbor = !!new URL(request.url).searchParams.get('cbor');
+      this.#conns.add(server, { conn: newConnId(), cbor });
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    const c = this.#conns.get(ws);
+    if (!c) return; // closed by us (replaced, room full) and not yet gone
+    const inbound = parseFrame(frame, this.#limits);
+    if (!inbound.ok) return c.send(inbound.error);
+    this.#handle(c, inbound.message, inbound.binary);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.#drop(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // The runtime already answered the close, or the code cannot be echoed (1005/1006).
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#drop(ws);
+  }
+
+  /** The retention alarm. */
+  override async alarm(): Promise<void> {
+    if (!this.#retention.expired()) return;
+    this.#store.wipe();
+    for (const c of [...this.#conns.all()]) {
+      this.#conns.remove(c);
+      c.close(CLOSE_CODES.roomExpired, 'room data expired');
+    }
+  }
+
+  /** `POST /room/:id/send`: one message without a socket. The router has validated it. */
+  async send(message: HttpMessage): Promise<HttpReply> {
+    const reply = this.#reply(message);
+    return { status: reply?.type === 'error' ? 400 : 200, body: reply ? toJson(reply, true) : 'null' };
+  }
+
+  // ---- dispatch ------------------------------------------------------------
+
+  #handle(c: Connection, m: ClientMessage, binary: boolean): void {
+    switch (m.type) {
+      case 'push':
+        for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn)) c.send(reply);
+        return;
+      case 'get':
+        if (m.seq !== null) this.#replay(c, m.key, this.#store.entriesAfter(m.key, m.seq ?? 0), false);
+        return;
+      case 'ping':
+        return c.send({ type: 'pong', nonce: m.nonce ?? null });
+      case 'hello':
+        return this.#hello(c, m);
+      case 'sub':
+        return this.#subscribe(c, m);
+      case 'unsub':
+        return this.#conns.unsubscribe(c, m.key);
+      case 'presence':
+        return this.#setPresence(c, m.state);
+      case 'dm':
+        return this.#direct(c, m, binary);
+    }
+  }
+
+  #reply(m: HttpMessage): ServerMessage | null {
+    switch (m.type) {
+      case 'push':
+        return this.#push(m, false, undefined, 'http')[0] ?? null;
+      case 'get':
+        return m.seq === null ? null
+          : { type: 'init', key: m.key, data: [...this.#store.entriesAfter(m.key, m.seq ?? 0)].map(toEntry) };
+      case 'ping':
+        return { type: 'pong', nonce: m.nonce ?? null };
+    }
+  }
+
+  // ---- publishing ----------------------------------------------------------
+
+  /**
+   * Applies a push and delivers it. Returns the replies for the sender, in
+   * order after its own echo: `ack` (for a push with an ID), then `stream_size`.
+   */
+  #push(m: PushIn, binary: boolean, client: string | undefined, scope: string): ServerMessage[] {
+    const msgKey = m.id === undefined ? undefined : `${scope}|${m.id}`;
+    if (msgKey !== undefined && m.id !== undefined) {
+      const seen = this.#store.seqOfMessage(msgKey);
+      if (seen !== undefined) return [{ type: 'ack', id: m.id, seq: seen, duplicate: true }];
+    }
+    const hasBytes = binary && containsBytes(m.value);
+    let applied;
+    try {
+      applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey);
+    } catch (err) {
+      if (!(err instanceof RejectedPush)) throw err;
+      return [errorFrame('bad_message', err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
+    }
+    this.#retention.touch();
+    if (m.action.type !== 'compact') {
+      const out: PushOut = { type: 'push', key: m.key, value: m.value, seq: applied.seq };
+      if (client !== undefined) out.client = client;
+      this.#conns.broadcast(m.key, new Outgoing(out, hasBytes));
+    }
+    const replies: ServerMessage[] = [];
+    if (m.id !== undefined) replies.push({ type: 'ack', id: m.id, seq: applied.seq });
+    if (applied.size > 1) replies.push({ type: 'stream_size', key: m.key, size: applied.size });
+    return replies;
+  }
+
+  // ---- subscriptions and replay --------------------------------------------
+
+  #subscribe(c: Connection, m: Extract<ClientMessage, { type: 'sub' }>): void {
+    if (!c.subs.has(m.key) && c.subs.size >= this.#limits.maxSubscriptions) {
+      return c.send(errorFrame('too_many_subscriptions',
+        `A socket may hold ${this.#limits.maxSubscriptions} subscriptions (maxSubscriptions)`, { key: m.key }));
+    }
+    this.#conns.subscribe(c, m.key);
+    if (m.replay === false) return;
+    if (m.seq === undefined && m.last !== undefined) {
+      return this.#replay(c, m.key, this.#store.lastEntries(m.key, m.last), false);
+    }
+    const after = m.seq ?? 0;
+    // Values at or below the floor were compacted or wiped: a replay from below it
+    // would have a silent gap, so the client gets the whole current state, flagged.
+    const floor = Math.max(this.#store.subject(m.key).floor, this.#store.wipeFloor);
+    const reset = after > 0 && after < floor;
+    this.#replay(c, m.key, this.#store.entriesAfter(m.key, reset ? 0 : after), reset);
+  }
+
+  #replay(c: Connection, key: string, entries: Iterable<StoredEntry>, reset: boolean): void {
+    const options = { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: this.#limits.maxMessageBytes };
+    for (const frame of initFrames(key, entries, options)) c.sendFrame(frame);
+  }
+
+  // ---- presence and direct messages ----------------------------------------
+
+  #hello(c: Connection, m: Extract<ClientMessage, { type: 'hello' }>): void {
+    if (m.protocol !== PROTOCOL_VERSION) {
+      c.send(errorFrame('unsupported_protocol', `This server speaks protocol ${PROTOCOL_VERSION}, not ${m.protocol}`));
+      this.#conns.remove(c);
+      return c.close(CLOSE_CODES.unsupportedProtocol, 'unsupported protocol version');
+    }
+    if (m.presence !== undefined && !this.#presenceFits(c, m.presence)) return;
+    const client = m.client ?? randomId(16);
+    // The same client saying hello again means its old socket is half-open or a
+    // duplicate: the newest socket wins, and the old one leaves.
+    for (const other of [...this.#conns.present(c)]) {
+      if (other.a.client !== client) continue;
+      this.#drop(other.ws);
+      other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
+    }
+    const joining = !c.a.hello;
+    c.a.hello = true;
+    c.a.client = client;
+    if (m.presence !== undefined) c.a.presence = m.presence;
+    c.save();
+    c.send({
+      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#store.seq,
+      limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
+    });
+    this.#announce(joining ? 'join' : 'update', c);
+  }
+
+  #setPresence(c: Connection, state: unknown): void {
+    if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
+    if (!this.#presenceFits(c, state)) return;
+    c.a.presence = state;
+    c.save();
+    this.#announce('update', c);
+  }
+
+  #presenceFits(c: Connection, state: unknown): boolean {
+    const bytes = utf8Length(JSON.stringify(state ?? null));
+    if (bytes <= this.#limits.maxPresenceBytes) return true;
+    c.send(errorFrame('presence_too_large',
+      `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`));
+    return false;
+  }
+
+  #announce(event: PresenceOut['event'], c: Connection): void {
+    const out = new Outgoing({ type: 'presence', event, peer: c.peer });
+    for (const other of this.#conns.present(c)) out.to(other);
+  }
+
+  #direct(c: Connection, m: Extract<ClientMessage, { type: 'dm' }>, binary: boolean): void {
+    const target = this.#conns.byConn(m.to);
+    if (!target?.a.hello) {
+      return c.send(errorFrame('no_such_connection', `No connection ${m.to} in this room`,
+        m.id === undefined ? {} : { id: m.id }));
+    }
+    target.send({ type: 'dm', from: c.a.conn, value: m.value }, binary && containsBytes(m.value));
+  }
+
+  /** Forgets a socket that closed, died or was replaced; others see it leave. */
+  #drop(ws: WebSocket): void {
+    const c = this.#conns.get(ws);
+    if (!c || !this.#conns.remove(c)) return;
+    if (c.a.hello) this.#announce('leave', c);
+  }
+}
+
+/** The stored form of a push's value. Relays store nothing. */
+function storable(m: PushIn, hasBytes: boolean): StoredValue {
+  if (m.action.type === 'relay') return '';
+  if (!hasBytes) return JSON.stringify(m.value);
+  const bytes = toCbor(m.value);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
