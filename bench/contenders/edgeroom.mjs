@@ -1,0 +1,73 @@
+/**
+ * The edgeroom contender: the real worker (root wrangler.toml) in workerd.
+ * Subscribers declare an explicit subscription without replay, the way
+ * edgeroom's own client does; the publisher subscribes to an unused subject
+ * so it gets no echo, like partyserver's broadcast that skips the sender.
+ */
+import { fileURLToPath } from 'node:url';
+import { startWorkerd } from './workerd.mjs';
+
+export const EDGEROOM_CONFIG = fileURLToPath(new URL('../../wrangler.toml', import.meta.url));
+
+let nonce = 0;
+
+/**
+ * Sends a ping and resolves on its pong. The room handles one socket's frames
+ * in order, so a pong means every earlier frame has been applied.
+ * @param {import('ws').WebSocket} socket
+ * @param {number} [timeoutMs]
+ */
+export function roundTrip(socket, timeoutMs = 15_000) {
+  const mine = ++nonce;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off('message', onFrame);
+      reject(new Error(`no pong within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function onFrame(/** @type {Buffer} */ data) {
+      if (data.indexOf('"pong"') < 0) return;
+      if (JSON.parse(data.toString()).nonce !== mine) return;
+      clearTimeout(timer);
+      socket.off('message', onFrame);
+      resolve(undefined);
+    }
+    socket.on('message', onFrame);
+    socket.send(JSON.stringify({ type: 'ping', nonce: mine }));
+  });
+}
+
+/** @param {string} origin */
+export async function newEdgeroomRoom(origin) {
+  const response = await fetch(`${origin}/new`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`POST /new answered ${response.status}`);
+  const body = /** @type {{ socket_url?: unknown }} */ (await response.json());
+  if (typeof body.socket_url !== 'string') throw new Error(`POST /new gave no socket_url: ${JSON.stringify(body)}`);
+  return body.socket_url;
+}
+
+/** @returns {import('./contender.mjs').Room} */
+function edgeroomRoom(/** @type {string} */ url) {
+  return {
+    url,
+    async subscribe(socket, key) {
+      socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
+      await roundTrip(socket);
+    },
+    async quiet(socket) {
+      socket.send(JSON.stringify({ type: 'sub', key: '_bench_nothing', replay: false }));
+      await roundTrip(socket);
+    },
+  };
+}
+
+export async function startEdgeroom() {
+  const server = await startWorkerd(EDGEROOM_CONFIG);
+  /** @type {(action: 'relay' | 'append') => import('./contender.mjs').Contender} */
+  const contender = (action) => ({
+    id: `edgeroom-${action}`,
+    label: `edgeroom ${action}`,
+    action,
+    openRoom: async () => edgeroomRoom(await newEdgeroomRoom(server.origin)),
+  });
+  return { server, relay: contender('relay'), append: contender('append') };
+}
