@@ -1,0 +1,95 @@
+/**
+ * A WebSocket stand-in for unit tests: records what the client sends and lets
+ * the test play the server (open, frames, close codes) synchronously.
+ */
+import { afterEach, beforeEach, vi } from 'vitest';
+import { connect } from '../../client/index.ts';
+import type { Room, RoomOptions } from '../../client/index.ts';
+
+export class FakeSocket {
+  static all: FakeSocket[] = [];
+  url: string;
+  readyState = 0;
+  sent: string[] = [];
+  closedByClient = false;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+
+  constructor(url: string) {
+    this.url = url;
+    FakeSocket.all.push(this);
+  }
+  send(data: string): void {
+    if (this.readyState !== 1) throw new Error('send on a socket that is not open');
+    this.sent.push(data);
+  }
+  close(): void {
+    this.closedByClient = true;
+    this.readyState = 3;
+  }
+
+  // ---- the test plays the server ----
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  receive(message: object): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+  /** Sent frames, parsed, optionally of one type. */
+  frames(type?: string): Record<string, unknown>[] {
+    return this.sent
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .filter((frame) => type === undefined || frame.type === type);
+  }
+  /** Open, then answer the hello with a welcome. */
+  accept(seq = 0, extra: object = {}): void {
+    this.open();
+    this.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq, limits: {}, peers: [], ...extra });
+  }
+}
+
+export const latest = (): FakeSocket => {
+  const socket = FakeSocket.all.at(-1);
+  if (!socket) throw new Error('no socket was made');
+  return socket;
+};
+
+const rooms: Room[] = [];
+
+/** A room on a fake socket with a fixed client ID and jitter 0.5. Closed after each test. */
+export function openRoom(options: RoomOptions = {}): Room {
+  const room = connect('ws://test.invalid/room/r/connect', {
+    WebSocket: FakeSocket,
+    clientId: 'me',
+    random: () => 0.5,
+    ...options,
+  });
+  rooms.push(room);
+  return room;
+}
+
+/** Run timers one at a time until the client dials again; return the new socket. */
+export function redial(): FakeSocket {
+  const before = FakeSocket.all.length;
+  for (let i = 0; i < 10 && FakeSocket.all.length === before; i++) vi.advanceTimersToNextTimer();
+  if (FakeSocket.all.length === before) throw new Error('no reconnect happened');
+  return latest();
+}
+
+export function useFakeSockets(): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+  });
+  afterEach(() => {
+    for (const room of rooms.splice(0)) room.close();
+    vi.useRealTimers();
+  });
+}

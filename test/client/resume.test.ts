@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import type { SubjectEvent } from '../../client/index.ts';
+import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+
+const push = (key: string, seq: number, client = 'other') => ({ type: 'push', key, value: `v${seq}`, seq, client });
+const entries = (...seqs: number[]) => seqs.map((seq) => ({ value: `v${seq}`, seq }));
+
+function record() {
+  const events: SubjectEvent[] = [];
+  const listener = (event: SubjectEvent) => void events.push(event);
+  const seqs = () => events.flatMap((event) => (event.type === 'message' ? [event.seq] : [event.type]));
+  return { events, listener, seqs };
+}
+
+describe('subscribe frames', () => {
+  useFakeSockets();
+
+  it('says hello with the client ID, then subscribes once welcomed, with each option on the wire', () => {
+    const room = openRoom({ presence: { name: 'ann' } });
+    room.subscribe('a', () => {});
+    room.subscribe('b', () => {}, { seq: 41 });
+    room.subscribe('c', () => {}, { last: 20 });
+    room.subscribe('d', () => {}, { replay: false });
+    const socket = latest();
+    socket.open();
+    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, client: 'me', presence: { name: 'ann' } }]);
+    socket.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq: 50, limits: {}, peers: [] });
+    expect(socket.frames('sub')).toEqual([
+      { type: 'sub', key: 'a' },
+      { type: 'sub', key: 'b', seq: 41 },
+      { type: 'sub', key: 'c', last: 20 },
+      { type: 'sub', key: 'd', last: 1 },
+    ]);
+  });
+
+  it('sends unsub only when the last listener of a subject leaves', () => {
+    const room = openRoom();
+    latest().accept();
+    const offA = room.subscribe('s', () => {});
+    const offB = room.subscribe('s', () => {});
+    offA();
+    offA();
+    expect(latest().frames('unsub')).toEqual([]);
+    offB();
+    expect(latest().frames('unsub')).toEqual([{ type: 'unsub', key: 's' }]);
+  });
+});
+
+describe('resume bookkeeping', () => {
+  useFakeSockets();
+
+  it('resubscribes from the last seq seen and drops everything at or below it', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('s', listener);
+    let socket = latest();
+    socket.accept(0);
+    socket.receive({ type: 'init', key: 's', data: entries(2, 3) });
+    socket.receive(push('s', 5));
+    socket.drop();
+    expect(room.status).toBe('reconnecting');
+
+    socket = redial();
+    socket.accept(9);
+    expect(socket.frames('sub')).toEqual([{ type: 'sub', key: 's', seq: 5 }]);
+    // A server replaying too much must not cause duplicates.
+    socket.receive({ type: 'init', key: 's', data: entries(3, 5, 7, 9) });
+    socket.receive(push('s', 9));
+    socket.receive(push('s', 10));
+    expect(seqs()).toEqual([2, 3, 5, 7, 9, 10]);
+
+    socket.drop();
+    socket = redial();
+    socket.accept(10);
+    expect(socket.frames('sub')).toEqual([{ type: 'sub', key: 's', seq: 10 }]);
+  });
+
+  it('ignores live pushes while its replay is pending: they arrive in the replay, in order', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    latest().accept(3);
+    room.subscribe('s', listener);
+    latest().receive(push('s', 4)); // processed by the server before our sub
+    latest().receive({ type: 'init', key: 's', data: entries(1, 4), more: true });
+    latest().receive(push('s', 5)); // out of contract, but must not jump the replay
+    latest().receive({ type: 'init', key: 's', data: entries(5) });
+    latest().receive(push('s', 6));
+    expect(seqs()).toEqual([1, 4, 5, 6]);
+  });
+
+  it('continues a replay split over init frames with more:true', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('s', listener);
+    latest().accept(6);
+    latest().receive({ type: 'init', key: 's', data: entries(1, 2), more: true });
+    latest().receive({ type: 'init', key: 's', data: entries(3, 4), more: true });
+    latest().receive({ type: 'init', key: 's', data: entries(6) });
+    expect(seqs()).toEqual([1, 2, 3, 4, 6]);
+    expect(room.get('s')).toBe('v6');
+  });
+
+  it('gives each listener its own checkpoint: a late listener gets history, the early one no duplicates', () => {
+    const room = openRoom();
+    const early = record();
+    const late = record();
+    room.subscribe('s', early.listener);
+    latest().accept(2);
+    latest().receive({ type: 'init', key: 's', data: entries(1, 2) });
+    room.subscribe('s', late.listener);
+    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 's' }, { type: 'sub', key: 's' }]);
+    latest().receive({ type: 'init', key: 's', data: entries(1, 2) });
+    latest().receive(push('s', 3));
+    expect(early.seqs()).toEqual([1, 2, 3]);
+    expect(late.seqs()).toEqual([1, 2, 3]);
+  });
+
+  it('last: N delivers the tail then live, and resumes after the tail', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('chat', listener, { last: 2 });
+    latest().accept(30);
+    latest().receive({ type: 'init', key: 'chat', data: entries(12, 20) });
+    latest().receive(push('chat', 31));
+    expect(seqs()).toEqual([12, 20, 31]);
+    latest().drop();
+    redial().accept(40);
+    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 'chat', seq: 31 }]);
+  });
+
+  it('an empty replay still moves the checkpoint to the welcome seq, so a reconnect does not replay history', () => {
+    const room = openRoom();
+    room.subscribe('chat', () => {}, { last: 5 });
+    latest().accept(30);
+    latest().receive({ type: 'init', key: 'chat', data: [] });
+    latest().drop();
+    redial().accept(35);
+    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 'chat', seq: 30 }]);
+  });
+
+  it('replay:false skips stored values but keeps the cache, then resumes like any other subscription', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('k', listener, { replay: false });
+    latest().accept(8);
+    latest().receive({ type: 'init', key: 'k', data: entries(7) });
+    expect(room.get('k')).toBe('v7');
+    latest().receive(push('k', 9));
+    expect(seqs()).toEqual([9]);
+    latest().drop();
+    redial().accept(12);
+    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 'k', seq: 9 }]);
+    latest().receive({ type: 'init', key: 'k', data: entries(11) });
+    expect(seqs()).toEqual([9, 11]);
+  });
+
+  it('reset: tells the listener, then delivers the current state, and replaces the cache', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('s', listener);
+    latest().accept(5);
+    latest().receive({ type: 'init', key: 's', data: entries(4, 5) });
+    latest().drop(4000);
+    redial().accept(9);
+    // Compacted at 8 (a snapshot carries the seq it replaced), or wiped and refilled.
+    latest().receive({ type: 'init', key: 's', data: entries(3), reset: true, more: true });
+    latest().receive({ type: 'init', key: 's', data: entries(9), reset: true });
+    latest().receive(push('s', 10));
+    expect(seqs()).toEqual([4, 5, 'reset', 3, 9, 10]);
+    expect(room.get('s')).toBe('v10');
+  });
+
+  it('a wiped room with nothing left: reset, an empty cache, and no message', () => {
+    const room = openRoom();
+    const { seqs, listener } = record();
+    room.subscribe('s', listener);
+    latest().accept(5);
+    latest().receive({ type: 'init', key: 's', data: entries(5) });
+    latest().drop(4000);
+    redial().accept(5);
+    latest().receive({ type: 'init', key: 's', data: [], reset: true });
+    expect(seqs()).toEqual([5, 'reset']);
+    expect(room.get('s')).toBeUndefined();
+  });
+
+  it('tells its own echo apart, also after a 4001 changed the client ID', () => {
+    const room = openRoom();
+    const { events, listener } = record();
+    room.subscribe('s', listener);
+    latest().accept();
+    latest().receive({ type: 'init', key: 's', data: [] });
+    latest().receive(push('s', 1, 'me'));
+    latest().receive(push('s', 2, 'other'));
+    latest().drop(4001);
+    const socket = redial();
+    socket.open();
+    const [hello] = socket.frames('hello');
+    expect(hello!.client).not.toBe('me');
+    expect(room.clientId).toBe(hello!.client);
+    socket.receive({ type: 'welcome', protocol: 1, conn: 'c2', client: room.clientId, seq: 3, limits: {}, peers: [] });
+    socket.receive({ type: 'init', key: 's', data: [] });
+    socket.receive(push('s', 4, room.clientId));
+    socket.receive(push('s', 5, 'me'));
+    const own = events.map((event) => event.type === 'message' && event.own);
+    expect(own).toEqual([true, false, true, true]);
+  });
+});
