@@ -30,6 +30,8 @@ export class TestSocket {
 
   constructor(ws: WebSocket) {
     this.ws = ws;
+    // workerd hands client-side binary frames over as Blobs unless asked otherwise.
+    (ws as WebSocket & { binaryType: string }).binaryType = 'arraybuffer';
     ws.accept();
     ws.addEventListener('message', (e) => {
       this.received.push(typeof e.data === 'string' ? JSON.parse(e.data) : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never }));
