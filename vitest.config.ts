@@ -12,6 +12,14 @@ export default defineConfig({
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
       },
       {
+        // The same worker with tiny limits, for retention and connection-cap tests.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: { RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3' } },
+        })],
+        test: { name: 'worker-small-limits', include: ['test/worker-small-limits/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

@@ -175,10 +175,10 @@ export class Room extends DurableObject<Env> {
       return this.#replay(c, m.key, this.#store.lastEntries(m.key, m.last), false);
     }
     const after = m.seq ?? 0;
-    // Values at or below the floor were compacted or wiped: a replay from below it
-    // would have a silent gap, so the client gets the whole current state, flagged.
-    const floor = Math.max(this.#store.subject(m.key).floor, this.#store.wipeFloor);
-    const reset = after > 0 && after < floor;
+    // A replay with a silent gap is worse than none, so the client gets the whole
+    // current state, flagged: when values after its checkpoint were folded into a
+    // compaction snapshot, or when what it holds was wiped by retention.
+    const reset = after > 0 && (after < this.#store.subject(m.key).floor || after <= this.#store.wipeFloor);
     this.#replay(c, m.key, this.#store.entriesAfter(m.key, reset ? 0 : after), reset);
   }
 
