@@ -1,4 +1,4 @@
-import { CLOSE_CODES, PROTOCOL_VERSION } from '../protocol/limits.ts';
+import { CLOSE_CODES, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/limits.ts';
 import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
@@ -66,6 +66,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let attempt = 0;
   let lastHeard = 0;
   let roomSeq = 0;
+  let maxBytes: number = DEFAULT_LIMITS.maxMessageBytes;
   let conn: string | undefined;
   let presence = options.presence;
   const idPrefix = randomId(10);
@@ -127,10 +128,34 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     return pending;
   };
 
+  /** Reject a publish; a rejected `set` that is still the newest one for its subject is rolled back. */
+  const fail = (id: string, error: RoomError): boolean => {
+    const pending = settle(id);
+    if (!pending) return false;
+    const { key } = pending.frame;
+    if (optimistic.get(key)?.id === id) {
+      optimistic.delete(key);
+      const value = values.get(key)?.value;
+      subscriptions.get(key)?.forEach((sub) => sub.listener({ type: 'rollback', subject: key, value, error }));
+    }
+    pending.reject(error);
+    return true;
+  };
+
+  const transmit = (id: string, { frame }: Publish): void => {
+    const text = JSON.stringify(frame);
+    // The server answers an oversize frame without its ID (it does not parse
+    // it), so such a publish would never settle and be resent forever.
+    if (text.length * 3 > maxBytes && new TextEncoder().encode(text).length > maxBytes) {
+      fail(id, new RoomError('too_large', `publish over ${maxBytes} bytes`));
+    } else send(text);
+  };
+
   const receive = (message: ServerMessage): void => {
     switch (message.type) {
       case 'welcome':
         roomSeq = message.seq;
+        maxBytes = message.limits.maxMessageBytes ?? maxBytes;
         conn = message.conn;
         attempt = 0;
         peers.clear();
@@ -138,7 +163,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         setStatus('open');
         emit('presence', { event: 'sync' });
         subscriptions.forEach((subs) => subs.forEach(request));
-        publishes.forEach(({ frame }) => send(frame));
+        publishes.forEach((pending, id) => transmit(id, pending));
         break;
       case 'push': {
         const subs = subscriptions.get(message.key);
@@ -190,15 +215,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       }
       case 'error': {
         const error = new RoomError(message.code, message.message);
-        const pending = message.id === undefined ? undefined : settle(message.id);
-        if (!pending) return emit('error', error);
-        const { key } = pending.frame;
-        if (optimistic.get(key)?.id === message.id) {
-          optimistic.delete(key);
-          const value = values.get(key)?.value;
-          subscriptions.get(key)?.forEach((sub) => sub.listener({ type: 'rollback', subject: key, value, error }));
-        }
-        pending.reject(error);
+        if (message.id === undefined || !fail(message.id, error)) emit('error', error);
         break;
       }
       case 'presence':
@@ -279,8 +296,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     const frame = { type: 'push', key, value, action, id } as const;
     if (action.type === 'replace') optimistic.set(key, { id, value });
     return new Promise((resolve, reject) => {
-      publishes.set(id, { frame, resolve, reject });
-      if (status === 'open') send(frame);
+      const pending = { frame, resolve, reject };
+      publishes.set(id, pending);
+      if (status === 'open') transmit(id, pending);
     });
   };
 

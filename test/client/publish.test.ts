@@ -77,6 +77,20 @@ describe('publishes and the offline queue', () => {
     expect(errors.map((e) => e.code)).toEqual(['bad_frame']);
   });
 
+  it('rejects an oversize publish locally with too_large (the server could not name it), using the welcome limit', async () => {
+    const room = openRoom();
+    const queued = settled(room.set('k', 'x'.repeat(2000)));
+    latest().accept(0, { limits: { maxMessageBytes: 1000 } });
+    expect(latest().frames('push')).toEqual([]);
+    expect(((await queued) as { error: RoomError }).error.code).toBe('too_large');
+    expect(room.get('k')).toBeUndefined();
+    const fits = room.append('s', 'é'.repeat(400)); // 800 bytes of UTF-8 plus the envelope
+    const [frame] = latest().frames('push');
+    latest().receive({ type: 'ack', id: frame!.id, seq: 1 });
+    expect(await fits).toBe(1);
+    expect(((await settled(room.append('s', 'é'.repeat(480)))) as { error: RoomError }).error.code).toBe('too_large');
+  });
+
   it('rejects every pending publish with "closed" on close(), and refuses new ones', async () => {
     const room = openRoom();
     const pending = room.append('s', 1);
