@@ -17,8 +17,6 @@ interface Subscription {
   quiet?: boolean;
   /** Between an `init` with `more` and the last one: a `reset` is announced once per replay. */
   midReplay?: boolean;
-  /** The room closed with 4000 (data expired): the next replay is a reset whatever it says. */
-  wiped?: boolean;
 }
 
 interface Publish {
@@ -178,11 +176,10 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         const { key, data, more, reset } = message;
         const queue = awaiting.get(key);
         const sub = queue?.[0];
-        if ((reset || sub?.wiped) && !sub?.midReplay) {
+        if (reset && !sub?.midReplay) {
           values.delete(key);
           if (sub && subscriptions.get(key)?.has(sub)) {
             sub.checkpoint = undefined;
-            sub.wiped = false;
             sub.listener({ type: 'reset', subject: key });
           }
         }
@@ -252,12 +249,6 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     if (code === CLOSE_CODES.unsupportedProtocol) {
       emit('error', new RoomError('unsupported_protocol'));
       return room.close();
-    }
-    if (code === CLOSE_CODES.roomExpired) {
-      // A listener that had seen everything up to the wipe would get an empty,
-      // unflagged replay, while its state no longer exists on the server.
-      values.clear();
-      subscriptions.forEach((subs) => subs.forEach((sub) => (sub.wiped = true)));
     }
     if (code === CLOSE_CODES.replaced) {
       // Another socket (a duplicated tab) holds our ID: take a new one for good.

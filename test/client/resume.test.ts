@@ -183,24 +183,6 @@ describe('resume bookkeeping', () => {
     expect(room.get('s')).toBeUndefined();
   });
 
-  it('after close code 4000 (data expired) the next replay is a reset even when the server does not flag it', () => {
-    const room = openRoom();
-    const { seqs, listener } = record();
-    room.subscribe('s', listener);
-    latest().accept(5);
-    latest().receive({ type: 'init', key: 's', data: entries(5) });
-    expect(room.get('s')).toBe('v5');
-    latest().drop(4000);
-    expect(room.get('s')).toBeUndefined();
-    redial().accept(5);
-    latest().receive({ type: 'init', key: 's', data: [] }); // seq 5 is the wipe floor: nothing to replay
-    latest().receive(push('s', 6));
-    latest().drop();
-    redial().accept(6);
-    latest().receive({ type: 'init', key: 's', data: [] });
-    expect(seqs()).toEqual([5, 'reset', 6]);
-  });
-
   it('tells its own echo apart, also after a 4001 changed the client ID', () => {
     const room = openRoom();
     const { events, listener } = record();
