@@ -1,0 +1,20 @@
+// `npm run dev`: the service on http://127.0.0.1:8787 (PORT to change it),
+// offline and without prompts, with the demo pages' client bundle built first.
+import { spawn } from 'node:child_process';
+import { buildDemo } from './build-demo.mjs';
+
+const port = process.env.PORT ?? '8787';
+await buildDemo();
+console.log(`edgeroom: open http://127.0.0.1:${port}/ for the demo pages`);
+const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: {
+    ...process.env,
+    // wrangler otherwise tries telemetry, Request.cf data and crash reports over the network.
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  },
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code) => process.exit(code ?? 0));
