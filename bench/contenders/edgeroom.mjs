@@ -71,3 +71,19 @@ export async function startEdgeroom() {
   });
   return { server, relay: contender('relay'), append: contender('append') };
 }
+
+/**
+ * Fails unless the worker answers `POST /new` and a socket round trip, so a
+ * half-built worker is reported as unavailable instead of skewing figures.
+ * @param {import('./contender.mjs').Contender} contender
+ */
+export async function probeEdgeroom(contender) {
+  const { openSocket } = await import('../lib/sockets.mjs');
+  const room = await contender.openRoom();
+  const socket = await openSocket(room.url, () => {}, 10_000);
+  try {
+    await room.subscribe(socket, 'probe');
+  } finally {
+    socket.terminate();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Command-line options of `npm run bench`:
+ *   --quick            smoke run: one round, shorter and smaller workloads; writes no report
+ *   --rounds=N         rounds per workload (default 3)
+ *   --only=a,b         workloads: fanout, latency, connect, replay, resume, size
+ *   --observability    run workerd with wrangler's local observability on (default off)
+ *   --write / --no-write  write BENCHMARKS.md and bench/fanout.svg (default: on unless --quick)
+ */
+export const WORKLOADS = ['fanout', 'latency', 'connect', 'replay', 'resume', 'size'];
+
+/** @param {string[]} argv */
+export function parseArgs(argv) {
+  const flags = new Map();
+  for (const arg of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match?.[1]) throw new Error(`unknown argument ${arg}`);
+    flags.set(match[1], match[2] ?? true);
+  }
+  const known = new Set(['quick', 'rounds', 'only', 'observability', 'write', 'no-write']);
+  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
+  const quick = flags.has('quick');
+  const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : quick ? 1 : 3;
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be 1..20');
+  const only = flags.has('only') ? String(flags.get('only')).split(',') : WORKLOADS;
+  for (const name of only) if (!WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}`);
+  const write = flags.has('no-write') ? false : flags.has('write') || !quick;
+  return { quick, rounds, only: new Set(only), observability: flags.has('observability'), write };
+}
+
+/** Workload sizes; the quick ones only prove the harness works end to end. */
+export function plan(/** @type {boolean} */ quick) {
+  return {
+    fanout: {
+      subscribers: quick ? [10, 100] : [10, 100, 500],
+      // Deliveries in flight; the message window is this divided by N.
+      inFlightDeliveries: 1000,
+      warmupMs: 500,
+      measureMs: quick ? 1000 : 3000,
+    },
+    latency: { subscribers: 10, rate: 100, warmupMs: 500, measureMs: quick ? 1500 : 5000 },
+    connect: { sockets: quick ? 100 : 500 },
+    replay: { entries: 10_000, liveSubscribers: 10, liveRate: 200, baselineMs: quick ? 300 : 1000 },
+    resume: { missed: 1000 },
+  };
+}
