@@ -10,32 +10,44 @@ import { unstable_startWorker } from 'wrangler';
 export interface TestServer {
   /** e.g. http://127.0.0.1:43123 */
   url: string;
-  stop(): Promise<void>;
+  port: number;
+  /** The state directory; pass it to a new server to simulate a restart or deploy. */
+  persist: string;
+  /** Stops workerd. The state directory is removed unless `keepState`. */
+  stop(options?: { keepState?: boolean }): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Listen on this port (0: any free one). */
+  port?: number;
+  /** Reuse this state directory (from an earlier server's `persist`). */
+  persist?: string;
 }
 
 process.env.WRANGLER_SEND_METRICS = 'false';
 process.env.WRANGLER_SEND_ERROR_REPORTS = 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
-export async function startServer(vars: Record<string, string> = {}): Promise<TestServer> {
-  const persist = mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
+export async function startServer(vars: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
+  const persist = options.persist ?? mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
   const worker = await unstable_startWorker({
     config: 'wrangler.toml',
     bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
     dev: {
-      server: { hostname: '127.0.0.1', port: 0 },
+      server: { hostname: '127.0.0.1', port: options.port ?? 0 },
       inspector: false,
       persist: persist,
       logLevel: 'warn',
     },
   });
   const ready = await worker.url;
-  const url = ready.origin;
   return {
-    url,
-    async stop() {
+    url: ready.origin,
+    port: Number(ready.port),
+    persist,
+    async stop({ keepState = false } = {}) {
       await worker.dispose();
-      rmSync(persist, { recursive: true, force: true });
+      if (!keepState) rmSync(persist, { recursive: true, force: true });
     },
   };
 }
