@@ -20,7 +20,9 @@ const anyTag = new Proxy({} as Record<number, TagDecoder>, {
   get: (_target, tag) => (typeof tag === 'string' ? passThrough : undefined),
 });
 const CBOR_IN = { tags: anyTag, coerceUndefinedToNull: true, allowBigInt: false } as const;
-const CBOR_OUT = { ignoreUndefinedProperties: true } as const;
+// Keys in insertion order (cborg sorts them by default), so frames read in the
+// same field order as DriftDB's: type, key, value, seq.
+const CBOR_OUT = { ignoreUndefinedProperties: true, mapSorter: () => 0 } as const;
 
 export function decodeFrame(frame: string | ArrayBuffer): DecodeResult {
   try {

@@ -54,6 +54,26 @@ describe('CBOR', () => {
     expect(Array.from(frames[0]!)).toEqual(Array.from(hex('a2647479706564706f6e67656e6f6e6365f6')));
   });
 
+  it('writes push and init frames byte for byte like the reference vectors', async () => {
+    const room = freshRoom();
+    const s = await connect(room, '?cbor=true');
+    const frames: Uint8Array[] = [];
+    s.ws.addEventListener('message', (e) => frames.push(new Uint8Array(e.data as ArrayBuffer)));
+    s.sendRaw(encode({ type: 'push', key: 'k', value: { v: new Uint8Array([1, 2, 3]) }, action: { type: 'relay' } }));
+    await s.next();
+    const other = freshRoom();
+    const t = await connect(other, '?cbor=true');
+    const tFrames: Uint8Array[] = [];
+    t.ws.addEventListener('message', (e) => tFrames.push(new Uint8Array(e.data as ArrayBuffer)));
+    t.send(push('k', 'foo'));
+    t.send({ type: 'get', key: 'k', seq: 0 });
+    await t.next();
+    await t.next();
+    const asHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    expect(asHex(frames[0]!)).toBe('a464747970656470757368636b6579616b6576616c7565a16176430102036373657101');
+    expect(asHex(tFrames[1]!)).toBe('a3647479706564696e6974636b6579616b646461746181a26576616c756563666f6f6373657101');
+  });
+
   it('accepts JSON text on a CBOR socket and CBOR binary on a JSON socket', async () => {
     const room = freshRoom();
     const s = await connect(room);
