@@ -61,7 +61,13 @@ export class Room extends DurableObject<Env> {
     if (!c) return; // closed by us (replaced, room full) and not yet gone
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return c.send(inbound.error);
-    this.#handle(c, inbound.message, inbound.binary);
+    try {
+      this.#handle(c, inbound.message, inbound.binary);
+    } catch (err) {
+      // A bug must not cost the socket or the room; the client learns no internals.
+      console.error('room: message handler failed', err);
+      c.send(errorFrame('internal', 'Internal error'));
+    }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
