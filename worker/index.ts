@@ -59,6 +59,17 @@ const corsHeaders = cors({
 export const app = new Hono<App>()
   // A 101 response's headers cannot be changed, so upgrades skip CORS (browsers do not apply it to sockets).
   .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsHeaders(c, next)))
+  // The demo pages: `/` makes a room and sends the browser to its shareable
+  // URL; every browser that opens that URL joins the same room.
+  .get('/', (c) => {
+    c.header('cache-control', 'no-store');
+    return c.redirect(`/r/${newRoomId()}`, 302);
+  })
+  .get('/r/:id', (c) => {
+    roomStub(c); // validates the ID
+    // The page reads the room ID from its own address; the asset is the same for every room.
+    return c.env.ASSETS.fetch(new URL('/demo/', c.req.url));
+  })
   .post('/new', (c) => c.json(roomResult(c, newRoomId())))
   .get('/room/:id', (c) => {
     roomStub(c);
