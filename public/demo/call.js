@@ -1,0 +1,51 @@
+// A data channel call to every other tab on this page. Both sides open the
+// same pre-agreed channel (negotiated, id 0), so both start negotiating when
+// they meet and the signaling helper settles the glare.
+import { signaling } from '/lib/signaling.js';
+import { element, nameOf, openRoom } from '/demo/common.js';
+
+const room = openRoom('call');
+const peers = document.querySelector('#peers');
+const alone = document.querySelector('#alone');
+const log = document.querySelector('#log');
+const text = document.querySelector('#text');
+const channels = new Map();
+
+const say = (who, said) => log.append(element('li', {}, element('b', { textContent: who }), ` ${said}`));
+const showAlone = () => (alone.hidden = channels.size > 0);
+
+signaling(room, {
+  iceServers: [], // host candidates suffice on one network; add STUN/TURN servers to cross NATs
+  accept: (peer) => peer.state?.page === 'call',
+  onCall({ peer, pc }) {
+    const channel = pc.createDataChannel('chat', { negotiated: true, id: 0 });
+    const item = element('li');
+    item.dataset.conn = peer.conn;
+    const render = () => {
+      item.dataset.state = channel.readyState;
+      item.textContent = `${nameOf(peer)}: ${channel.readyState === 'open' ? 'connected' : pc.connectionState}`;
+    };
+    channel.onopen = channel.onclose = pc.onconnectionstatechange = render;
+    channel.onmessage = (event) => say(nameOf(peer), String(event.data));
+    render();
+    peers.append(item);
+    channels.set(peer.conn, { channel, item });
+    showAlone();
+  },
+  onHangup({ peer }) {
+    channels.get(peer.conn)?.item.remove();
+    channels.delete(peer.conn);
+    showAlone();
+  },
+  onError: (error) => console.warn('signaling:', error),
+});
+
+document.querySelector('#send').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const said = text.value.trim();
+  const open = [...channels.values()].filter(({ channel }) => channel.readyState === 'open');
+  if (!said || !open.length) return;
+  text.value = '';
+  for (const { channel } of open) channel.send(said);
+  say('you', said);
+});

@@ -1,0 +1,25 @@
+// The presence list: everyone connected to the room, and which demo they have open.
+import { element, myName, nameOf, openRoom } from '/demo/common.js';
+
+const room = openRoom('room');
+const share = document.querySelector('#share');
+share.value = location.href;
+document.querySelector('#share-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  navigator.clipboard?.writeText(share.value).catch(() => share.select());
+});
+
+const people = document.querySelector('#people');
+function render() {
+  const self = element('li', { textContent: `${myName()} (you)` });
+  self.dataset.conn = room.conn ?? '';
+  const others = [...room.peers.values()].map((peer) => {
+    const item = element('li', { textContent: `${nameOf(peer)} · ${peer.state?.page ?? '?'}` });
+    item.dataset.conn = peer.conn;
+    return item;
+  });
+  people.replaceChildren(self, ...others);
+}
+room.on('presence', render);
+room.on('status', render);
+render();

@@ -1,0 +1,77 @@
+/**
+ * Browser tests drive Debian's Chromium through playwright-core against the
+ * real worker (wrangler, loopback), with the demo bundle freshly built.
+ * Never `npx playwright install`: it downloads a browser, which cannot work here.
+ */
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildDemo } from '../../scripts/build-demo.mjs';
+import { startServer, type TestServer } from '../e2e/server.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+/** The longest any single step may take: page loads, sockets, peer connections. */
+export const STEP_MS = 15_000;
+export const SCREENSHOTS = 'test-results';
+
+export interface Demo {
+  server: TestServer;
+  browser: Browser;
+  /** A new browser profile each time (own cookies and storage), as if another person opened the link. */
+  visitor(): Promise<Page>;
+  stop(): Promise<void>;
+}
+
+/** Headless Chromium with a fresh profile (playwright makes a new user-data dir per launch). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: STEP_MS });
+}
+
+export async function startDemo(): Promise<Demo> {
+  await buildDemo();
+  const server = await startServer();
+  const browser = await launchChromium().catch(async (error) => {
+    await server.stop();
+    throw error;
+  });
+  const contexts: BrowserContext[] = [];
+  return {
+    server,
+    browser,
+    async visitor() {
+      const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+      context.setDefaultTimeout(STEP_MS);
+      contexts.push(context);
+      return context.newPage();
+    },
+    async stop() {
+      await browser.close().catch(() => {});
+      await server.stop();
+    },
+  };
+}
+
+/** Open `/`, which makes a room, and return the shareable URL it redirected to. */
+export async function newRoomUrl(page: Page, base: string): Promise<string> {
+  await page.goto(`${base}/`);
+  await page.waitForURL(/\/r\/[A-Za-z0-9]{24}$/);
+  return page.url();
+}
+
+/** Wait until the page's status badge reads `open` (welcomed by the room). */
+export async function connected(page: Page): Promise<void> {
+  await page.locator('#status[data-status="open"]').waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}
