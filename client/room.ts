@@ -165,7 +165,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         break;
       case 'push': {
         const subs = subscriptions.get(message.key);
-        if (!subs) break;
+        // Until the server has read our hello, it treats the socket as a DriftDB
+        // one and sends it every push in the room: not a resumable stream.
+        if (!subs || status !== 'open') break;
         remember(message.key, message.value, message.seq);
         // A subscription still waiting for its replay gets this value in the replay.
         const waiting = awaiting.get(message.key) ?? [];

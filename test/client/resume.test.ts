@@ -88,6 +88,23 @@ describe('resume bookkeeping', () => {
     expect(seqs()).toEqual([1, 4, 5, 6]);
   });
 
+  it('ignores pushes that arrive before the welcome (the server has not read the hello yet)', () => {
+    const room = openRoom();
+    const { listener, seqs } = record();
+    room.subscribe('s', listener);
+    latest().accept(0);
+    latest().receive({ type: 'init', key: 's', data: [] });
+    latest().drop();
+    const socket = redial();
+    socket.open();
+    socket.receive(push('s', 7));
+    expect(room.get('s')).toBeUndefined();
+    socket.receive({ type: 'welcome', protocol: 1, conn: 'c2', client: 'me', seq: 7, limits: {}, peers: [] });
+    expect(socket.frames('sub')).toEqual([{ type: 'sub', key: 's', seq: 0 }]);
+    socket.receive({ type: 'init', key: 's', data: entries(3, 7) });
+    expect(seqs()).toEqual([3, 7]);
+  });
+
   it('continues a replay split over init frames with more:true', () => {
     const room = openRoom();
     const { listener, seqs } = record();

@@ -1,0 +1,79 @@
+/**
+ * Helpers for the client's end-to-end tests: a `ws` constructor whose sockets
+ * the test can cut, a gate that keeps a client offline, bounded waits, and a
+ * seeded random source so a failing chaos run can be replayed.
+ */
+import WebSocket from 'ws';
+import { connect, type Room, type RoomOptions, type SubjectEvent } from '../../client/index.ts';
+
+/** A `ws` constructor that keeps a handle on every socket it makes. */
+export function droppableSockets() {
+  const sockets: WebSocket[] = [];
+  let offline = false;
+  class Tracked extends WebSocket {
+    constructor(url: string) {
+      // Offline: dial a port nobody listens on, so the dial fails like a dead network.
+      super(offline ? 'ws://127.0.0.1:9/' : url);
+      sockets.push(this);
+    }
+  }
+  return {
+    WebSocket: Tracked,
+    sockets,
+    /** Cut the current socket without a closing handshake, as a network drop would. */
+    drop(): boolean {
+      const current = sockets.at(-1);
+      if (current?.readyState !== WebSocket.OPEN) return false;
+      current.terminate();
+      return true;
+    },
+    setOffline(value: boolean): void {
+      offline = value;
+      if (value) this.drop();
+    },
+  };
+}
+
+const rooms: Room[] = [];
+
+export function open(url: string, options: RoomOptions = {}): Room {
+  const room = connect(url, { WebSocket, minDelay: 20, maxDelay: 200, ...options });
+  rooms.push(room);
+  return room;
+}
+
+export function closeAll(): void {
+  for (const room of rooms.splice(0)) room.close();
+}
+
+/** Poll until `condition` holds; fail with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Every event a listener got, and its messages as [seq, value] pairs. */
+export function recorder<T = unknown>() {
+  const events: SubjectEvent<T>[] = [];
+  return {
+    events,
+    listener: (event: SubjectEvent<T>) => void events.push(event),
+    seqs: () => events.flatMap((event) => (event.type === 'message' ? [event.seq] : [])),
+    summary: () => events.map((event) => (event.type === 'message' ? [event.seq, event.value] : event.type)),
+  };
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
