@@ -4,9 +4,10 @@
  * Never `npx playwright install`: it downloads a browser, which cannot work here.
  */
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildDemo } from '../../scripts/build-demo.mjs';
 import { startServer, type TestServer } from '../e2e/server.ts';
+import { startProxy, type Proxy } from './proxy.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -24,6 +25,9 @@ export const SCREENSHOTS = 'test-results';
 
 export interface Demo {
   server: TestServer;
+  /** Where pages load from: a proxy in front of the server, which can cut the network. */
+  url: string;
+  network: Pick<Proxy, 'cut' | 'restore'>;
   browser: Browser;
   /** A new browser profile each time (own cookies and storage), as if another person opened the link. */
   visitor(): Promise<Page>;
@@ -38,22 +42,25 @@ export function launchChromium(): Promise<Browser> {
 export async function startDemo(): Promise<Demo> {
   await buildDemo();
   const server = await startServer();
+  const proxy = await startProxy(server.url);
   const browser = await launchChromium().catch(async (error) => {
+    await proxy.close();
     await server.stop();
     throw error;
   });
-  const contexts: BrowserContext[] = [];
   return {
     server,
+    url: proxy.url,
+    network: proxy,
     browser,
     async visitor() {
       const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
       context.setDefaultTimeout(STEP_MS);
-      contexts.push(context);
       return context.newPage();
     },
     async stop() {
       await browser.close().catch(() => {});
+      await proxy.close();
       await server.stop();
     },
   };

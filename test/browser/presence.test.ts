@@ -14,7 +14,7 @@ const names = (page: import('playwright-core').Page) => page.locator('#people li
 describe('presence list', () => {
   it('updates on join, on leaving for another page, and when a page is closed', async () => {
     const alice = await demo.visitor();
-    const roomUrl = await newRoomUrl(alice, demo.server.url);
+    const roomUrl = await newRoomUrl(alice, demo.url);
     await connected(alice);
     await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/)]);
     const aliceName = (await names(alice))[0]!.replace(' (you)', '');
