@@ -1,0 +1,193 @@
+/**
+ * The resume contract against the real worker: resent publishes are applied
+ * once, and a checkpoint the room can no longer replay from (compacted or
+ * wiped) produces a reset followed by the current state.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createRoom } from '../../client/index.ts';
+import { closeAll, droppableSockets, open, recorder, waitFor } from './client-harness.ts';
+import { startServer, type TestServer } from './server.ts';
+
+/** A raw socket that collects parsed frames. */
+async function rawSocket(url: string) {
+  const ws = new WebSocket(url);
+  const frames: Record<string, unknown>[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  return { ws, frames, send: (frame: object) => ws.send(JSON.stringify(frame)) };
+}
+
+describe('with the default retention', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterEach(closeAll);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('applies a push resent with the same ID once: one ack, one duplicate ack with the same seq, one stored entry', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const raw = await rawSocket(url);
+    raw.send({ type: 'hello', protocol: 1, client: 'dup-tester' });
+    const push = { type: 'push', key: 'd', value: 'once', action: { type: 'append' }, id: 'msg-1' };
+    raw.send(push);
+    raw.send(push);
+    await waitFor(() => raw.frames.filter((f) => f.type === 'ack').length === 2, 'two acks');
+    const acks = raw.frames.filter((f) => f.type === 'ack');
+    const seq = acks[0]!.seq as number;
+    expect(acks).toEqual([{ type: 'ack', id: 'msg-1', seq }, { type: 'ack', id: 'msg-1', seq, duplicate: true }]);
+    raw.ws.close();
+
+    const reader = open(url);
+    const rec = recorder();
+    reader.subscribe('d', rec.listener);
+    await waitFor(() => reader.status === 'open', 'reader open');
+    await waitFor(() => rec.events.length > 0, 'the replay');
+    expect(rec.summary()).toEqual([[seq, 'once']]);
+  });
+
+  it('resolves a publish whose ack was lost with its original seq, after resending it on a new socket', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    let swallowAcks = true;
+    const sockets: WebSocket[] = [];
+    // Hides the first ack from the client and cuts the socket, as if the network died right after the server applied it.
+    class AckEater extends WebSocket {
+      constructor(address: string) {
+        super(address);
+        sockets.push(this);
+      }
+      override set onmessage(handler: ((event: WebSocket.MessageEvent) => void) | null) {
+        super.onmessage = handler && ((event) => {
+          if (swallowAcks && String(event.data).includes('"type":"ack"')) {
+            swallowAcks = false;
+            this.terminate();
+            return;
+          }
+          handler(event);
+        });
+      }
+      override get onmessage() {
+        return super.onmessage;
+      }
+    }
+    const room = open(url, { WebSocket: AckEater });
+    await waitFor(() => room.status === 'open', 'open');
+    const seq = await room.append('log', 'entry');
+    expect(sockets.length).toBe(2);
+
+    const rec = recorder();
+    room.subscribe('log', rec.listener);
+    await waitFor(() => rec.events.length > 0, 'the replay');
+    expect(rec.summary()).toEqual([[seq, 'entry']]);
+  });
+
+  it('reports a reset, then the current state, when the checkpoint was compacted away', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const net = droppableSockets();
+    const reader = open(url, { WebSocket: net.WebSocket });
+    const writer = open(url);
+    const rec = recorder();
+    reader.subscribe('c', rec.listener);
+    await waitFor(() => reader.status === 'open', 'reader open');
+    const s1 = await writer.append('c', 'a');
+    const s2 = await writer.append('c', 'b');
+    await waitFor(() => rec.seqs().at(-1) === s2, 'the reader to see b');
+
+    net.setOffline(true);
+    await waitFor(() => reader.status === 'reconnecting', 'reader offline');
+    const s3 = await writer.append('c', 'c');
+    const s4 = await writer.append('c', 'd');
+    expect(await writer.compact('c', s3, 'abc')).toBe(s3);
+    const s5 = await writer.append('c', 'e');
+    net.setOffline(false);
+
+    await waitFor(() => rec.seqs().at(-1) === s5, 'the reader to catch up');
+    expect(rec.summary()).toEqual([[s1, 'a'], [s2, 'b'], 'reset', [s3, 'abc'], [s4, 'd'], [s5, 'e']]);
+    expect(reader.get('c')).toBe('e');
+  });
+
+  it('does not reset a reader whose checkpoint is at or after the compaction', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const net = droppableSockets();
+    const reader = open(url, { WebSocket: net.WebSocket });
+    const writer = open(url);
+    const rec = recorder();
+    reader.subscribe('c', rec.listener);
+    await waitFor(() => reader.status === 'open', 'reader open');
+    const s1 = await writer.append('c', 'a');
+    await waitFor(() => rec.seqs().at(-1) === s1, 'the reader to see a');
+    net.setOffline(true);
+    await waitFor(() => reader.status === 'reconnecting', 'reader offline');
+    await writer.compact('c', s1, 'A');
+    const s2 = await writer.append('c', 'b');
+    net.setOffline(false);
+    await waitFor(() => rec.seqs().at(-1) === s2, 'the reader to catch up');
+    expect(rec.summary()).toEqual([[s1, 'a'], [s2, 'b']]);
+  });
+
+  it('rolls back an optimistic set the server rejects, and rejects its promise with the server code', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const room = open(url);
+    await waitFor(() => room.status === 'open', 'open');
+    const key = 'k'.repeat(300); // over maxSubjectLength (256)
+    const written = room.set(key, 'v');
+    expect(room.get(key)).toBe('v');
+    await expect(written).rejects.toMatchObject({ code: 'subject_too_long' });
+    expect(room.get(key)).toBeUndefined();
+  });
+});
+
+describe('with a one-second retention', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ RETENTION_SECONDS: '1' });
+  });
+  afterEach(closeAll);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a wipe while connected: close 4000, reconnect, reset, then new values', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const reader = open(url);
+    const writer = open(url);
+    const rec = recorder();
+    reader.subscribe('w', rec.listener);
+    await waitFor(() => reader.status === 'open' && writer.status === 'open', 'both open');
+    const s1 = await writer.set('w', 1);
+    await waitFor(() => rec.seqs().includes(s1), 'the reader to see the set');
+    expect(reader.get('w')).toBe(1);
+
+    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 'the wipe (about 1 s)', 15_000);
+    expect(reader.get('w')).toBeUndefined();
+    const s2 = await writer.set('w', 2);
+    await waitFor(() => rec.seqs().includes(s2), 'the reader to see the new set');
+    expect(s2).toBeGreaterThan(s1);
+    // A later wipe may add another reset; the start is what this test is about.
+    expect(rec.summary().slice(0, 3)).toEqual([[s1, 1], 'reset', [s2, 2]]);
+  });
+
+  it('a wipe while offline: the resume reports a reset and an empty state', async () => {
+    const { socket_url: url } = await createRoom(server.url);
+    const net = droppableSockets();
+    const reader = open(url, { WebSocket: net.WebSocket });
+    const rec = recorder();
+    reader.subscribe('w', rec.listener);
+    await waitFor(() => reader.status === 'open', 'reader open');
+    const watcher = await rawSocket(url);
+    watcher.send({ type: 'hello', protocol: 1 });
+    const closed = new Promise<number>((resolve) => watcher.ws.once('close', resolve));
+    const s1 = await open(url).append('w', 'x');
+    await waitFor(() => rec.seqs().includes(s1), 'the reader to see x');
+
+    net.setOffline(true);
+    expect(await closed).toBe(4000); // the watcher saw the wipe
+    net.setOffline(false);
+    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 'the reset');
+    expect(rec.summary()).toEqual([[s1, 'x'], 'reset']);
+    expect(reader.get('w')).toBeUndefined();
+  });
+});
