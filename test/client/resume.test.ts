@@ -8,7 +8,7 @@ const entries = (...seqs: number[]) => seqs.map((seq) => ({ value: `v${seq}`, se
 function record() {
   const events: SubjectEvent[] = [];
   const listener = (event: SubjectEvent) => void events.push(event);
-  const seqs = () => events.flatMap((event) => (event.type === 'message' ? [event.seq] : [event.type]));
+  const seqs = () => events.flatMap((event): (number | string)[] => (event.type === 'message' ? [event.seq] : [event.type]));
   return { events, listener, seqs };
 }
 

@@ -4,7 +4,7 @@
  * seeded random source so a failing chaos run can be replayed.
  */
 import WebSocket from 'ws';
-import { connect, type Room, type RoomOptions, type SubjectEvent } from '../../client/index.ts';
+import { connect, type Room, type RoomAddress, type RoomOptions, type SubjectEvent } from '../../client/index.ts';
 
 /** A `ws` constructor that keeps a handle on every socket it makes. */
 export function droppableSockets() {
@@ -36,7 +36,7 @@ export function droppableSockets() {
 
 const rooms: Room[] = [];
 
-export function open(url: string, options: RoomOptions = {}): Room {
+export function open(url: RoomAddress, options: RoomOptions = {}): Room {
   const room = connect(url, { WebSocket, minDelay: 20, maxDelay: 200, ...options });
   rooms.push(room);
   return room;
