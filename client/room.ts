@@ -214,6 +214,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       }
       case 'error': {
         const error = new RoomError(message.code, message.message);
+        // Our pushes always carry an ID, so an error naming a subject without
+        // one refused a `sub`: no init will come for it.
+        if (message.id === undefined && message.key !== undefined) awaiting.get(message.key)?.shift();
         if (message.id === undefined || !fail(message.id, error)) emit('error', error);
         break;
       }

@@ -105,6 +105,22 @@ describe('resume bookkeeping', () => {
     expect(seqs()).toEqual([3, 7]);
   });
 
+  it('a refused subscription does not take the replay of the next one', () => {
+    const room = openRoom();
+    const errors: string[] = [];
+    room.on('error', (error) => errors.push(error.code));
+    const refused = record();
+    const accepted = record();
+    latest().accept(2);
+    room.subscribe('s', refused.listener);
+    latest().receive({ type: 'error', code: 'too_many_subscriptions', message: 'limit', key: 's' });
+    room.subscribe('s', accepted.listener);
+    latest().receive({ type: 'init', key: 's', data: entries(1, 2) });
+    latest().receive(push('s', 3));
+    expect(accepted.seqs()).toEqual([1, 2, 3]);
+    expect(errors).toEqual(['too_many_subscriptions']);
+  });
+
   it('continues a replay split over init frames with more:true', () => {
     const room = openRoom();
     const { listener, seqs } = record();
