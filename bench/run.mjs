@@ -149,7 +149,7 @@ try {
     const relay = edgeroomRelay;
     const prepared = await trial(`replay: filling a ${sizes.replay.entries}-entry stream`, () => prepareReplayRoom(relay, sizes.replay),
       (r) => `stored in ${r.fillMs.toFixed(0)} ms`);
-    if (prepared.error) results.replay = { error: prepared.error };
+    if ('error' in prepared) results.replay = { error: prepared.error };
     else {
       results.replay = { fillMs: prepared.fillMs, rounds: [] };
       for (let round = 1; round <= rounds; round++) {

@@ -60,16 +60,24 @@ function edgeroomRoom(/** @type {string} */ url) {
   };
 }
 
-export async function startEdgeroom() {
-  const server = await startWorkerd(EDGEROOM_CONFIG);
-  /** @type {(action: 'relay' | 'append') => import('./contender.mjs').Contender} */
-  const contender = (action) => ({
-    id: `edgeroom-${action}`,
-    label: `edgeroom ${action}`,
+/**
+ * @param {string} origin
+ * @param {'relay' | 'append'} action
+ * @param {string} [name] for variants of the worker compared side by side
+ * @returns {import('./contender.mjs').Contender}
+ */
+export function edgeroomContender(origin, action, name = 'edgeroom') {
+  return {
+    id: `${name}-${action}`,
+    label: `${name} ${action}`,
     action,
-    openRoom: async () => edgeroomRoom(await newEdgeroomRoom(server.origin)),
-  });
-  return { server, relay: contender('relay'), append: contender('append') };
+    openRoom: async () => edgeroomRoom(await newEdgeroomRoom(origin)),
+  };
+}
+
+export async function startEdgeroom(config = EDGEROOM_CONFIG, name = 'edgeroom') {
+  const server = await startWorkerd(config);
+  return { server, relay: edgeroomContender(server.origin, 'relay', name), append: edgeroomContender(server.origin, 'append', name) };
 }
 
 /**

@@ -13,9 +13,15 @@ export class BenchRoom extends Server {
   }
 }
 
+interface BenchEnv {
+  BenchRoom: DurableObjectNamespace<BenchRoom>;
+}
+
 // Routes /parties/bench-room/:room (the kebab-cased binding name) to a room.
 export default {
-  async fetch(request: Request, env: Record<string, unknown>): Promise<Response> {
-    return (await routePartykitRequest(request, env)) ?? new Response('Not Found', { status: 404 });
+  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+    // partyserver types `env` as the global Cloudflare.Env, which in this
+    // repository is edgeroom's (worker-configuration.d.ts), not this worker's.
+    return (await routePartykitRequest(request, env as unknown as Cloudflare.Env)) ?? new Response('Not Found', { status: 404 });
   },
 };

@@ -24,7 +24,7 @@ export function fanoutSvg(results) {
   const contenders = /** @type {{ id: string, label: string }[]} */ (results.contenders);
   const sizes = Object.keys(results.fanout).map(Number).sort((a, b) => a - b);
   const stats = sizes.map((n) =>
-    contenders.map((c) => spread((results.fanout[n]?.[c.id] ?? []).filter((r) => !r.error).map((r) => r.deliveriesPerSecond))),
+    contenders.map((c) => spread(/** @type {any[]} */ (results.fanout[n]?.[c.id] ?? []).filter((r) => !r.error).map((r) => r.deliveriesPerSecond))),
   );
   const highest = Math.max(1, ...stats.flat().map((s) => (Number.isFinite(s.max) ? s.max : 0)));
   const axis = ticks(highest);

@@ -51,7 +51,7 @@ export async function fanout(contender, { subscribers, window, warmupMs, measure
     if (now >= measureStart && now < measureEnd) delivered++;
     const at = /** @type {number} */ (sendTime[index]);
     if (at >= measureStart && at < measureEnd && latencyCount < MAX_LATENCY_SAMPLES) latencies[latencyCount++] = now - at;
-    const left = --remaining[index];
+    const left = --/** @type {number} */ (remaining[index]);
     if (left < 0) duplicates++;
     if (left === 0) {
       inFlight--;

@@ -29,7 +29,7 @@ export async function lowRateLatency(contender, { subscribers, rate, warmupMs, m
     const index = messageIndex(frame);
     if (index < 0 || index >= sent) return;
     if (index >= firstMeasured) latencies[latencyCount++] = performance.now() - /** @type {number} */ (sendTime[index]);
-    if (--remaining[index] === 0) {
+    if (--/** @type {number} */ (remaining[index]) === 0) {
       complete++;
       allDelivered.poke();
     }
