@@ -166,20 +166,28 @@ describe('with a one-second retention', () => {
   });
 
   it('a wipe while offline: the resume reports a reset and an empty state', async () => {
-    const { socket_url: url } = await createRoom(server.url);
+    const { socket_url: url, http_url: httpUrl } = await createRoom(server.url);
     const net = droppableSockets();
     const reader = open(url, { WebSocket: net.WebSocket });
     const rec = recorder();
     reader.subscribe('w', rec.listener);
     await waitFor(() => reader.status === 'open', 'reader open');
-    const watcher = await rawSocket(url);
-    watcher.send({ type: 'hello', protocol: 1 });
-    const closed = new Promise<number>((resolve) => watcher.ws.once('close', resolve));
     const s1 = await open(url).append('w', 'x');
     await waitFor(() => rec.seqs().includes(s1), 'the reader to see x');
 
     net.setOffline(true);
-    expect(await closed).toBe(4000); // the watcher saw the wipe
+    // Ask the room over HTTP until the retention alarm has wiped the stream.
+    let stored = 1;
+    const poll = async () => {
+      const response = await fetch(httpUrl, { method: 'POST', body: JSON.stringify({ type: 'get', key: 'w' }) });
+      stored = ((await response.json()) as { data: unknown[] }).data.length;
+    };
+    const deadline = Date.now() + 15_000;
+    while ((await poll(), stored > 0)) {
+      if (Date.now() > deadline) throw new Error('the room was not wiped within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(reader.status).toBe('reconnecting');
     net.setOffline(false);
     await waitFor(() => rec.events.some((e) => e.type === 'reset'), 'the reset');
     expect(rec.summary()).toEqual([[s1, 'x'], 'reset']);
