@@ -15,7 +15,7 @@ export default defineConfig({
         // The same worker with tiny limits, for retention and connection-cap tests.
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3' } },
+          miniflare: { bindings: { RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3', MAX_SUBSCRIPTIONS: '3' } },
         })],
         test: { name: 'worker-small-limits', include: ['test/worker-small-limits/**/*.test.ts'] },
       },

@@ -141,13 +141,17 @@ export class Connections {
   }
 
   /** Idempotent: subscribing twice is one subscription. Returns false if already subscribed. */
+  /** From now on `c` receives only the subjects it subscribes to. */
+  makeExplicit(c: Connection): void {
+    if (c.a.explicit) return;
+    c.a.explicit = true;
+    c.save();
+    this.#firehose.delete(c);
+  }
+
   subscribe(c: Connection, key: string): boolean {
     if (c.subs.has(key)) return false;
-    if (!c.a.explicit) {
-      c.a.explicit = true;
-      c.save();
-      this.#firehose.delete(c);
-    }
+    this.makeExplicit(c);
     this.#store.subscribe(c.a.conn, key);
     this.#index(c, key);
     return true;

@@ -211,6 +211,9 @@ export class Room extends DurableObject<Env> {
       other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
     }
     const joining = !c.a.hello;
+    // An edgeroom client subscribes explicitly: once it has said hello, no push
+    // of a subject it has not asked for can slip in ahead of that subject's replay.
+    this.#conns.makeExplicit(c);
     c.a.hello = true;
     c.a.client = client;
     if (m.presence !== undefined) c.a.presence = m.presence;

@@ -79,6 +79,7 @@ describe('delivery', () => {
     const watcher = await connect(room);
     pub.send({ type: 'hello', protocol: 1, client: 'c1' });
     await pub.next();
+    pub.send({ type: 'sub', key: 'log', replay: false });
     pub.send(push('log', 'once', 'append', 'm1'));
     pub.send(push('log', 'once', 'append', 'm1'));
     expect(await pub.drain()).toEqual([
