@@ -1,11 +1,11 @@
 /**
  * Browser tests drive Debian's Chromium through playwright-core against the
- * real worker (wrangler, loopback), with the demo bundle freshly built.
+ * real worker (wrangler, loopback). The demo bundle is built once beforehand
+ * (global-setup.ts; by hand: `node scripts/build-demo.mjs`).
  * Never `npx playwright install`: it downloads a browser, which cannot work here.
  */
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildDemo } from '../../scripts/build-demo.mjs';
 import { startServer, type TestServer } from '../e2e/server.ts';
 import { startProxy, type Proxy } from './proxy.ts';
 
@@ -40,7 +40,6 @@ export function launchChromium(): Promise<Browser> {
 }
 
 export async function startDemo(): Promise<Demo> {
-  await buildDemo();
   const server = await startServer();
   const proxy = await startProxy(server.url);
   const browser = await launchChromium().catch(async (error) => {
