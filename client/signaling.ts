@@ -1,7 +1,8 @@
 /**
  * WebRTC signaling through a room: peers are found through presence, and
  * offers, answers and ICE candidates travel as direct messages. A separate
- * entry point (`edgeroom/signaling`), so the core client stays small.
+ * entry point (served to browsers as `/lib/signaling.js`), so the core
+ * client stays within its size budget.
  */
 import type { Peer, Room } from './types.ts';
 
@@ -34,7 +35,11 @@ export interface SignalingOptions {
 export interface Signaling {
   /** Live calls, keyed by the remote connection ID. */
   readonly calls: ReadonlyMap<string, Call>;
-  /** Hang up every call and stop listening to the room. The room stays open. */
+  /**
+   * Hang up every call and stop listening to the room. The room stays open,
+   * and peers keep their end until their `accept` turns this connection down:
+   * change your presence state first if they should let go too.
+   */
   close(): void;
 }
 
@@ -55,8 +60,8 @@ const KEY = 'edgeroom.rtc';
  * one leave; every call is then hung up and placed again from scratch.
  *
  * @example
- * import { connect } from 'edgeroom';
- * import { signaling } from 'edgeroom/signaling';
+ * import { connect } from 'edgeroom/client'; // in a browser: /lib/edgeroom.js
+ * import { signaling } from 'edgeroom/client/signaling'; // in a browser: /lib/signaling.js
  *
  * const room = connect({ base: location.origin, room: 'standup' }, { presence: { call: true } });
  * const rtc = signaling(room, {
