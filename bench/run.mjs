@@ -4,6 +4,7 @@
  * BENCHMARKS.md for the latest results.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, plan } from './lib/args.mjs';
 import { machineFacts } from './lib/machine.mjs';
@@ -12,7 +13,7 @@ import { EDGEROOM_CONFIG, startEdgeroom, probeEdgeroom } from './contenders/edge
 import { PARTYSERVER_CONFIG, startPartyserver } from './contenders/partyserver.mjs';
 import { startRawContender } from './contenders/raw.mjs';
 import { compatibilityDate, setLocalObservability } from './contenders/workerd.mjs';
-import { fanout } from './workloads/fanout.mjs';
+import { fanout, openFanout } from './workloads/fanout.mjs';
 import { lowRateLatency } from './workloads/latency.mjs';
 import { connectStorm } from './workloads/connect.mjs';
 import { prepareReplayRoom, replayOnce } from './workloads/replay.mjs';
@@ -47,6 +48,8 @@ const results = {
     quick: options.quick,
     frameBytes: FRAME_BYTES,
     plan: sizes,
+    /** The 1-minute load average at the start of every trial. */
+    loadAverages: /** @type {number[]} */ ([]),
   },
   contenders: [],
   unavailable: {},
@@ -111,14 +114,31 @@ try {
     results.fanout = {};
     for (const n of p.subscribers) {
       results.fanout[n] = Object.fromEntries(contenders.map((c) => [c.id, []]));
-      for (let round = 1; round <= rounds; round++) {
-        for (const c of contenders) {
-          const window = Math.max(1, Math.ceil(p.inFlightDeliveries / n));
-          const r = await trial(`fan-out N=${n} round ${round}/${rounds} ${c.label}`, () =>
-            fanout(c, { subscribers: n, window, warmupMs: p.warmupMs, measureMs: p.measureMs }),
-            (r) => `${int(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.lost || r.duplicates ? `, ${r.lost} LOST, ${r.duplicates} DUPLICATED` : ''}`);
-          results.fanout[n][c.id].push(r);
+      /** @type {Map<string, Awaited<ReturnType<typeof openFanout>>>} */
+      const sessions = new Map();
+      progress.note(`fan-out N=${n}: opening ${n} subscribers per contender`);
+      for (const c of contenders) {
+        try {
+          sessions.set(c.id, await openFanout(c, { subscribers: n }));
+        } catch (error) {
+          progress.note(`fan-out N=${n} ${c.label}: could not open the room: ${message(error)}`);
+          results.errors.push(`fan-out N=${n} ${c.label} setup: ${message(error)}`);
         }
+      }
+      try {
+        const window = Math.max(1, Math.ceil(p.inFlightDeliveries / n));
+        for (let round = 1; round <= rounds; round++) {
+          for (const c of contenders) {
+            const session = sessions.get(c.id);
+            const r = await trial(`fan-out N=${n} round ${round}/${rounds} ${c.label}`, async () => {
+              if (!session) throw new Error('no room (setup failed)');
+              return session.measure({ window, warmupMs: p.warmupMs, measureMs: p.measureMs });
+            }, (r) => `${int(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.lost || r.duplicates ? `, ${r.lost} LOST, ${r.duplicates} DUPLICATED` : ''}`);
+            results.fanout[n][c.id].push(r);
+          }
+        }
+      } finally {
+        await Promise.all([...sessions.values()].map((s) => s.close()));
       }
     }
   }
@@ -210,6 +230,8 @@ function int(n) {
  * @returns {Promise<T | { error: string }>}
  */
 async function trial(name, run, describe) {
+  // Other work on this shared machine shows up here; BENCHMARKS.md reports the range.
+  results.meta.loadAverages.push(Number(loadavg()[0]?.toFixed(2)));
   progress.start(name);
   try {
     const result = await run();

@@ -1,7 +1,7 @@
 /**
  * Command-line options of `npm run bench`:
  *   --quick            smoke run: one round, shorter and smaller workloads; writes no report
- *   --rounds=N         rounds per workload (default 5)
+ *   --rounds=N         rounds per workload (default 6)
  *   --only=a,b         workloads: fanout, latency, connect, replay, resume, size
  *   --observability    run workerd with wrangler's local observability on (default off)
  *   --write / --no-write  write BENCHMARKS.md and bench/fanout.svg (default: on unless --quick)
@@ -19,7 +19,7 @@ export function parseArgs(argv) {
   const known = new Set(['quick', 'rounds', 'only', 'observability', 'write', 'no-write']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const quick = flags.has('quick');
-  const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : quick ? 1 : 5;
+  const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : quick ? 1 : 6;
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be 1..20');
   const only = flags.has('only') ? String(flags.get('only')).split(',') : WORKLOADS;
   for (const name of only) if (!WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}`);
@@ -34,7 +34,7 @@ export function plan(/** @type {boolean} */ quick) {
       subscribers: quick ? [10, 100] : [10, 100, 500],
       // Deliveries in flight; the message window is this divided by N.
       inFlightDeliveries: 1000,
-      warmupMs: 500,
+      warmupMs: 300,
       measureMs: quick ? 1000 : 2000,
     },
     latency: { subscribers: 10, rate: 100, warmupMs: 500, measureMs: quick ? 1500 : 4000 },

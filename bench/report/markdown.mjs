@@ -25,6 +25,8 @@ export function benchmarksMarkdown(results, analysisPath) {
     `- Both workerd contenders: wrangler ${machine.wrangler} \`unstable_startWorker\` (what \`wrangler dev\` runs), workerd ${machine.workerd}, compatibility_date ${m.compatibilityDate}, partyserver ${machine.partyserver}.`,
     `- Local observability: **${m.observability ? 'on' : 'off'}** for both workerd contenders (\`X_LOCAL_OBSERVABILITY=${m.observability}\`, set by the bench; \`npm run bench -- --observability\` turns it on).`,
     `- Rounds: ${m.rounds}; in each round the contenders run one after another in the order ${results.contenders.map((/** @type {any} */ c) => c.label).join(', ')} (A B C A B C …). Medians and min–max over rounds.`,
+    '- Fan-out: every contender\'s room, subscribers and publisher are opened once per N and stay open; each round is one measurement window per contender, so rounds alternate every few seconds. The other workloads open fresh rooms every round.',
+    `- Other load on the machine: the 1-minute load average ranged ${Math.min(...m.loadAverages)}–${Math.max(...m.loadAverages)} over the trials (${machine.nproc} cores).`,
     '- Everything on 127.0.0.1. One Node process generates the load for every contender (same `ws` client options: no compression).',
     '',
     '## Contenders',
