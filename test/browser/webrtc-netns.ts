@@ -82,9 +82,7 @@ try {
     const bob = await demo.visitor();
     await bob.goto(alice.url());
     await Promise.all([connected(alice), connected(bob)]);
-    const started = Date.now();
     await Promise.all([openCalls(alice).waitFor(), openCalls(bob).waitFor()]);
-    const openMs = Date.now() - started;
     await say(alice, 'hello over WebRTC');
     const bobSaw = await until('bob to get a message', () => lines(bob), (seen) => seen.length > 0);
     await say(bob, 'hello back');
@@ -94,7 +92,7 @@ try {
     await bob.close();
     const peersAfter = await until('alice to hang up', () => alice.locator('#peers li[data-conn]').count(), (n) => n === 0);
     const aloneShown = await alice.locator('#alone').isVisible();
-    return { openMs, bobSaw, aliceSaw, peersBefore, peersAfter, aloneShown };
+    return { bobSaw, aliceSaw, peersBefore, peersAfter, aloneShown };
   });
 
   await scenario('glare', async () => {
@@ -138,7 +136,6 @@ try {
     })));
     const offersHeld = await until('both to make an offer', () => Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.offers))),
       (counts) => counts.every((n) => n >= 1));
-    const started = Date.now();
     await Promise.all(pages.map((page) => page.evaluate(() => {
       const { state, send } = (globalThis as any).glare;
       state.hold = false;
@@ -147,7 +144,7 @@ try {
     const received = await until('both channels to deliver', () => Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.received))),
       (seen) => seen.every((r: string[]) => r.length > 0));
     const polite = await Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.polite)));
-    return { offersHeld, received, polite, openMs: Date.now() - started };
+    return { offersHeld, received, polite };
   });
 
   await scenario('reconnect', async () => {
