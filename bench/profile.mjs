@@ -5,7 +5,7 @@
  * Chrome DevTools) under bench/results/.
  *
  *   node bench/profile.mjs [--target=edgeroom|partyserver] [--action=relay|append]
- *                          [--subscribers=10] [--seconds=5]
+ *                          [--subscribers=10] [--seconds=5] [--workload=fanout|connect]
  *
  * Run it with `npx node …` so Node 24 is used. The inspector slows workerd a
  * little; use it to find where time goes, not for throughput figures.
@@ -20,12 +20,14 @@ import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability } from './contenders/workerd.mjs';
 import { fanout } from './workloads/fanout.mjs';
+import { connectStorm } from './workloads/connect.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([a-z]+)=(.*)$/.exec(a)?.slice(1) ?? [a, '']));
 const target = args.target ?? 'edgeroom';
 const action = args.action === 'append' ? 'append' : 'relay';
 const subscribers = Number(args.subscribers ?? 10);
 const seconds = Number(args.seconds ?? 5);
+const workload = args.workload === 'connect' ? 'connect' : 'fanout';
 setLocalObservability(false);
 
 const { unstable_startWorker } = await import('wrangler');
@@ -60,13 +62,18 @@ try {
   await cdp('Profiler.enable');
   await cdp('Profiler.setSamplingInterval', { interval: 200 });
   await cdp('Profiler.start');
-  const result = await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: seconds * 1000 });
+  if (workload === 'connect') {
+    const result = await connectStorm(contender, { sockets: subscribers });
+    console.log(`${contender.label}: ${subscribers} sockets open in ${result.connectMs.toFixed(0)} ms under the profiler`);
+  } else {
+    const result = await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: seconds * 1000 });
+    console.log(`${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond)} deliveries/s under the profiler`);
+  }
   const { profile } = /** @type {{ profile: CpuProfile }} */ (await cdp('Profiler.stop'));
   cdp.close();
 
-  console.log(`${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond)} deliveries/s under the profiler`);
   report(profile);
-  const out = fileURLToPath(new URL(`./results/profile-${contender.id}-n${subscribers}-${Date.now()}.cpuprofile.json`, import.meta.url));
+  const out = fileURLToPath(new URL(`./results/profile-${workload}-${contender.id}-n${subscribers}-${Date.now()}.cpuprofile.json`, import.meta.url));
   mkdirSync(fileURLToPath(new URL('./results', import.meta.url)), { recursive: true });
   writeFileSync(out, JSON.stringify(profile));
   console.log(`\nprofile: ${out}`);

@@ -3,23 +3,11 @@
  * in one run on this machine. See lib/args.mjs for options and
  * BENCHMARKS.md for the latest results.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, plan } from './lib/args.mjs';
-import { machineFacts } from './lib/machine.mjs';
-import { FRAME_BYTES } from './lib/payload.mjs';
-import { EDGEROOM_CONFIG, startEdgeroom, probeEdgeroom } from './contenders/edgeroom.mjs';
-import { PARTYSERVER_CONFIG, startPartyserver } from './contenders/partyserver.mjs';
-import { startRawContender } from './contenders/raw.mjs';
-import { compatibilityDate, setLocalObservability } from './contenders/workerd.mjs';
-import { fanout, openFanout } from './workloads/fanout.mjs';
-import { lowRateLatency } from './workloads/latency.mjs';
-import { connectStorm } from './workloads/connect.mjs';
-import { prepareReplayRoom, replayOnce } from './workloads/replay.mjs';
-import { resumeOnce } from './workloads/resume.mjs';
-import { clientSizes } from './workloads/client-size.mjs';
+import { parseArgs } from './lib/args.mjs';
 import { Progress } from './lib/progress.mjs';
+import { runSuite } from './suite.mjs';
 import { tables, targetTable, targets } from './report/summary.mjs';
 import { textTable } from './report/render.mjs';
 import { benchmarksMarkdown } from './report/markdown.mjs';
@@ -28,227 +16,23 @@ import { fanoutSvg } from './report/svg.mjs';
 const here = (/** @type {string} */ path) => fileURLToPath(new URL(path, import.meta.url));
 const argv = process.argv.slice(2);
 const options = parseArgs(argv);
-const sizes = plan(options.quick);
-
-const compat = compatibilityDate(EDGEROOM_CONFIG);
-if (compatibilityDate(PARTYSERVER_CONFIG) !== compat) {
-  throw new Error(`compatibility_date differs: wrangler.toml ${compat}, bench/partyserver/wrangler.toml ${compatibilityDate(PARTYSERVER_CONFIG)}`);
-}
-setLocalObservability(options.observability);
+const progress = new Progress();
 
 /** @type {any} */
-const results = {
-  meta: {
-    date: new Date().toISOString(),
-    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
-    machine: machineFacts(),
-    observability: options.observability,
-    compatibilityDate: compat,
-    rounds: options.rounds,
-    quick: options.quick,
-    frameBytes: FRAME_BYTES,
-    plan: sizes,
-    /** The 1-minute load average at the start of every trial. */
-    loadAverages: /** @type {number[]} */ ([]),
-  },
-  contenders: [],
-  unavailable: {},
-  errors: [],
-};
-
-/** @type {{ stop(): Promise<void> }[]} */
-const servers = [];
-async function stopAll() {
-  await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
-}
-process.once('SIGINT', () => {
-  console.log('\ninterrupted; stopping servers');
-  void stopAll().finally(() => process.exit(130));
-});
-
-const progress = new Progress();
-progress.note(`bench: ${options.quick ? 'quick' : 'full'} run, ${options.rounds} round(s), local observability ${options.observability ? 'on' : 'off'}, compatibility_date ${compat}`);
-
-try {
-  /** @type {import('./contenders/contender.mjs').Contender[]} */
-  const contenders = [];
-  /** @type {import('./contenders/contender.mjs').Contender | undefined} */
-  let edgeroomRelay;
-  try {
-    const edgeroom = await startEdgeroom();
-    servers.push(edgeroom.server);
-    await probeEdgeroom(edgeroom.relay);
-    contenders.push(edgeroom.relay, edgeroom.append);
-    edgeroomRelay = edgeroom.relay;
-    progress.note(`edgeroom up at ${edgeroom.server.origin}`);
-  } catch (error) {
-    results.unavailable.edgeroom = message(error);
-    progress.note(`edgeroom unavailable: ${message(error)}`);
-  }
-  const party = await startPartyserver();
-  servers.push(party.server);
-  contenders.push(party.contender);
-  progress.note(`partyserver up at ${party.server.origin}`);
-  const raw = await startRawContender();
-  servers.push(raw.server);
-  contenders.push(raw.contender);
-  progress.note(`raw ws up at ${raw.server.origin}`);
-  results.contenders = contenders.map(({ id, label }) => ({ id, label }));
-  const forwarding = contenders.filter((c) => c.id !== 'edgeroom-append');
-  const { rounds, only } = options;
-
-  progress.total =
-    (only.has('fanout') ? sizes.fanout.subscribers.length * contenders.length * rounds : 0) +
-    (only.has('latency') ? contenders.length * rounds : 0) +
-    (only.has('connect') ? forwarding.length * rounds : 0) +
-    (only.has('replay') && edgeroomRelay ? rounds + 1 : 0) +
-    (only.has('resume') && edgeroomRelay ? rounds : 0);
-
-  if (only.has('fanout') || only.has('latency')) {
-    progress.note('warming up every contender (not recorded)');
-    for (const c of contenders) await attempt(`warm-up ${c.label}`, () => fanout(c, { subscribers: 10, window: 100, warmupMs: 0, measureMs: 1000 }));
-  }
-
-  if (only.has('fanout')) {
-    const p = sizes.fanout;
-    results.fanout = {};
-    for (const n of p.subscribers) {
-      results.fanout[n] = Object.fromEntries(contenders.map((c) => [c.id, []]));
-      /** @type {Map<string, Awaited<ReturnType<typeof openFanout>>>} */
-      const sessions = new Map();
-      progress.note(`fan-out N=${n}: opening ${n} subscribers per contender`);
-      for (const c of contenders) {
-        try {
-          sessions.set(c.id, await openFanout(c, { subscribers: n }));
-        } catch (error) {
-          progress.note(`fan-out N=${n} ${c.label}: could not open the room: ${message(error)}`);
-          results.errors.push(`fan-out N=${n} ${c.label} setup: ${message(error)}`);
-        }
-      }
-      try {
-        const window = Math.max(1, Math.ceil(p.inFlightDeliveries / n));
-        for (let round = 1; round <= rounds; round++) {
-          for (const c of contenders) {
-            const session = sessions.get(c.id);
-            const r = await trial(`fan-out N=${n} round ${round}/${rounds} ${c.label}`, async () => {
-              if (!session) throw new Error('no room (setup failed)');
-              return session.measure({ window, warmupMs: p.warmupMs, measureMs: p.measureMs });
-            }, (r) => `${int(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.lost || r.duplicates ? `, ${r.lost} LOST, ${r.duplicates} DUPLICATED` : ''}`);
-            results.fanout[n][c.id].push(r);
-          }
-        }
-      } finally {
-        await Promise.all([...sessions.values()].map((s) => s.close()));
-      }
-    }
-  }
-
-  if (only.has('latency')) {
-    results.latency = Object.fromEntries(contenders.map((c) => [c.id, []]));
-    for (let round = 1; round <= rounds; round++) {
-      for (const c of contenders) {
-        const r = await trial(`low-rate latency round ${round}/${rounds} ${c.label}`, () => lowRateLatency(c, sizes.latency),
-          (r) => `p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(2)} ms`);
-        results.latency[c.id].push(r);
-      }
-    }
-  }
-
-  if (only.has('connect')) {
-    results.connect = Object.fromEntries(forwarding.map((c) => [c.id, []]));
-    for (let round = 1; round <= rounds; round++) {
-      for (const c of forwarding) {
-        const r = await trial(`connect ${sizes.connect.sockets} round ${round}/${rounds} ${c.label}`, () => connectStorm(c, sizes.connect),
-          (r) => `all open in ${r.connectMs.toFixed(0)} ms, first broadcast to all in ${r.firstBroadcastMs.toFixed(1)} ms`);
-        results.connect[c.id].push(r);
-      }
-    }
-  }
-
-  if (only.has('replay') && edgeroomRelay) {
-    const relay = edgeroomRelay;
-    const prepared = await trial(`replay: filling a ${sizes.replay.entries}-entry stream`, () => prepareReplayRoom(relay, sizes.replay),
-      (r) => `stored in ${r.fillMs.toFixed(0)} ms`);
-    if ('error' in prepared) results.replay = { error: prepared.error };
-    else {
-      results.replay = { fillMs: prepared.fillMs, rounds: [] };
-      for (let round = 1; round <= rounds; round++) {
-        results.replay.rounds.push(await trial(`replay round ${round}/${rounds}`, () => replayOnce(prepared, sizes.replay),
-          (r) => `last entry after ${r.replayMs.toFixed(1)} ms in ${r.frames} init frames; live max ${r.liveBefore.max.toFixed(1)} ms before, ${r.liveDuring.max.toFixed(1)} ms during`));
-      }
-    }
-  }
-
-  if (only.has('resume') && edgeroomRelay) {
-    const relay = edgeroomRelay;
-    results.resume = [];
-    for (let round = 1; round <= rounds; round++) {
-      results.resume.push(await trial(`resume round ${round}/${rounds}`, () => resumeOnce(relay, sizes.resume),
-        (r) => `caught up ${r.caughtUpMs.toFixed(1)} ms after reconnecting (open ${r.connectMs.toFixed(1)} ms)`));
-    }
-  }
-
-  if (only.has('size')) {
-    progress.note('client size: building with esbuild');
-    results.sizes = await clientSizes();
-  }
-} finally {
-  progress.note('stopping servers');
-  await stopAll();
-}
+const results = options.from ? JSON.parse(readFileSync(options.from, 'utf8')) : await runSuite(options, argv, progress);
 
 for (const table of [...tables(results), targetTable(targets(results))]) console.log(textTable(table));
 
-mkdirSync(here('./results'), { recursive: true });
-const stamp = results.meta.date.replaceAll(':', '-').replace(/\..*/, '');
-const jsonPath = here(`./results/${options.quick ? 'quick-' : ''}${stamp}.json`);
-writeFileSync(jsonPath, JSON.stringify(results, null, 1));
-console.log(`\nraw results: ${jsonPath}`);
+if (!options.from) {
+  mkdirSync(here('./results'), { recursive: true });
+  const stamp = results.meta.date.replaceAll(':', '-').replace(/\..*/, '');
+  const jsonPath = here(`./results/${options.quick ? 'quick-' : ''}${stamp}.json`);
+  writeFileSync(jsonPath, JSON.stringify(results, null, 1));
+  console.log(`\nraw results: ${jsonPath}`);
+}
 if (options.write && results.fanout) {
   writeFileSync(here('../BENCHMARKS.md'), benchmarksMarkdown(results, here('./ANALYSIS.md')));
   writeFileSync(here('./fanout.svg'), fanoutSvg(results));
   console.log('wrote BENCHMARKS.md and bench/fanout.svg');
 }
-progress.note(`done in ${((performance.now()) / 1000).toFixed(0)} s`);
-
-/** @param {unknown} error */
-function message(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** @param {number} n */
-function int(n) {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-/**
- * Runs one recorded trial; a failure is recorded and printed, never fatal.
- * @template T
- * @param {string} name
- * @param {() => Promise<T>} run
- * @param {(result: T) => string} describe
- * @returns {Promise<T | { error: string }>}
- */
-async function trial(name, run, describe) {
-  // Other work on this shared machine shows up here; BENCHMARKS.md reports the range.
-  results.meta.loadAverages.push(Number(loadavg()[0]?.toFixed(2)));
-  progress.start(name);
-  try {
-    const result = await run();
-    progress.done(describe(result));
-    return result;
-  } catch (error) {
-    progress.done(`FAILED: ${message(error)}`);
-    results.errors.push(`${name}: ${message(error)}`);
-    return { error: message(error) };
-  }
-}
-
-/** An unrecorded run, e.g. a warm-up; a failure is printed only. @param {string} name @param {() => Promise<unknown>} run */
-async function attempt(name, run) {
-  try {
-    await run();
-  } catch (error) {
-    progress.note(`${name} failed: ${message(error)}`);
-  }
-}
+progress.note(`done in ${(performance.now() / 1000).toFixed(0)} s`);

@@ -5,6 +5,7 @@
  *   --only=a,b         workloads: fanout, latency, connect, replay, resume, size
  *   --observability    run workerd with wrangler's local observability on (default off)
  *   --write / --no-write  write BENCHMARKS.md and bench/fanout.svg (default: on unless --quick)
+ *   --from=FILE        measure nothing: render the tables and reports from a saved bench/results/*.json
  */
 export const WORKLOADS = ['fanout', 'latency', 'connect', 'replay', 'resume', 'size'];
 
@@ -16,7 +17,7 @@ export function parseArgs(argv) {
     if (!match?.[1]) throw new Error(`unknown argument ${arg}`);
     flags.set(match[1], match[2] ?? true);
   }
-  const known = new Set(['quick', 'rounds', 'only', 'observability', 'write', 'no-write']);
+  const known = new Set(['quick', 'rounds', 'only', 'observability', 'write', 'no-write', 'from']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   const quick = flags.has('quick');
   const rounds = flags.has('rounds') ? Number(flags.get('rounds')) : quick ? 1 : 6;
@@ -24,7 +25,8 @@ export function parseArgs(argv) {
   const only = flags.has('only') ? String(flags.get('only')).split(',') : WORKLOADS;
   for (const name of only) if (!WORKLOADS.includes(name)) throw new Error(`unknown workload ${name}`);
   const write = flags.has('no-write') ? false : flags.has('write') || !quick;
-  return { quick, rounds, only: new Set(only), observability: flags.has('observability'), write };
+  const from = flags.has('from') ? String(flags.get('from')) : undefined;
+  return { quick, rounds, only: new Set(only), observability: flags.has('observability'), write, from };
 }
 
 /** Workload sizes; the quick ones only prove the harness works end to end. */

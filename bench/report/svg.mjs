@@ -14,8 +14,8 @@ function ticks(top) {
   const rough = top / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough || 1));
   const step = ([1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)) ?? rough;
-  const out = [];
-  for (let v = 0; v <= top + step / 2; v += step) out.push(v);
+  const out = [0];
+  while (/** @type {number} */ (out[out.length - 1]) < top) out.push(out.length * step);
   return out;
 }
 
@@ -34,7 +34,7 @@ export function fanoutSvg(results) {
   const height = 420;
   const left = 80;
   const right = 20;
-  const plotTop = 50;
+  const plotTop = 60;
   const plotBottom = height - 90;
   const y = (/** @type {number} */ v) => plotBottom - (v / top) * (plotBottom - plotTop);
   const groupWidth = (width - left - right) / sizes.length;
@@ -43,7 +43,8 @@ export function fanoutSvg(results) {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">Fan-out: deliveries/s by subscribers per room (median of ${results.meta.rounds} rounds, whiskers min–max)</text>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="15" font-weight="600">Fan-out deliveries/s by subscribers per room (N)</text>`,
+    `<text x="${width / 2}" y="40" text-anchor="middle" fill="#495057">bars: median of ${results.meta.rounds} rounds · whiskers: slowest–fastest round</text>`,
   ];
   for (const v of axis) {
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e9ecef"/>`);
