@@ -43,8 +43,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) 
 CREATE TABLE IF NOT EXISTS entries (
   key TEXT NOT NULL, seq INTEGER NOT NULL, value NOT NULL, client TEXT,
   PRIMARY KEY (key, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subjects (
-  key TEXT PRIMARY KEY, size INTEGER NOT NULL, floor INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subjects (key TEXT PRIMARY KEY, floor INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS client_msgs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS client_msgs_by_seq ON client_msgs (seq);
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -79,12 +78,16 @@ export class Store {
     return this.#wipeFloor;
   }
 
+  /**
+   * A subject's size and floor. Only the floor is stored (it changes on compaction);
+   * the size is counted once per wake and then kept in memory, so an append is one
+   * INSERT and nothing else.
+   */
   subject(key: string): Subject {
     let s = this.#subjects.get(key);
     if (!s) {
-      const row = this.#sql.exec<{ size: number; floor: number }>(
-        'SELECT size, floor FROM subjects WHERE key = ?', key).toArray()[0];
-      s = row ? { size: row.size, floor: row.floor } : { size: 0, floor: 0 };
+      const floor = this.#sql.exec<{ floor: number }>('SELECT floor FROM subjects WHERE key = ?', key).toArray()[0]?.floor ?? 0;
+      s = { size: this.#count(key), floor };
       this.#subjects.set(key, s);
     }
     return s;
@@ -113,13 +116,13 @@ export class Store {
         case 'append':
           seq = this.#next();
           this.#insert(key, seq, value, client);
-          this.#setSubject(key, subject.size + 1, subject.floor);
+          subject.size += 1;
           break;
         case 'replace':
           seq = this.#next();
           this.#sql.exec('DELETE FROM entries WHERE key = ?', key);
           this.#insert(key, seq, value, client);
-          this.#setSubject(key, 1, subject.floor);
+          subject.size = 1;
           break;
         case 'compact':
           seq = this.#compact(key, action.seq, value, client, subject);
@@ -198,8 +201,9 @@ export class Store {
     if (subject.floor > 0 && at <= subject.floor) return at;
     this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, at);
     this.#insert(key, at, value, client);
-    const size = this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM entries WHERE key = ?', key).one().n;
-    this.#setSubject(key, size, at);
+    this.#sql.exec('INSERT OR REPLACE INTO subjects (key, floor) VALUES (?, ?)', key, at);
+    subject.size = this.#count(key);
+    subject.floor = at;
     return at;
   }
 
@@ -207,9 +211,8 @@ export class Store {
     this.#sql.exec('INSERT INTO entries (key, seq, value, client) VALUES (?, ?, ?, ?)', key, seq, value, client ?? null);
   }
 
-  #setSubject(key: string, size: number, floor: number): void {
-    this.#sql.exec('INSERT OR REPLACE INTO subjects (key, size, floor) VALUES (?, ?, ?)', key, size, floor);
-    this.#subjects.set(key, { size, floor });
+  #count(key: string): number {
+    return this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM entries WHERE key = ?', key).one().n;
   }
 
   #remember(msgKey: string, seq: number): void {
