@@ -50,11 +50,18 @@ interface Signal {
 }
 const KEY = 'edgeroom.rtc';
 
+interface Live extends Call {
+  receive(signal: Signal): Promise<void>;
+}
+
 /**
  * Call every accepted peer in the room and keep the calls up as peers come
- * and go. Both sides may start negotiating at once (both add a data channel
- * when they meet): perfect negotiation settles the glare, with the polite
- * side chosen by comparing connection IDs, so no extra round trip decides it.
+ * and go. Of each pair, the side with the smaller connection ID is polite,
+ * so no round trip decides roles. The impolite side opens a call with the
+ * first offer; from then on either side renegotiates whenever its
+ * `RTCPeerConnection` asks to (tracks, channels, ICE restarts), and when both
+ * offer at once, perfect negotiation settles the glare: the polite side
+ * rolls back and answers, the impolite side ignores the colliding offer.
  *
  * A reconnect gives this socket a new connection ID, and peers see the old
  * one leave; every call is then hung up and placed again from scratch.
@@ -84,7 +91,7 @@ export function signaling(room: Room, options: SignalingOptions = {}): Signaling
     onError,
     RTCPeerConnection: PeerConnection = globalThis.RTCPeerConnection,
   } = options;
-  const calls = new Map<string, Call & { receive(signal: Signal): Promise<void> }>();
+  const calls = new Map<string, Live>();
   // Calls belong to one connection ID of ours; a new welcome means a new ID.
   let ownConn: string | undefined;
 
@@ -101,22 +108,51 @@ export function signaling(room: Room, options: SignalingOptions = {}): Signaling
     const polite = room.conn! < peer.conn;
     let makingOffer = false;
     let ignoreOffer = false;
-    const send = (signal: Signal): void => room.dm(peer.conn, { [KEY]: signal });
-    const fail = (error: unknown): void => onError?.(error, call);
+    // An answer being applied: an offer queued right behind it is no collision,
+    // although signalingState still reads 'have-local-offer'.
+    let answerPending = false;
+    // The impolite side opens every call, so a new call never starts in glare:
+    // Chromium can stall ICE gathering for good (the call stays 'new') when an
+    // offer it has only just made is rolled back. Until the impolite side's
+    // first offer has arrived, the polite side lets negotiationneeded pass;
+    // the browser fires it again once that exchange is done, if still needed.
+    let opened = !polite;
+    const send = (signal: Signal): void => {
+      if (pc.signalingState !== 'closed') room.dm(peer.conn, { [KEY]: signal });
+    };
+    const fail = (error: unknown): void => {
+      if (pc.signalingState !== 'closed') onError?.(error, call);
+    };
+    const negotiate = async (): Promise<void> => {
+      if (!opened || makingOffer) return;
+      try {
+        makingOffer = true;
+        await pc.setLocalDescription();
+        send({ description: pc.localDescription!.toJSON() });
+      } catch (error) {
+        fail(error);
+      } finally {
+        makingOffer = false;
+      }
+    };
 
-    const call = {
+    const call: Live = {
       peer,
       pc,
       polite,
-      async receive({ description, candidate }: Signal) {
+      async receive({ description, candidate }) {
         try {
           if (description) {
-            const collision = description.type === 'offer' && (makingOffer || pc.signalingState !== 'stable');
+            const ready = !makingOffer && (pc.signalingState === 'stable' || answerPending);
+            const collision = description.type === 'offer' && !ready;
             ignoreOffer = !polite && collision;
             if (ignoreOffer) return;
+            answerPending = description.type === 'answer';
             // On the polite side this rolls back our own pending offer implicitly.
             await pc.setRemoteDescription(description);
+            answerPending = false;
             if (description.type === 'offer') {
+              opened = true;
               await pc.setLocalDescription();
               send({ description: pc.localDescription!.toJSON() });
             }
@@ -129,21 +165,13 @@ export function signaling(room: Room, options: SignalingOptions = {}): Signaling
         }
       },
     };
-    pc.onnegotiationneeded = async () => {
-      try {
-        makingOffer = true;
-        await pc.setLocalDescription();
-        send({ description: pc.localDescription!.toJSON() });
-      } catch (error) {
-        fail(error);
-      } finally {
-        makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = negotiate;
     pc.onicecandidate = ({ candidate }) => candidate && send({ candidate: candidate.toJSON() });
     pc.oniceconnectionstatechange = () => pc.iceConnectionState === 'failed' && pc.restartIce();
     calls.set(peer.conn, call);
     onCall?.(call);
+    // Even with nothing to negotiate yet: an empty offer tells the polite side to go ahead.
+    if (!polite) negotiate();
   };
 
   /** Bring the calls in line with presence: place the accepted, hang up the rest. */
@@ -166,6 +194,8 @@ export function signaling(room: Room, options: SignalingOptions = {}): Signaling
   const offStatus = room.on('status', (status) => (status === 'closed' ? stop() : reconcile()));
   const offDm = room.on('dm', ({ from, value }) => {
     const signal = (value as Record<string, Signal> | null)?.[KEY];
+    // The server announces a peer to us before that peer can message us, so
+    // a signal from a peer without a call is from one we do not accept.
     if (signal && typeof signal === 'object') calls.get(from)?.receive(signal);
   });
   reconcile();

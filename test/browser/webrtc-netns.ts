@@ -96,8 +96,9 @@ try {
   });
 
   await scenario('glare', async () => {
-    // Both sides hold their outgoing signals until each has made an offer, so
-    // each receives an offer while its own is pending: glare on both sides.
+    // A call is up; then both sides add a video track at once, holding their
+    // outgoing signals until each has made its offer, so each receives an
+    // offer while its own is pending: glare on both sides.
     const room = `glare-${Date.now()}`;
     const pages = [await demo.visitor(), await demo.visitor()];
     for (const page of pages) {
@@ -106,45 +107,91 @@ try {
       await page.goto(`${demo.url}/room/${room}`);
       await page.evaluate(async (id) => {
         const { connect } = await import('/lib/edgeroom.js' as string);
+        const { signaling } = await import('/lib/signaling.js' as string);
         const room = connect({ base: location.origin, room: id });
-        const held: [string, unknown][] = [];
-        const state = { room, held, offers: 0, hold: true, received: [] as string[], polite: undefined as boolean | undefined };
+        const state = {
+          held: [] as [string, unknown][], hold: false, offers: 0, tracks: 0, received: [] as string[],
+          polite: undefined as boolean | undefined, pc: undefined as RTCPeerConnection | undefined,
+          channel: undefined as RTCDataChannel | undefined,
+        };
         const send = room.dm.bind(room);
         room.dm = (to: string, value: { 'edgeroom.rtc'?: { description?: { type: string } } }) => {
+          if (!state.hold) return send(to, value);
           if (value['edgeroom.rtc']?.description?.type === 'offer') state.offers++;
-          if (state.hold) held.push([to, value]);
-          else send(to, value);
+          state.held.push([to, value]);
         };
+        signaling(room, {
+          onCall({ pc, polite }: { pc: RTCPeerConnection; polite: boolean }) {
+            Object.assign(state, { pc, polite });
+            pc.ontrack = () => state.tracks++;
+            const channel = pc.createDataChannel('x', { negotiated: true, id: 0 });
+            channel.onopen = () => (state.channel = channel);
+            channel.onmessage = (event) => state.received.push(event.data);
+          },
+        });
         (globalThis as Record<string, unknown>).glare = { state, send };
       }, room);
     }
-    await until('both to see each other', () => Promise.all(pages.map((p) => p.evaluate(() => {
-      const { room } = (globalThis as any).glare.state;
-      return room.status === 'open' && room.peers.size === 1;
-    }))), (ready) => ready.every(Boolean));
-    await Promise.all(pages.map((page) => page.evaluate(async () => {
-      const { signaling } = await import('/lib/signaling.js' as string);
+    const read = <T>(fn: () => T) => Promise.all(pages.map((page) => page.evaluate(fn)));
+    await until('the call to open and settle', () => read(() => {
       const { state } = (globalThis as any).glare;
-      signaling(state.room, {
-        onCall({ pc, polite }: { pc: RTCPeerConnection; polite: boolean }) {
-          state.polite = polite;
-          const channel = pc.createDataChannel('x', { negotiated: true, id: 0 });
-          channel.onopen = () => channel.send(`from the ${polite ? 'polite' : 'impolite'} side`);
-          channel.onmessage = (event) => state.received.push(event.data);
-        },
-      });
-    })));
-    const offersHeld = await until('both to make an offer', () => Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.offers))),
-      (counts) => counts.every((n) => n >= 1));
-    await Promise.all(pages.map((page) => page.evaluate(() => {
+      return `${state.channel?.readyState} ${state.pc?.signalingState}`;
+    }), (s) => s.every((x) => x === 'open stable'));
+    await read(() => {
+      const { state } = (globalThis as any).glare;
+      state.hold = true;
+      const stream = document.createElement('canvas').captureStream(5);
+      state.pc.addTrack(stream.getVideoTracks()[0], stream);
+    });
+    const offersHeld = await until('both to make an offer', () => read(() => (globalThis as any).glare.state.offers), (n) => n.every((x) => x >= 1));
+    await read(() => {
       const { state, send } = (globalThis as any).glare;
       state.hold = false;
       for (const [to, value] of state.held.splice(0)) send(to, value);
-    })));
-    const received = await until('both channels to deliver', () => Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.received))),
-      (seen) => seen.every((r: string[]) => r.length > 0));
-    const polite = await Promise.all(pages.map((p) => p.evaluate(() => (globalThis as any).glare.state.polite)));
-    return { offersHeld, received, polite };
+    });
+    const tracks = await until('both to receive the other\'s track', () => read(() => (globalThis as any).glare.state.tracks), (n) => n.every((x) => x >= 1));
+    const stable = await until('both to settle', () => read(() => (globalThis as any).glare.state.pc.signalingState), (s) => s.every((x) => x === 'stable'));
+    await read(() => {
+      const { state } = (globalThis as any).glare;
+      state.channel.send(`from the ${state.polite ? 'polite' : 'impolite'} side`);
+    });
+    const received = await until('both channels to deliver', () => read(() => (globalThis as any).glare.state.received), (r) => r.every((x) => x.length > 0));
+    const polite = await read(() => (globalThis as any).glare.state.polite);
+    return { offersHeld, tracks, stable, received, polite };
+  });
+
+  await scenario('one-sided', async () => {
+    // Only one side adds a data channel: the call opens either way, whether
+    // that side opens the call (impolite) or must wait for the opening (polite).
+    const outcome: Record<string, string[]> = {};
+    for (const adder of ['polite', 'impolite']) {
+      const room = `one-sided-${adder}-${Date.now()}`;
+      const pages = [await demo.visitor(), await demo.visitor()];
+      for (const page of pages) {
+        await page.goto(`${demo.url}/room/${room}`);
+        await page.evaluate(async ({ id, adder }) => {
+          const { connect } = await import('/lib/edgeroom.js' as string);
+          const { signaling } = await import('/lib/signaling.js' as string);
+          const state = { received: [] as string[] };
+          const use = (channel: RTCDataChannel, polite: boolean) => {
+            channel.onopen = () => channel.send(`from the ${polite ? 'polite' : 'impolite'} side`);
+            channel.onmessage = (event) => state.received.push(event.data);
+          };
+          signaling(connect({ base: location.origin, room: id }), {
+            onCall({ pc, polite }: { pc: RTCPeerConnection; polite: boolean }) {
+              if ((adder === 'polite') === polite) use(pc.createDataChannel('solo'), polite);
+              else pc.ondatachannel = ({ channel }) => use(channel, polite);
+            },
+          });
+          (globalThis as Record<string, unknown>).oneSided = state;
+        }, { id: room, adder });
+      }
+      const received = await until(`the ${adder} side's channel to deliver both ways`,
+        () => Promise.all(pages.map((page) => page.evaluate(() => (globalThis as any).oneSided.received))),
+        (r) => r.every((x) => x.length > 0));
+      outcome[adder] = received.flat().toSorted();
+    }
+    return outcome;
   });
 
   await scenario('reconnect', async () => {

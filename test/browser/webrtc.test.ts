@@ -86,13 +86,21 @@ describe.skipIf(noNamespace)('WebRTC call through the room (in a network namespa
     expect(call.aloneShown).toBe(true);
   });
 
-  it('settles glare when both sides offer at once: one side yields, and the channel opens', () => {
+  it('settles glare when both sides renegotiate at once: the polite side yields, and both get the new track', () => {
     const glare = result('glare');
     expect(glare.offersHeld).toEqual([1, 1]);
     expect(glare.polite.toSorted()).toEqual([false, true]);
-    const [first, second] = glare.received;
-    expect([...first, ...second].toSorted()).toEqual(['from the impolite side', 'from the polite side']);
-    expect(first).toEqual([`from the ${glare.polite[1] ? 'polite' : 'impolite'} side`]);
+    expect(glare.tracks).toEqual([1, 1]);
+    expect(glare.stable).toEqual(['stable', 'stable']);
+    expect(glare.received).toEqual([
+      [`from the ${glare.polite[1] ? 'polite' : 'impolite'} side`],
+      [`from the ${glare.polite[0] ? 'polite' : 'impolite'} side`],
+    ]);
+  });
+
+  it('opens a call where only one side adds a channel, polite or impolite', () => {
+    const both = ['from the impolite side', 'from the polite side'];
+    expect(result('one-sided')).toEqual({ scenario: 'one-sided', polite: both, impolite: both });
   });
 
   it('calls again by itself after the signaling connection dropped', () => {
