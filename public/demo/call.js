@@ -1,6 +1,6 @@
 // A data channel call to every other tab on this page. Both sides open the
-// same pre-agreed channel (negotiated, id 0), so both start negotiating when
-// they meet and the signaling helper settles the glare.
+// same pre-agreed channel (negotiated, id 0), so neither has to wait for the
+// other's channel to arrive; the signaling helper does the rest.
 import { signaling } from '/lib/signaling.js';
 import { element, nameOf, openRoom } from '/demo/common.js';
 
