@@ -12,7 +12,7 @@ import { PARTYSERVER_CONFIG, startPartyserver } from './contenders/partyserver.m
 import { startRawContender } from './contenders/raw.mjs';
 import { compatibilityDate, setLocalObservability } from './contenders/workerd.mjs';
 import { fanout, openFanout } from './workloads/fanout.mjs';
-import { lowRateLatency } from './workloads/latency.mjs';
+import { lowRateLatency, lowRateLatencyTogether } from './workloads/latency.mjs';
 import { connectStorm } from './workloads/connect.mjs';
 import { prepareReplayRoom, replayOnce } from './workloads/replay.mjs';
 import { resumeOnce } from './workloads/resume.mjs';
@@ -93,7 +93,7 @@ export async function runSuite(options, argv, progress) {
 
     progress.total =
       (only.has('fanout') ? sizes.fanout.subscribers.length * contenders.length * rounds : 0) +
-      (only.has('latency') ? contenders.length * rounds : 0) +
+      (only.has('latency') ? (contenders.length + 1) * rounds : 0) +
       (only.has('connect') ? forwarding.length * rounds : 0) +
       (only.has('replay') && edgeroomRelay ? rounds + 1 : 0) +
       (only.has('resume') && edgeroomRelay ? rounds : 0);
@@ -139,12 +139,15 @@ export async function runSuite(options, argv, progress) {
 
     if (only.has('latency')) {
       results.latency = Object.fromEntries(contenders.map((c) => [c.id, []]));
+      results.latencyTogether = Object.fromEntries(contenders.map((c) => [c.id, []]));
+      const describe = (/** @type {any} */ r) => `p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(2)} ms`;
       for (let round = 1; round <= rounds; round++) {
         for (const c of contenders) {
-          const r = await trial(`low-rate latency round ${round}/${rounds} ${c.label}`, () => lowRateLatency(c, sizes.latency),
-            (r) => `p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(2)} ms`);
-          results.latency[c.id].push(r);
+          results.latency[c.id].push(await trial(`low-rate latency round ${round}/${rounds} ${c.label}`, () => lowRateLatency(c, sizes.latency), describe));
         }
+        const together = await trial(`low-rate latency round ${round}/${rounds}, all contenders at once`, () => lowRateLatencyTogether(contenders, sizes.latency),
+          (r) => contenders.map((c) => `${c.label} p99 ${r[c.id]?.latency.p99.toFixed(2)} ms`).join(', '));
+        for (const c of contenders) results.latencyTogether[c.id].push('error' in together ? together : together[c.id]);
       }
     }
 
