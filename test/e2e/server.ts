@@ -34,6 +34,8 @@ export async function startServer(vars: Record<string, string> = {}, options: Se
     config: 'wrangler.toml',
     bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
     dev: {
+      // A rebuild of public/lib would otherwise reload the worker and drop every socket mid-test.
+      watch: false,
       server: { hostname: '127.0.0.1', port: options.port ?? 0 },
       inspector: false,
       persist: persist,
