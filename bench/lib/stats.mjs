@@ -16,6 +16,7 @@ export function latencySummary(samples, count) {
   return {
     samples: count,
     p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
     p99: percentile(sorted, 0.99),
     max: count ? /** @type {number} */ (sorted[count - 1]) : NaN,
   };
