@@ -9,6 +9,7 @@ import type { ClientMessage, HttpMessage, PresenceOut, PushOut, ServerMessage } 
 import { containsBytes, toCbor, toJson, utf8Length } from './codec.ts';
 import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
+import { GroupCommit } from './group-commit.ts';
 import { newConnId, randomId } from './ids.ts';
 import { initFrames, toEntry } from './replay.ts';
 import { Retention } from './retention.ts';
@@ -32,6 +33,7 @@ export class Room extends DurableObject<Env> {
   #store: Store;
   #conns: Connections;
   #retention: Retention;
+  #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,18 +62,21 @@ export class Room extends DurableObject<Env> {
     const c = this.#conns.get(ws);
     if (!c) return; // closed by us (replaced, room full) and not yet gone
     const inbound = parseFrame(frame, this.#limits);
-    if (!inbound.ok) return c.send(inbound.error);
-    try {
-      this.#handle(c, inbound.message, inbound.binary);
-    } catch (err) {
-      // A bug must not cost the socket or the room; the client learns no internals.
-      console.error('room: message handler failed', err);
-      c.send(errorFrame('internal', 'Internal error'));
-    }
+    if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
+    const { message, binary } = inbound;
+    this.#loop.run(() => {
+      try {
+        this.#handle(c, message, binary);
+      } catch (err) {
+        // A bug must not cost the socket or the room; the client learns no internals.
+        console.error('room: message handler failed', err);
+        c.send(errorFrame('internal', 'Internal error'));
+      }
+    }, writes(message));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.#drop(ws);
+    this.#loop.run(() => this.#drop(ws), false);
     try {
       ws.close(code, reason);
     } catch {
@@ -80,11 +85,12 @@ export class Room extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#drop(ws);
+    this.#loop.run(() => this.#drop(ws), false);
   }
 
   /** The retention alarm. */
   override async alarm(): Promise<void> {
+    this.#loop.flush();
     if (!this.#retention.expired()) return;
     this.#store.wipe();
     for (const c of [...this.#conns.all()]) {
@@ -95,6 +101,7 @@ export class Room extends DurableObject<Env> {
 
   /** `POST /room/:id/send`: one message without a socket. The router has validated it. */
   async send(message: HttpMessage): Promise<HttpReply> {
+    this.#loop.flush();
     const reply = this.#reply(message);
     return { status: reply?.type === 'error' ? 400 : 200, body: reply ? toJson(reply, true) : 'null' };
   }
@@ -261,6 +268,12 @@ export class Room extends DurableObject<Env> {
     if (!c || !this.#conns.remove(c)) return;
     if (c.a.hello) this.#announce('leave', c);
   }
+}
+
+/** Frames that write to SQLite go through the group commit. */
+function writes(m: ClientMessage): boolean {
+  if (m.type === 'push') return m.action.type !== 'relay' || m.id !== undefined;
+  return m.type === 'sub' || m.type === 'unsub';
 }
 
 /** The stored form of a push's value. Relays store nothing. */
