@@ -238,7 +238,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, client: clientId, presence });
     ws.onmessage = (event: { data: unknown }) => {
       lastHeard = Date.now();
-      if (typeof event.data === 'string' && event.data[0] === '{') receive(JSON.parse(event.data) as ServerMessage);
+      // Under load the server batches frames into one JSON array (docs/protocol.md).
+      if (typeof event.data === 'string') for (const m of [JSON.parse(event.data)].flat()) receive(m as ServerMessage);
     };
     ws.onclose = (event: { code: number }) => drop(event.code);
   };

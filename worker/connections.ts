@@ -4,6 +4,7 @@
  * explicit subscriptions in SQLite, so hibernation loses nothing.
  */
 import type { Peer, ServerMessage } from '../protocol/messages.ts';
+import { BATCH_BYTES, BatchWindows, HeldFrames, type Batched } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
 import type { Store } from './store.ts';
 
@@ -23,15 +24,19 @@ export interface Attachment {
 
 export type Frame = string | Uint8Array;
 
-export class Connection {
+export class Connection implements Batched {
   readonly ws: WebSocket;
   readonly a: Attachment;
   /** Explicit subscriptions; empty for a socket that receives every push. */
   readonly subs = new Set<string>();
+  #windows: BatchWindows;
+  /** Frames held while this socket's batch window is open (see batching.ts). */
+  #held: HeldFrames | null = null;
 
-  constructor(ws: WebSocket, attachment: Attachment) {
+  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows) {
     this.ws = ws;
     this.a = attachment;
+    this.#windows = windows;
   }
 
   /** Used an extension, so extension frames and fields are understood. */
@@ -51,8 +56,31 @@ export class Connection {
     this.sendFrame(this.a.cbor ? toCbor(message) : toJson(message, hasBytes));
   }
 
-  /** Sends a pre-encoded frame. A socket that is already gone is ignored: its close handler cleans up. */
+  /** Sends a pre-encoded frame, or holds it for this turn's batch. */
   sendFrame(frame: Frame): void {
+    if (typeof frame !== 'string' || !this.a.hello || this.a.cbor) return this.#send(frame);
+    if (!this.#held) {
+      this.#send(frame);
+      this.#held = new HeldFrames();
+      this.#windows.open(this);
+    } else if (frame.length >= BATCH_BYTES) {
+      // A large frame (a replay) goes alone, after what is held.
+      this.#send(this.#held.take());
+      this.#send(frame);
+    } else {
+      this.#send(this.#held.hold(frame));
+    }
+  }
+
+  flush(): void {
+    const held = this.#held;
+    this.#held = null;
+    this.#send(held?.take());
+  }
+
+  /** A socket that is already gone is ignored: its close handler cleans up. */
+  #send(frame: Frame | undefined): void {
+    if (frame === undefined) return;
     try {
       this.ws.send(frame);
     } catch {
@@ -93,13 +121,14 @@ export class Connections {
   /** Sockets with no explicit subscriptions: they receive every push (DriftDB's model). */
   #firehose = new Set<Connection>();
   #bySubject = new Map<string, Set<Connection>>();
+  #windows = new BatchWindows();
   #store: Store;
 
   constructor(sockets: WebSocket[], store: Store) {
     this.#store = store;
     for (const ws of sockets) {
       const a = ws.deserializeAttachment() as Attachment | null;
-      if (a) this.#register(new Connection(ws, a));
+      if (a) this.#register(new Connection(ws, a, this.#windows));
     }
     // Subscriptions of sockets that died while the object was gone are dropped.
     for (const { conn, key } of store.subscriptions()) {
@@ -115,7 +144,7 @@ export class Connections {
 
   add(ws: WebSocket, attachment: Attachment): Connection {
     ws.serializeAttachment(attachment);
-    return this.#register(new Connection(ws, attachment));
+    return this.#register(new Connection(ws, attachment, this.#windows));
   }
 
   get(ws: WebSocket): Connection | undefined {

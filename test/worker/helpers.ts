@@ -23,6 +23,8 @@ export function http(path: string, init?: RequestInit): Promise<Response> {
 export class TestSocket {
   readonly ws: WebSocket;
   readonly received: Msg[] = [];
+  /** The size of every array frame received. */
+  readonly batches: number[] = [];
   #read = 0;
   #waiters: (() => void)[] = [];
   #nonce = 1_000_000;
@@ -34,7 +36,13 @@ export class TestSocket {
     (ws as WebSocket & { binaryType: string }).binaryType = 'arraybuffer';
     ws.accept();
     ws.addEventListener('message', (e) => {
-      this.received.push(typeof e.data === 'string' ? JSON.parse(e.data) : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never }));
+      const message = typeof e.data === 'string' ? JSON.parse(e.data)
+        : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never });
+      // Clients that said hello may get a batch: several messages in one array frame.
+      if (Array.isArray(message) && typeof e.data === 'string') {
+        this.batches.push(message.length);
+        this.received.push(...message);
+      } else this.received.push(message);
       this.#wake();
     });
     this.closed = new Promise((resolve) => ws.addEventListener('close', (e) => {

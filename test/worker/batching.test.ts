@@ -1,0 +1,69 @@
+// Batching: under load, a client that said hello gets several messages per frame.
+import { describe, expect, it } from 'vitest';
+import { BATCH_BYTES, BatchWindows } from '../../worker/batching.ts';
+import { Connection } from '../../worker/connections.ts';
+import { connect, connectClient, freshRoom, push } from './helpers.ts';
+
+function fakeSocket() {
+  const frames: string[] = [];
+  const ws = { send: (f: string) => frames.push(f), serializeAttachment: () => {} } as unknown as WebSocket;
+  return { ws, frames };
+}
+
+describe('batching', () => {
+  it('sends the first frame of a turn at once and the rest as one array when the window closes', () => {
+    const windows = new BatchWindows();
+    const { ws, frames } = fakeSocket();
+    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows);
+    c.sendFrame('{"n":1}');
+    c.sendFrame('{"n":2}');
+    c.sendFrame('{"n":3}');
+    expect(frames).toEqual(['{"n":1}']);
+    windows.flushAll();
+    expect(frames).toEqual(['{"n":1}', '[{"n":2},{"n":3}]']);
+    c.sendFrame('{"n":4}'); // a new turn: at once again
+    expect(frames.at(-1)).toBe('{"n":4}');
+  });
+
+  it('never batches a DriftDB socket or a CBOR socket', () => {
+    const windows = new BatchWindows();
+    for (const a of [{ conn: 'd', cbor: false }, { conn: 'b', cbor: true, hello: true }]) {
+      const { ws, frames } = fakeSocket();
+      const c = new Connection(ws, a, windows);
+      c.sendFrame('{"n":1}');
+      c.sendFrame('{"n":2}');
+      expect(frames).toEqual(['{"n":1}', '{"n":2}']);
+    }
+  });
+
+  it('keeps batches under BATCH_BYTES and sends a large frame alone, in order', () => {
+    const windows = new BatchWindows();
+    const { ws, frames } = fakeSocket();
+    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows);
+    const item = `"${'x'.repeat(BATCH_BYTES / 4)}"`;
+    c.sendFrame('"first"');
+    for (let i = 0; i < 6; i++) c.sendFrame(item);
+    const big = `"${'y'.repeat(BATCH_BYTES)}"`;
+    c.sendFrame(big);
+    c.sendFrame('"last"');
+    windows.flushAll();
+    const flat = frames.flatMap((f) => [JSON.parse(f)].flat());
+    expect(flat).toEqual(['first', ...Array(6).fill(JSON.parse(item)), JSON.parse(big), 'last']);
+    expect(frames.every((f) => f === big || f.length <= BATCH_BYTES + 8)).toBe(true);
+  });
+
+  it('delivers a burst to a hello client complete and in order, and only single frames to a DriftDB socket', async () => {
+    const room = freshRoom();
+    const { s: client } = await connectClient(room, 'reader');
+    client.send({ type: 'sub', key: 'log', replay: false });
+    await client.drain();
+    const drift = await connect(room);
+    const pub = await connect(room);
+    for (let i = 1; i <= 200; i++) pub.send(push('log', i));
+    await pub.drain();
+    const got = (await client.drain()).filter((m) => m.type === 'push').map((m) => m.value);
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect((await drift.drain()).map((m) => m.value)).toEqual(got);
+    expect(drift.batches).toEqual([]);
+  });
+});
