@@ -72,7 +72,7 @@ export async function runSuite(options, argv, progress) {
       const edgeroom = await startEdgeroom();
       servers.push(edgeroom.server);
       await probeEdgeroom(edgeroom.relay);
-      contenders.push(edgeroom.relay, edgeroom.append);
+      contenders.push(edgeroom.relay, edgeroom.relayHello, edgeroom.append);
       edgeroomRelay = edgeroom.relay;
       progress.note(`edgeroom up at ${edgeroom.server.origin}`);
     } catch (error) {
@@ -88,9 +88,9 @@ export async function runSuite(options, argv, progress) {
     contenders.push(raw.contender);
     progress.note(`raw ws up at ${raw.server.origin}`);
     results.contenders = contenders.map(({ id, label }) => ({ id, label }));
-    // edgeroom relay and append share one workerd process; where contenders run
+    // The edgeroom contenders share one workerd process; where contenders run
     // at the same time, or the action does not matter, one of them is enough.
-    const onePerServer = contenders.filter((c) => c.id !== 'edgeroom-append');
+    const onePerServer = contenders.filter((c) => !c.id.startsWith('edgeroom-') || c === edgeroomRelay);
     const { rounds, only } = options;
 
     progress.total =

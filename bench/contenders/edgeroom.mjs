@@ -26,7 +26,10 @@ export function roundTrip(socket, timeoutMs = 15_000) {
     }, timeoutMs);
     function onFrame(/** @type {Buffer} */ data) {
       if (data.indexOf('"pong"') < 0) return;
-      if (JSON.parse(data.toString()).nonce !== mine) return;
+      // A hello'd socket may get its pong inside a batch (a JSON array).
+      const parsed = JSON.parse(data.toString());
+      const messages = Array.isArray(parsed) ? parsed : [parsed];
+      if (!messages.some((m) => m.type === 'pong' && m.nonce === mine)) return;
       clearTimeout(timer);
       socket.off('message', onFrame);
       resolve(undefined);
@@ -45,11 +48,17 @@ export async function newEdgeroomRoom(origin) {
   return body.socket_url;
 }
 
-/** @returns {import('./contender.mjs').Room} */
-function edgeroomRoom(/** @type {string} */ url) {
+/**
+ * @param {string} url
+ * @param {boolean} hello subscribers say hello first, as edgeroom's own client
+ *   does: they then get batched frames under load (docs/protocol.md, Batches)
+ * @returns {import('./contender.mjs').Room}
+ */
+function edgeroomRoom(url, hello) {
   return {
     url,
     async subscribe(socket, key) {
+      if (hello) socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
       socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
       await roundTrip(socket);
     },
@@ -64,20 +73,26 @@ function edgeroomRoom(/** @type {string} */ url) {
  * @param {string} origin
  * @param {'relay' | 'append'} action
  * @param {string} [name] for variants of the worker compared side by side
+ * @param {boolean} [hello] see edgeroomRoom
  * @returns {import('./contender.mjs').Contender}
  */
-export function edgeroomContender(origin, action, name = 'edgeroom') {
+export function edgeroomContender(origin, action, name = 'edgeroom', hello = false) {
   return {
-    id: `${name}-${action}`,
-    label: `${name} ${action}`,
+    id: `${name}-${action}${hello ? '-hello' : ''}`,
+    label: `${name} ${action}${hello ? ' (hello)' : ''}`,
     action,
-    openRoom: async () => edgeroomRoom(await newEdgeroomRoom(origin)),
+    openRoom: async () => edgeroomRoom(await newEdgeroomRoom(origin), hello),
   };
 }
 
 export async function startEdgeroom(config = EDGEROOM_CONFIG, name = 'edgeroom') {
   const server = await startWorkerd(config);
-  return { server, relay: edgeroomContender(server.origin, 'relay', name), append: edgeroomContender(server.origin, 'append', name) };
+  return {
+    server,
+    relay: edgeroomContender(server.origin, 'relay', name),
+    relayHello: edgeroomContender(server.origin, 'relay', name, true),
+    append: edgeroomContender(server.origin, 'append', name),
+  };
 }
 
 /**

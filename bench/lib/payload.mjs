@@ -22,11 +22,25 @@ export function pushFrame(action, key, index) {
 const MARK = Buffer.from('"i":');
 
 /**
- * The message index in a received frame, or -1 when it carries none.
+ * The index of the first message in a received frame, or -1 when it carries none.
  * @param {Buffer} frame
  */
 export function messageIndex(frame) {
-  const at = frame.indexOf(MARK);
+  return indexAt(frame, frame.indexOf(MARK));
+}
+
+/**
+ * Calls `each` with the index of every message in a frame: one for a plain
+ * push, several for the JSON array frame edgeroom batches for hello'd sockets.
+ * @param {Buffer} frame
+ * @param {(index: number) => void} each
+ */
+export function forEachMessage(frame, each) {
+  for (let at = frame.indexOf(MARK); at >= 0; at = frame.indexOf(MARK, at + MARK.length)) each(indexAt(frame, at));
+}
+
+/** @param {Buffer} frame @param {number} at where MARK starts, or -1 */
+function indexAt(frame, at) {
   if (at < 0) return -1;
   let n = 0;
   for (let k = at + MARK.length; k < frame.length; k++) {

@@ -32,6 +32,7 @@ export function benchmarksMarkdown(results, analysisPath) {
     '## Contenders',
     '',
     '- **edgeroom relay / append**: this repository\'s worker (root wrangler.toml). Subscribers send `{"type":"sub","key":"k","replay":false}`; the publisher subscribes to an unused subject, so it gets no echo. Pushes use `"action":{"type":"relay"}` (pub/sub) or `"append"` (stored in SQLite).',
+    '- **edgeroom relay (hello)**: the same relay, but each subscriber first says `{"type":"hello","protocol":1}`, as edgeroom\'s own client does; such sockets may receive several messages in one JSON array frame under load (docs/protocol.md, Batches). DriftDB-style sockets never do.',
     '- **partyserver**: [bench/partyserver](bench/partyserver/index.ts), a `Server` with `hibernate: true` whose `onMessage` broadcasts every message to every other connection.',
     '- **raw ws**: [bench/contenders/raw-server.mjs](bench/contenders/raw-server.mjs), a plain Node `ws` server that re-sends every frame to every other socket in its room; no validation, no storage.',
     '',

@@ -170,6 +170,10 @@ export function targets(results) {
     const of = (/** @type {string} */ id) => fanout[n]?.[id];
     out.push(ratioTarget(`N=${n}: relay fan-out ≥ 1× partyserver`, of('edgeroom-relay'), of('partyserver'), rate, int, '>=', 1));
     out.push(ratioTarget(`N=${n}: relay fan-out ≥ 0.5× raw`, of('edgeroom-relay'), of('raw'), rate, int, '>=', 0.5));
+    if (of('edgeroom-relay-hello')) {
+      out.push(ratioTarget(`N=${n}: relay (hello) ≥ 1× partyserver`, of('edgeroom-relay-hello'), of('partyserver'), rate, int, '>=', 1));
+      out.push(ratioTarget(`N=${n}: relay (hello) ≥ 0.5× raw`, of('edgeroom-relay-hello'), of('raw'), rate, int, '>=', 0.5));
+    }
     out.push(ratioTarget(`N=${n}: append fan-out ≥ 0.8× partyserver`, of('edgeroom-append'), of('partyserver'), rate, int, '>=', 0.8));
   }
   if (results.latency) {

@@ -8,7 +8,7 @@
  * and the latency figures mean "under saturation with this much in flight".
  */
 import { latencySummary } from '../lib/stats.mjs';
-import { messageIndex, pushFrame } from '../lib/payload.mjs';
+import { forEachMessage, pushFrame } from '../lib/payload.mjs';
 import { closeAll, openMany, openSocket, waitFor } from '../lib/sockets.mjs';
 
 const KEY = 'k';
@@ -50,8 +50,11 @@ export async function openFanout(contender, { subscribers }) {
   }
 
   function onFrame(/** @type {Buffer} */ frame) {
-    const index = messageIndex(frame);
-    if (index < 0 || index >= sent) return;
+    forEachMessage(frame, onMessage);
+  }
+
+  function onMessage(/** @type {number} */ index) {
+    if (index >= sent) return;
     const now = performance.now();
     if (now >= measureStart && now < measureEnd) delivered++;
     const at = /** @type {number} */ (sendTime[index]);

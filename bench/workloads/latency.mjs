@@ -8,7 +8,7 @@
  * the same moment; at this rate they barely load each other.
  */
 import { latencySummary } from '../lib/stats.mjs';
-import { messageIndex, pushFrame } from '../lib/payload.mjs';
+import { forEachMessage, pushFrame } from '../lib/payload.mjs';
 import { closeAll, openMany, openSocket, waitFor } from '../lib/sockets.mjs';
 
 const KEY = 'k';
@@ -34,8 +34,11 @@ async function openLowRate(contender, { subscribers, rate, warmupMs, measureMs }
   const allDelivered = waitFor(() => complete === total, warmupMs + measureMs + 15_000, `${contender.label}: every low-rate message`);
 
   function onFrame(/** @type {Buffer} */ frame) {
-    const index = messageIndex(frame);
-    if (index < 0 || index >= sent) return;
+    forEachMessage(frame, onMessage);
+  }
+
+  function onMessage(/** @type {number} */ index) {
+    if (index >= sent) return;
     if (index >= firstMeasured) latencies[latencyCount++] = performance.now() - /** @type {number} */ (sendTime[index]);
     if (--/** @type {number} */ (remaining[index]) === 0) {
       complete++;

@@ -5,7 +5,7 @@
  * feed's latency before and during the replay (does the replay block the room?).
  */
 import { latencySummary } from '../lib/stats.mjs';
-import { messageIndex, pushFrame } from '../lib/payload.mjs';
+import { forEachMessage, pushFrame } from '../lib/payload.mjs';
 import { closeAll, openMany, openSocket } from '../lib/sockets.mjs';
 import { appendMany, checkEntries, collectReplay } from './stream.mjs';
 
@@ -44,9 +44,9 @@ export async function replayOnce({ room, entries }, { liveSubscribers, liveRate,
   let sent = 0;
   let replayStart = Infinity;
   let replayEnd = Infinity;
-  const onLive = (/** @type {Buffer} */ frame) => {
-    const index = messageIndex(frame);
-    if (index < 0 || index >= sent) return;
+  const onLive = (/** @type {Buffer} */ frame) => forEachMessage(frame, onLiveMessage);
+  const onLiveMessage = (/** @type {number} */ index) => {
+    if (index >= sent) return;
     const at = /** @type {number} */ (sendTime[index]);
     const latency = performance.now() - at;
     if (at < replayStart) baseline[baselineCount++] = latency;
