@@ -5,7 +5,7 @@
  * Chrome DevTools) under bench/results/.
  *
  *   node bench/profile.mjs [--target=edgeroom|partyserver] [--action=relay|append]
- *                          [--subscribers=10] [--seconds=5] [--workload=fanout|connect]
+ *                          [--subscribers=10] [--seconds=5] [--workload=fanout|connect] [--hello]
  *
  * Run it with `npx node …` so Node 24 is used. The inspector slows workerd a
  * little; use it to find where time goes, not for throughput figures.
@@ -15,14 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { EDGEROOM_CONFIG, newEdgeroomRoom, roundTrip } from './contenders/edgeroom.mjs';
+import { EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
 import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability } from './contenders/workerd.mjs';
 import { fanout } from './workloads/fanout.mjs';
 import { connectStorm } from './workloads/connect.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([a-z]+)=(.*)$/.exec(a)?.slice(1) ?? [a, '']));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']));
 const target = args.target ?? 'edgeroom';
 const action = args.action === 'append' ? 'append' : 'relay';
 const subscribers = Number(args.subscribers ?? 10);
@@ -44,17 +44,7 @@ try {
   /** @type {import('./contenders/contender.mjs').Contender} */
   const contender = target === 'partyserver'
     ? { id: 'partyserver', label: 'partyserver', action: 'relay', openRoom: async () => forwardingRoom(`${origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`) }
-    : {
-        id: `edgeroom-${action}`, label: `edgeroom ${action}`, action,
-        openRoom: async () => {
-          const url = await newEdgeroomRoom(origin);
-          return {
-            url,
-            subscribe: async (socket, key) => { socket.send(JSON.stringify({ type: 'sub', key, replay: false })); await roundTrip(socket); },
-            quiet: async (socket) => { socket.send(JSON.stringify({ type: 'sub', key: '_bench_nothing', replay: false })); await roundTrip(socket); },
-          };
-        },
-      };
+    : edgeroomContender(origin, action, 'edgeroom', 'hello' in args);
   // Warm up the JIT before sampling.
   await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: 1000 });
 

@@ -42,7 +42,7 @@ export function benchmarksMarkdown(results, analysisPath) {
     '',
     markdownTable(targetTable(targets(results))),
     ...tables(results).map(markdownTable),
-    problems.length ? `**Delivery problems:** ${problems.join('; ')}.` : 'Every fan-out and low-rate trial delivered every message to every subscriber exactly once.',
+    problems.length ? `**Delivery problems:** ${problems.join('; ')}.` : 'Every fan-out trial delivered every message to every subscriber exactly once, and every low-rate trial delivered every message to every subscriber.',
     '',
   ];
   if (results.unavailable && Object.keys(results.unavailable).length) {

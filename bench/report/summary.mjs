@@ -145,9 +145,14 @@ const times = (/** @type {number} */ n) => `${n.toFixed(2)}×`;
  */
 function ratioTarget(name, mine, theirs, pick, format, op, limit) {
   const ratios = roundRatios(mine, theirs, pick);
-  const { median: ratio } = spread(ratios);
+  const { median: ratio, min, max, n } = spread(ratios);
   const pass = Number.isFinite(ratio) ? (op === '>=' ? ratio >= limit : ratio <= limit) : null;
-  return { name, edgeroom: format(median(mine, pick)), reference: format(median(theirs, pick)), ratio: medianRange(ratios, times), pass };
+  // More decimals where two would round a miss onto the limit (0.996× is not 1.00×).
+  let decimals = 2;
+  while (decimals < 6 && ratio !== limit && ratio.toFixed(decimals) === limit.toFixed(decimals)) decimals++;
+  const shown = Number.isFinite(ratio) ? `${ratio.toFixed(decimals)}×` : '—';
+  const range = n > 1 ? `${shown} (${times(min)}–${times(max)})` : n === 1 ? shown : '—';
+  return { name, edgeroom: format(median(mine, pick)), reference: format(median(theirs, pick)), ratio: range, pass };
 }
 
 /**

@@ -4,7 +4,16 @@
  */
 import { spread } from '../lib/stats.mjs';
 
-const COLORS = ['#d9480f', '#f59f00', '#1971c2', '#868e96', '#2f9e44'];
+/** edgeroom in warm colours, partyserver blue, raw grey; others fall back to the palette. */
+const COLORS_BY_ID = /** @type {Record<string, string>} */ ({
+  'edgeroom-relay': '#d9480f',
+  'edgeroom-relay-hello': '#f59f00',
+  'edgeroom-append': '#a61e4d',
+  partyserver: '#1971c2',
+  raw: '#868e96',
+});
+const PALETTE = ['#2f9e44', '#7048e8', '#0c8599'];
+const colorOf = (/** @type {string} */ id, /** @type {number} */ k) => COLORS_BY_ID[id] ?? PALETTE[k % PALETTE.length];
 
 /** @param {string} text */
 const esc = (text) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
@@ -31,11 +40,11 @@ export function fanoutSvg(results) {
   const top = /** @type {number} */ (axis[axis.length - 1]);
 
   const width = 720;
-  const height = 420;
+  const height = 440;
   const left = 80;
   const right = 20;
   const plotTop = 60;
-  const plotBottom = height - 90;
+  const plotBottom = height - 110;
   const y = (/** @type {number} */ v) => plotBottom - (v / top) * (plotBottom - plotTop);
   const groupWidth = (width - left - right) / sizes.length;
   const barWidth = Math.min(36, (groupWidth * 0.8) / contenders.length);
@@ -57,17 +66,25 @@ export function fanoutSvg(results) {
       const s = /** @type {ReturnType<typeof spread>} */ (stats[g]?.[k]);
       if (!Number.isFinite(s.median)) return;
       const x = groupLeft + k * barWidth;
-      const color = COLORS[k % COLORS.length];
+      const color = colorOf(c.id, k);
       parts.push(`<rect x="${x + 2}" y="${y(s.median)}" width="${barWidth - 4}" height="${plotBottom - y(s.median)}" fill="${color}"><title>${esc(c.label)}, N = ${n}: ${Math.round(s.median).toLocaleString('en-US')} deliveries/s</title></rect>`);
       const mid = x + barWidth / 2;
       parts.push(`<path d="M${mid} ${y(s.min)}V${y(s.max)}M${mid - 5} ${y(s.min)}h10M${mid - 5} ${y(s.max)}h10" stroke="#212529" fill="none"/>`);
     });
     parts.push(`<text x="${left + g * groupWidth + groupWidth / 2}" y="${plotBottom + 18}" text-anchor="middle">N = ${n}</text>`);
   });
+  // Legend entries flow left to right, wrapping; 7 px per character is a safe guess for 12 px text.
+  let legendX = left;
+  let legendY = plotBottom + 34;
   contenders.forEach((c, k) => {
-    const x = left + k * ((width - left - right) / contenders.length);
-    parts.push(`<rect x="${x}" y="${height - 45}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/>`);
-    parts.push(`<text x="${x + 18}" y="${height - 35}">${esc(c.label)}</text>`);
+    const itemWidth = 18 + c.label.length * 7 + 22;
+    if (legendX + itemWidth > width - right) {
+      legendX = left;
+      legendY += 18;
+    }
+    parts.push(`<rect x="${legendX}" y="${legendY}" width="12" height="12" fill="${colorOf(c.id, k)}"/>`);
+    parts.push(`<text x="${legendX + 18}" y="${legendY + 10}">${esc(c.label)}</text>`);
+    legendX += itemWidth;
   });
   const m = results.meta;
   parts.push(`<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#868e96">${esc(`${m.date} · ${m.machine.nproc} × ${m.machine.cpu} · workerd ${m.machine.workerd} · local observability ${m.observability ? 'on' : 'off'}`)}</text>`);
