@@ -5,6 +5,7 @@
 import { loadavg } from 'node:os';
 import { plan } from './lib/args.mjs';
 import { machineFacts } from './lib/machine.mjs';
+import { sourceRevision } from './lib/revision.mjs';
 import { FRAME_BYTES } from './lib/payload.mjs';
 import { Progress } from './lib/progress.mjs';
 import { EDGEROOM_CONFIG, startEdgeroom, probeEdgeroom } from './contenders/edgeroom.mjs';
@@ -37,6 +38,7 @@ export async function runSuite(options, argv, progress) {
       date: new Date().toISOString(),
       command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
       machine: machineFacts(),
+      source: sourceRevision(),
       observability: options.observability,
       compatibilityDate: compat,
       rounds: options.rounds,

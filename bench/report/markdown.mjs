@@ -20,6 +20,9 @@ export function benchmarksMarkdown(results, analysisPath) {
     '',
     '## Setup',
     '',
+    ...(m.source
+      ? [`- Source measured: commit ${m.source.commit}${m.source.dirty.length ? `, plus uncommitted changes to ${m.source.dirty.join(', ')}` : ' (worker/, protocol/ and both wrangler.toml files unmodified)'}.`]
+      : []),
     `- Machine: \`nproc\` = ${machine.nproc}, ${machine.cpu} (from /proc/cpuinfo), ${machine.memoryGiB} GiB RAM, ${machine.os}.`,
     `- Node ${machine.node} (the load generator, and the raw server), ws ${machine.ws}, esbuild ${machine.esbuild}.`,
     `- Both workerd contenders: wrangler ${machine.wrangler} \`unstable_startWorker\` (what \`wrangler dev\` runs), workerd ${machine.workerd}, compatibility_date ${m.compatibilityDate}, partyserver ${machine.partyserver}.`,
