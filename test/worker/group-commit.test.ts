@@ -8,6 +8,20 @@ describe('group commit', () => {
     expect(log).toEqual(['relay']);
   });
 
+  it('queues a task that arrives in the same turn as one that ran at once, and runs it next turn', async () => {
+    const log: string[] = [];
+    const loop = new GroupCommit(() => {});
+    let drained!: () => void;
+    const done = new Promise<void>((resolve) => (drained = resolve));
+    loop.run(() => log.push('relay 1'), false);
+    loop.run(() => { log.push('relay 2'); drained(); }, false);
+    expect(log).toEqual(['relay 1']);
+    await done;
+    expect(log).toEqual(['relay 1', 'relay 2']);
+    loop.run(() => log.push('relay 3'), false); // a new turn: at once again
+    expect(log).toEqual(['relay 1', 'relay 2', 'relay 3']);
+  });
+
   it('queues writes and everything after them, and applies them in arrival order in one later turn', async () => {
     const log: string[] = [];
     const loop = new GroupCommit(() => {});
