@@ -32,6 +32,8 @@ export class Connection implements Batched {
   #windows: BatchWindows;
   /** Frames held while this socket's batch window is open (see batching.ts). */
   #held: HeldFrames | null = null;
+  /** A long replay in progress, and every frame for this socket that waits behind it. */
+  #behind: (Frame | Iterator<Frame>)[] = [];
 
   constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows) {
     this.ws = ws;
@@ -56,8 +58,56 @@ export class Connection implements Batched {
     this.sendFrame(this.a.cbor ? toCbor(message) : toJson(message, hasBytes));
   }
 
-  /** Sends a pre-encoded frame, or holds it for this turn's batch. */
+  /** Sends a pre-encoded frame, after any replay in progress. */
   sendFrame(frame: Frame): void {
+    if (this.#behind.length > 0) this.#behind.push(frame);
+    else this.#deliver(frame);
+  }
+
+  /**
+   * Sends a sequence of frames (a replay) one per turn of the event loop, so
+   * a long one never holds up the room; frames sent to this socket meanwhile
+   * wait behind it, which keeps a subject's replay ahead of its live pushes.
+   * A replay of one frame goes at once.
+   */
+  sendStream(frames: Iterator<Frame>): void {
+    if (this.#behind.length > 0) {
+      this.#behind.push(frames);
+      return;
+    }
+    const first = frames.next();
+    if (first.done) return;
+    const second = frames.next();
+    this.#deliver(first.value);
+    if (second.done) return;
+    this.#behind.push(prepend(second.value, frames));
+    setTimeout(() => this.#pump(), 0);
+  }
+
+  /** Sends the next frame of the replay in front, then whatever waited behind it. */
+  #pump(): void {
+    // A socket that went away needs the rest of its replay no more.
+    if (this.ws.readyState > 1) this.#behind = [];
+    while (this.#behind.length > 0) {
+      const head = this.#behind[0]!;
+      if (typeof head === 'string' || head instanceof Uint8Array) {
+        this.#behind.shift();
+        this.#deliver(head);
+        continue;
+      }
+      const next = head.next();
+      if (next.done) {
+        this.#behind.shift();
+        continue;
+      }
+      this.#deliver(next.value);
+      setTimeout(() => this.#pump(), 0);
+      return;
+    }
+  }
+
+  /** Sends a frame, or holds it for this turn's batch. */
+  #deliver(frame: Frame): void {
     if (typeof frame !== 'string' || !this.a.hello || this.a.cbor) return this.#send(frame);
     if (!this.#held) {
       this.#send(frame);
@@ -95,6 +145,11 @@ export class Connection implements Batched {
       // Already closing.
     }
   }
+}
+
+function* prepend(first: Frame, rest: Iterator<Frame>): Generator<Frame> {
+  yield first;
+  for (let r = rest.next(); !r.done; r = rest.next()) yield r.value;
 }
 
 /** One message, encoded at most once per encoding however many sockets get it. */

@@ -1,6 +1,9 @@
 /**
  * Replays as `init` frames. A replay larger than the frame limit is split
- * into several frames in seq order, never sent as one oversize frame.
+ * into several frames in seq order, never sent as one oversize frame. The
+ * room sends a long replay one frame per turn (Connection.sendStream), reading
+ * it from SQLite a page at a time, so a 10,000-entry replay never holds up the
+ * room's other traffic.
  *
  * Stored values are JSON text (or CBOR when they hold byte strings), so a
  * JSON replay splices the stored text into the frame instead of parsing and
@@ -9,7 +12,12 @@
 import type { Entry, InitOut } from '../protocol/messages.ts';
 import { fromCbor, toCbor, toJson, utf8Length } from './codec.ts';
 import type { Frame } from './connections.ts';
-import type { StoredEntry, StoredValue } from './store.ts';
+import type { Store, StoredEntry, StoredValue } from './store.ts';
+
+/** Replay frames are kept small so that each turn's share of a long replay is short. */
+export const REPLAY_FRAME_BYTES = 32 * 1024;
+/** Rows read from SQLite per page of a replay. */
+const PAGE_ROWS = 500;
 
 export interface ReplayOptions {
   cbor: boolean;
@@ -18,6 +26,24 @@ export interface ReplayOptions {
   reset: boolean;
   /** Frame budget in bytes. A single entry larger than it still goes out, alone. */
   maxBytes: number;
+  /** More frames for this subject follow these entries' frames (sets `more` on the last one). */
+  more?: boolean;
+}
+
+/**
+ * The replay of `key` after seq `after`, read a page at a time. It stops at
+ * the room's seq when it started: anything newer reaches the socket live,
+ * queued behind the replay.
+ */
+export function* pagedInitFrames(store: Store, key: string, after: number, o: ReplayOptions): Generator<Frame> {
+  const upTo = store.seq;
+  for (let from = after; ;) {
+    const page = store.entriesPage(key, from, upTo, PAGE_ROWS);
+    const last = page.length < PAGE_ROWS;
+    yield* initFrames(key, page, { ...o, more: !last });
+    if (last) return;
+    from = page[page.length - 1]!.seq;
+  }
 }
 
 export function decodeStored(value: StoredValue): unknown {
@@ -37,7 +63,7 @@ export function* initFrames(key: string, entries: Iterable<StoredEntry>, o: Repl
 function* jsonFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptions): Generator<string> {
   const head = `{"type":"init","key":${JSON.stringify(key)},"data":[`;
   const tail = (more: boolean) =>
-    ']' + (o.extended && more ? ',"more":true' : '') + (o.extended && o.reset ? ',"reset":true' : '') + '}';
+    ']' + (o.extended && (more || o.more) ? ',"more":true' : '') + (o.extended && o.reset ? ',"reset":true' : '') + '}';
   const budget = o.maxBytes - utf8Length(head) - 32;
   let items: string[] = [];
   let bytes = 0;
@@ -59,7 +85,7 @@ function* jsonFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptio
 function* cborFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptions): Generator<Uint8Array> {
   const frame = (data: Entry[], more: boolean): Uint8Array => {
     const msg: InitOut = { type: 'init', key, data };
-    if (o.extended && more) msg.more = true;
+    if (o.extended && (more || o.more)) msg.more = true;
     if (o.extended && o.reset) msg.reset = true;
     return toCbor(msg);
   };

@@ -11,9 +11,9 @@ import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId, randomId } from './ids.ts';
-import { initFrames, toEntry } from './replay.ts';
+import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, toEntry } from './replay.ts';
 import { Retention } from './retention.ts';
-import { RejectedPush, Store, type StoredEntry, type StoredValue } from './store.ts';
+import { RejectedPush, Store, type StoredValue } from './store.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
@@ -114,7 +114,7 @@ export class Room extends DurableObject<Env> {
         for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn)) c.send(reply);
         return;
       case 'get':
-        if (m.seq !== null) this.#replay(c, m.key, this.#store.entriesAfter(m.key, m.seq ?? 0), false);
+        if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
         return;
       case 'ping':
         return c.send({ type: 'pong', nonce: m.nonce ?? null });
@@ -185,19 +185,22 @@ export class Room extends DurableObject<Env> {
     this.#conns.subscribe(c, m.key);
     if (m.replay === false) return;
     if (m.seq === undefined && m.last !== undefined) {
-      return this.#replay(c, m.key, this.#store.lastEntries(m.key, m.last), false);
+      return c.sendStream(initFrames(m.key, this.#store.lastEntries(m.key, m.last), this.#replayOptions(c, false)));
     }
     const after = m.seq ?? 0;
     // A replay with a silent gap is worse than none, so the client gets the whole
     // current state, flagged: when values after its checkpoint were folded into a
     // compaction snapshot, or when what it holds was wiped by retention.
     const reset = after > 0 && (after < this.#store.subject(m.key).floor || after <= this.#store.wipeFloor);
-    this.#replay(c, m.key, this.#store.entriesAfter(m.key, reset ? 0 : after), reset);
+    this.#replay(c, m.key, reset ? 0 : after, reset);
   }
 
-  #replay(c: Connection, key: string, entries: Iterable<StoredEntry>, reset: boolean): void {
-    const options = { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: this.#limits.maxMessageBytes };
-    for (const frame of initFrames(key, entries, options)) c.sendFrame(frame);
+  #replay(c: Connection, key: string, after: number, reset: boolean): void {
+    c.sendStream(pagedInitFrames(this.#store, key, after, this.#replayOptions(c, reset)));
+  }
+
+  #replayOptions(c: Connection, reset: boolean) {
+    return { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES) };
   }
 
   // ---- presence and direct messages ----------------------------------------

@@ -139,6 +139,13 @@ export class Store {
       'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? ORDER BY seq', key, after);
   }
 
+  /** Up to `limit` retained values of `key` with after < seq ≤ upTo, oldest first. */
+  entriesPage(key: string, after: number, upTo: number, limit: number): StoredEntry[] {
+    return this.#sql.exec<StoredEntry & Record<string, SqlStorageValue>>(
+      'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+      key, after, upTo, limit).toArray();
+  }
+
   /** The newest `count` retained values of `key`, oldest first. */
   lastEntries(key: string, count: number): StoredEntry[] {
     return this.#sql.exec<StoredEntry & Record<string, SqlStorageValue>>(

@@ -6,7 +6,7 @@ import { connect, connectClient, freshRoom, push } from './helpers.ts';
 
 function fakeSocket() {
   const frames: string[] = [];
-  const ws = { send: (f: string) => frames.push(f), serializeAttachment: () => {} } as unknown as WebSocket;
+  const ws = { send: (f: string) => frames.push(f), serializeAttachment: () => {}, readyState: 1 } as unknown as WebSocket;
   return { ws, frames };
 }
 
@@ -50,6 +50,30 @@ describe('batching', () => {
     const flat = frames.flatMap((f) => [JSON.parse(f)].flat());
     expect(flat).toEqual(['first', ...Array(6).fill(JSON.parse(item)), JSON.parse(big), 'last']);
     expect(frames.every((f) => f === big || f.length <= BATCH_BYTES + 8)).toBe(true);
+  });
+
+  it('sends a replay one frame per turn, with frames sent meanwhile waiting behind it', async () => {
+    const windows = new BatchWindows();
+    const { ws, frames } = fakeSocket();
+    const c = new Connection(ws, { conn: 'd', cbor: false }, windows);
+    let turns = 0;
+    const replay = (function* () {
+      for (let i = 1; i <= 4; i++) yield `{"init":${i}}`;
+    })();
+    c.sendStream(replay);
+    c.sendFrame('{"push":5}');
+    expect(frames).toEqual(['{"init":1}']); // the room goes on with other work
+    while (frames.length < 5 && turns++ < 20) await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(frames).toEqual(['{"init":1}', '{"init":2}', '{"init":3}', '{"init":4}', '{"push":5}']);
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sends a one-frame replay at once', () => {
+    const { ws, frames } = fakeSocket();
+    const c = new Connection(ws, { conn: 'd', cbor: false }, new BatchWindows());
+    c.sendStream(['{"init":1}'][Symbol.iterator]());
+    c.sendFrame('{"push":2}');
+    expect(frames).toEqual(['{"init":1}', '{"push":2}']);
   });
 
   it('delivers a burst to a hello client complete and in order, and only single frames to a DriftDB socket', async () => {

@@ -62,6 +62,27 @@ describe('replay', () => {
     expect(driftFrames.every((f) => f.type === 'init' && !('more' in f))).toBe(true);
   });
 
+  it('keeps a long replay ahead of live pushes, with no gap or duplicate', async () => {
+    const room = freshRoom();
+    const values = Array.from({ length: 60 }, (_, i) => `${i}:${'z'.repeat(20_000)}`); // about 1.2 MB
+    await seed(room, 'big', values);
+    const reader = await connect(room);
+    const other = await connect(room);
+    const writer = await connect(room);
+    reader.send({ type: 'sub', key: 'big' });
+    const first = await reader.next(); // the replay has begun
+    other.send({ type: 'ping', nonce: 1 });
+    writer.send(push('big', 'live'));
+    await writer.drain();
+    const frames = [first, ...(await reader.drain(10_000))];
+    expect(await other.next()).toEqual({ type: 'pong', nonce: 1 });
+    const inits = frames.filter((f) => f.type === 'init');
+    expect(frames.slice(0, inits.length)).toEqual(inits); // every init before the live push
+    const seqs = frames.flatMap((f) => (f.type === 'init' ? f.data.map((e: { seq: number }) => e.seq) : [f.seq]));
+    expect(seqs).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    expect(frames.at(-1)).toMatchObject({ type: 'push', value: 'live', seq: 61 });
+  });
+
   it('flags a resume from below a compaction as a reset and sends the whole current state', async () => {
     const room = freshRoom();
     await seed(room, 's', [1, 2, 3, 4]);
