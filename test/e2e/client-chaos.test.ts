@@ -1,6 +1,8 @@
 /**
  * Chaos: a subscriber's and a publisher's sockets are cut at random moments
- * while several subjects receive thousands of appends. Every stored value must
+ * (random points in the stream of acknowledgements, so the amount of chaos does
+ * not depend on how fast the server is) while several subjects receive
+ * thousands of appends. Every stored value must
  * reach the subscriber exactly once and in order, and every publish must be
  * stored exactly once although unacknowledged ones are resent after each cut.
  *
@@ -14,7 +16,8 @@ import { startServer, type TestServer } from './server.ts';
 const SUBJECTS = ['alpha', 'beta', 'gamma', 'delta'];
 const PER_SUBJECT = 1000;
 const BATCH = 50; // appends per subject in flight at once
-const MAX_DROPS = 80;
+const SUBSCRIBER_CUTS = 28;
+const PUBLISHER_CUTS = 12;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -24,8 +27,6 @@ afterAll(async () => {
   closeAll();
   await server?.stop();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('delivers every stored value exactly once, in order, across random socket drops', async () => {
   const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -42,17 +43,20 @@ it('delivers every stored value exactly once, in order, across random socket dro
   const publisher = open(url, { WebSocket: publisherNet.WebSocket, clientId: 'publisher', random, queueLimit: 10_000 });
   await waitFor(() => subscriber.status === 'open' && publisher.status === 'open', 'both clients open');
 
-  let publishing = true;
   let subscriberDrops = 0;
   let publisherDrops = 0;
-  const chaos = (async () => {
-    while (publishing && subscriberDrops + publisherDrops < MAX_DROPS) {
-      await sleep(30 + random() * 150);
-      const roll = random();
-      if (roll < 0.6) subscriberDrops += Number(subscriberNet.drop());
-      else if (roll < 0.85) publisherDrops += Number(publisherNet.drop());
-    }
-  })();
+  // Cut after the n-th acknowledgement, at random n; a cut while that socket is
+  // already down does nothing, so fewer cuts than points may happen.
+  const cuts = new Map<number, () => void>();
+  const total = SUBJECTS.length * PER_SUBJECT;
+  const cutAt = (cut: () => void) => {
+    let at: number;
+    do at = 1 + Math.floor(random() * (total - 1)); while (cuts.has(at));
+    cuts.set(at, cut);
+  };
+  for (let n = 0; n < SUBSCRIBER_CUTS; n++) cutAt(() => void (subscriberDrops += Number(subscriberNet.drop())));
+  for (let n = 0; n < PUBLISHER_CUTS; n++) cutAt(() => void (publisherDrops += Number(publisherNet.drop())));
+  let acks = 0;
 
   const acked = new Map(SUBJECTS.map((subject) => [subject, [] as number[]]));
   let tail: ReturnType<typeof recorder> | undefined;
@@ -61,7 +65,10 @@ it('delivers every stored value exactly once, in order, across random socket dro
     for (let i = start; i < start + BATCH; i++) {
       // A fresh order per index interleaves the subjects unpredictably.
       for (const subject of [...SUBJECTS].sort(() => random() - 0.5)) {
-        batch.push(publisher.append(subject, { subject, i }).then((seq) => void acked.get(subject)!.push(seq)));
+        batch.push(publisher.append(subject, { subject, i }).then((seq) => {
+          acked.get(subject)!.push(seq);
+          cuts.get(++acks)?.();
+        }));
       }
     }
     await Promise.all(batch);
@@ -71,8 +78,6 @@ it('delivers every stored value exactly once, in order, across random socket dro
       subscriber.subscribe(SUBJECTS[0]!, tail.listener, { last: 5 });
     }
   }
-  publishing = false;
-  await chaos;
   console.log(`chaos: ${subscriberDrops} subscriber drops, ${publisherDrops} publisher drops`);
 
   await waitFor(
