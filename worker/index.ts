@@ -18,7 +18,7 @@ export { Room } from './room.ts';
 type App = { Bindings: Env };
 
 /** One error type for the whole router, rendered as the same JSON as a socket `error` frame. */
-export class ApiError extends HTTPException {
+class ApiError extends HTTPException {
   readonly code: ErrorCode;
   constructor(status: ContentfulStatusCode, code: ErrorCode, message: string) {
     super(status, { message });
@@ -31,7 +31,7 @@ export class ApiError extends HTTPException {
  * request arrived over TLS (directly, or per X-Forwarded-Proto behind a proxy).
  * `socket_url` has no query string: the DriftDB client appends `?cbor=true`.
  */
-export function roomResult(c: Context<App>, room: string): RoomResult {
+function roomResult(c: Context<App>, room: string): RoomResult {
   const url = new URL(c.req.url);
   const tls = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
   return {

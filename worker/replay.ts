@@ -46,7 +46,7 @@ export function* pagedInitFrames(store: Store, key: string, after: number, o: Re
   }
 }
 
-export function decodeStored(value: StoredValue): unknown {
+function decodeStored(value: StoredValue): unknown {
   return typeof value === 'string' ? JSON.parse(value) : fromCbor(value);
 }
 
