@@ -10,6 +10,14 @@
  * DriftDB clients would not understand them.
  */
 
+/**
+ * A broadcast to at least this many sockets holds even its first frame until
+ * the window closes. Sending it takes the runtime milliseconds, far longer than
+ * the one turn it waits, and a message that arrives meanwhile then shares the
+ * frame instead of costing every socket another send.
+ */
+export const LARGE_AUDIENCE = 64;
+
 /** A batch frame stays well under the default frame limit. */
 export const BATCH_BYTES = 64 * 1024;
 

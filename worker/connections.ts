@@ -4,7 +4,7 @@
  * explicit subscriptions in SQLite, so hibernation loses nothing.
  */
 import type { Peer, ServerMessage } from '../protocol/messages.ts';
-import { BATCH_BYTES, BatchWindows, HeldFrames, type Batched } from './batching.ts';
+import { BATCH_BYTES, BatchWindows, HeldFrames, LARGE_AUDIENCE, type Batched } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
 import type { Store } from './store.ts';
 
@@ -58,10 +58,13 @@ export class Connection implements Batched {
     this.sendFrame(this.a.cbor ? toCbor(message) : toJson(message, hasBytes));
   }
 
-  /** Sends a pre-encoded frame, after any replay in progress. */
-  sendFrame(frame: Frame): void {
+  /**
+   * Sends a pre-encoded frame, after any replay in progress. `wide` marks a
+   * broadcast to a large audience: see LARGE_AUDIENCE in batching.ts.
+   */
+  sendFrame(frame: Frame, wide = false): void {
     if (this.#behind.length > 0) this.#behind.push(frame);
-    else this.#deliver(frame);
+    else this.#deliver(frame, wide);
   }
 
   /**
@@ -107,12 +110,13 @@ export class Connection implements Batched {
   }
 
   /** Sends a frame, or holds it for this turn's batch. */
-  #deliver(frame: Frame): void {
+  #deliver(frame: Frame, wide = false): void {
     if (typeof frame !== 'string' || !this.a.hello || this.a.cbor) return this.#send(frame);
     if (!this.#held) {
-      this.#send(frame);
       this.#held = new HeldFrames();
       this.#windows.open(this);
+      if (wide) this.#held.hold(frame);
+      else this.#send(frame);
     } else if (frame.length >= BATCH_BYTES) {
       // A large frame (a replay) goes alone, after what is held.
       this.#send(this.#held.take());
@@ -164,9 +168,9 @@ export class Outgoing {
     this.#hasBytes = hasBytes;
   }
 
-  to(c: Connection): void {
+  to(c: Connection, wide = false): void {
     if (c.a.cbor) c.sendFrame((this.#cbor ??= toCbor(this.#message)));
-    else c.sendFrame((this.#json ??= toJson(this.#message, this.#hasBytes)));
+    else c.sendFrame((this.#json ??= toJson(this.#message, this.#hasBytes)), wide);
   }
 }
 
@@ -248,9 +252,10 @@ export class Connections {
   }
 
   broadcast(key: string, out: Outgoing): void {
-    for (const c of this.#firehose) out.to(c);
     const subscribers = this.#bySubject.get(key);
-    if (subscribers) for (const c of subscribers) out.to(c);
+    const wide = this.#firehose.size + (subscribers?.size ?? 0) >= LARGE_AUDIENCE;
+    for (const c of this.#firehose) out.to(c, wide);
+    if (subscribers) for (const c of subscribers) out.to(c, wide);
   }
 
   all(): Iterable<Connection> {

@@ -1,7 +1,8 @@
 // Batching: under load, a client that said hello gets several messages per frame.
 import { describe, expect, it } from 'vitest';
-import { BATCH_BYTES, BatchWindows } from '../../worker/batching.ts';
-import { Connection } from '../../worker/connections.ts';
+import { BATCH_BYTES, BatchWindows, LARGE_AUDIENCE } from '../../worker/batching.ts';
+import { Connection, Connections, Outgoing } from '../../worker/connections.ts';
+import type { Store } from '../../worker/store.ts';
 import { connect, connectClient, freshRoom, push } from './helpers.ts';
 
 function fakeSocket() {
@@ -23,6 +24,31 @@ describe('batching', () => {
     expect(frames).toEqual(['{"n":1}', '[{"n":2},{"n":3}]']);
     c.sendFrame('{"n":4}'); // a new turn: at once again
     expect(frames.at(-1)).toBe('{"n":4}');
+  });
+
+  it('holds even the first frame of a broadcast to LARGE_AUDIENCE sockets until the window closes', () => {
+    const store = { subscriptions: () => [], subscribe: () => {}, forgetConnection: () => {} } as unknown as Store;
+    const small = new Connections([], store);
+    const large = new Connections([], store);
+    const frames = (conns: Connections, n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const socket = fakeSocket();
+        conns.add(socket.ws, { conn: `c${i}`, cbor: false, hello: true });
+        return socket.frames;
+      });
+    const few = frames(small, LARGE_AUDIENCE - 1);
+    const many = frames(large, LARGE_AUDIENCE);
+    for (const conns of [small, large]) {
+      conns.broadcast('k', new Outgoing({ type: 'push', key: 'k', value: 1, seq: 1 }));
+      conns.broadcast('k', new Outgoing({ type: 'push', key: 'k', value: 2, seq: 2 }));
+    }
+    expect(few.every((f) => f.length === 1 && JSON.parse(f[0]!).value === 1)).toBe(true);
+    expect(many.every((f) => f.length === 0)).toBe(true);
+    for (const conns of [small, large]) for (const c of conns.all()) c.flush();
+    const values = (f: string[]) => f.flatMap((frame) => [JSON.parse(frame)].flat()).map((m) => m.value);
+    expect(few.every((f) => f.length === 2 && values(f).join() === '1,2')).toBe(true);
+    // One frame per socket for both messages: half the runtime sends.
+    expect(many.every((f) => f.length === 1 && values(f).join() === '1,2')).toBe(true);
   });
 
   it('never batches a DriftDB socket or a CBOR socket', () => {
