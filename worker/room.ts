@@ -4,13 +4,14 @@
  * object can be evicted between any two messages and rebuilt on wake.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
-import type { ClientMessage, HttpMessage, PresenceOut, PushOut, ServerMessage } from '../protocol/messages.ts';
-import { containsBytes, toCbor, toJson, utf8Length } from './codec.ts';
+import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
+import type { ClientMessage, HttpMessage, PushOut, ServerMessage } from '../protocol/messages.ts';
+import { containsBytes, toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
-import { newConnId, randomId } from './ids.ts';
+import { newConnId } from './ids.ts';
+import { Presence } from './presence.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, toEntry } from './replay.ts';
 import { Retention } from './retention.ts';
 import { RejectedPush, Store, type StoredValue } from './store.ts';
@@ -33,6 +34,7 @@ export class Room extends DurableObject<Env> {
   #store: Store;
   #conns: Connections;
   #retention: Retention;
+  #presence: Presence;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -41,6 +43,7 @@ export class Room extends DurableObject<Env> {
     this.#store = new Store(ctx.storage);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store);
     this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
+    this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
@@ -76,7 +79,7 @@ export class Room extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.#loop.run(() => this.#drop(ws), false);
+    this.#loop.run(() => this.#presence.leave(ws), false);
     try {
       ws.close(code, reason);
     } catch {
@@ -85,7 +88,7 @@ export class Room extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#loop.run(() => this.#drop(ws), false);
+    this.#loop.run(() => this.#presence.leave(ws), false);
   }
 
   /** The retention alarm. */
@@ -119,15 +122,15 @@ export class Room extends DurableObject<Env> {
       case 'ping':
         return c.send({ type: 'pong', nonce: m.nonce ?? null });
       case 'hello':
-        return this.#hello(c, m);
+        return this.#presence.hello(c, m);
       case 'sub':
         return this.#subscribe(c, m);
       case 'unsub':
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
-        return this.#setPresence(c, m.state);
+        return this.#presence.set(c, m.state);
       case 'dm':
-        return this.#direct(c, m, binary);
+        return this.#presence.direct(c, m, binary);
     }
   }
 
@@ -201,75 +204,6 @@ export class Room extends DurableObject<Env> {
 
   #replayOptions(c: Connection, reset: boolean) {
     return { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES) };
-  }
-
-  // ---- presence and direct messages ----------------------------------------
-
-  #hello(c: Connection, m: Extract<ClientMessage, { type: 'hello' }>): void {
-    if (m.protocol !== PROTOCOL_VERSION) {
-      c.send(errorFrame('unsupported_protocol', `This server speaks protocol ${PROTOCOL_VERSION}, not ${m.protocol}`));
-      this.#conns.remove(c);
-      return c.close(CLOSE_CODES.unsupportedProtocol, 'unsupported protocol version');
-    }
-    if (m.presence !== undefined && !this.#presenceFits(c, m.presence)) return;
-    const client = m.client ?? randomId(16);
-    // The same client saying hello again means its old socket is half-open or a
-    // duplicate: the newest socket wins, and the old one leaves.
-    for (const other of [...this.#conns.present(c)]) {
-      if (other.a.client !== client) continue;
-      this.#drop(other.ws);
-      other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
-    }
-    const joining = !c.a.hello;
-    // An edgeroom client subscribes explicitly: once it has said hello, no push
-    // of a subject it has not asked for can slip in ahead of that subject's replay.
-    this.#conns.makeExplicit(c);
-    c.a.hello = true;
-    c.a.client = client;
-    if (m.presence !== undefined) c.a.presence = m.presence;
-    c.save();
-    c.send({
-      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#store.seq,
-      limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
-    });
-    this.#announce(joining ? 'join' : 'update', c);
-  }
-
-  #setPresence(c: Connection, state: unknown): void {
-    if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
-    if (!this.#presenceFits(c, state)) return;
-    c.a.presence = state;
-    c.save();
-    this.#announce('update', c);
-  }
-
-  #presenceFits(c: Connection, state: unknown): boolean {
-    const bytes = utf8Length(JSON.stringify(state ?? null));
-    if (bytes <= this.#limits.maxPresenceBytes) return true;
-    c.send(errorFrame('presence_too_large',
-      `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`));
-    return false;
-  }
-
-  #announce(event: PresenceOut['event'], c: Connection): void {
-    const out = new Outgoing({ type: 'presence', event, peer: c.peer });
-    for (const other of this.#conns.present(c)) out.to(other);
-  }
-
-  #direct(c: Connection, m: Extract<ClientMessage, { type: 'dm' }>, binary: boolean): void {
-    const target = this.#conns.byConn(m.to);
-    if (!target?.a.hello) {
-      return c.send(errorFrame('no_such_connection', `No connection ${m.to} in this room`,
-        m.id === undefined ? {} : { id: m.id }));
-    }
-    target.send({ type: 'dm', from: c.a.conn, value: m.value }, binary && containsBytes(m.value));
-  }
-
-  /** Forgets a socket that closed, died or was replaced; others see it leave. */
-  #drop(ws: WebSocket): void {
-    const c = this.#conns.get(ws);
-    if (!c || !this.#conns.remove(c)) return;
-    if (c.a.hello) this.#announce('leave', c);
   }
 }
 

@@ -1,0 +1,95 @@
+/**
+ * Presence and direct messages: who is in the room, as the server sees it.
+ * Only sockets that said hello take part, so a DriftDB client never receives
+ * a frame it does not know. Presence lives in socket attachments, so it
+ * survives hibernation with the sockets themselves.
+ */
+import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
+import type { ClientMessage, PresenceOut } from '../protocol/messages.ts';
+import { containsBytes, utf8Length } from './codec.ts';
+import { Outgoing, type Connection, type Connections } from './connections.ts';
+import { randomId } from './ids.ts';
+import { errorFrame } from './validate.ts';
+
+type HelloIn = Extract<ClientMessage, { type: 'hello' }>;
+type DirectIn = Extract<ClientMessage, { type: 'dm' }>;
+
+export class Presence {
+  #conns: Connections;
+  #limits: Limits;
+  /** The room's latest seq, for `welcome`. */
+  #seq: () => number;
+
+  constructor(conns: Connections, limits: Limits, seq: () => number) {
+    this.#conns = conns;
+    this.#limits = limits;
+    this.#seq = seq;
+  }
+
+  hello(c: Connection, m: HelloIn): void {
+    if (m.protocol !== PROTOCOL_VERSION) {
+      c.send(errorFrame('unsupported_protocol', `This server speaks protocol ${PROTOCOL_VERSION}, not ${m.protocol}`));
+      this.#conns.remove(c);
+      return c.close(CLOSE_CODES.unsupportedProtocol, 'unsupported protocol version');
+    }
+    if (m.presence !== undefined && !this.#fits(c, m.presence)) return;
+    const client = m.client ?? randomId(16);
+    // The same client saying hello again means its old socket is half-open or a
+    // duplicate: the newest socket wins, and the old one leaves.
+    for (const other of [...this.#conns.present(c)]) {
+      if (other.a.client !== client) continue;
+      this.leave(other.ws);
+      other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
+    }
+    const joining = !c.a.hello;
+    // An edgeroom client subscribes explicitly: once it has said hello, no push
+    // of a subject it has not asked for can slip in ahead of that subject's replay.
+    this.#conns.makeExplicit(c);
+    c.a.hello = true;
+    c.a.client = client;
+    if (m.presence !== undefined) c.a.presence = m.presence;
+    c.save();
+    c.send({
+      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
+      limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
+    });
+    this.#announce(joining ? 'join' : 'update', c);
+  }
+
+  set(c: Connection, state: unknown): void {
+    if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
+    if (!this.#fits(c, state)) return;
+    c.a.presence = state;
+    c.save();
+    this.#announce('update', c);
+  }
+
+  direct(c: Connection, m: DirectIn, binary: boolean): void {
+    const target = this.#conns.byConn(m.to);
+    if (!target?.a.hello) {
+      return c.send(errorFrame('no_such_connection', `No connection ${m.to} in this room`,
+        m.id === undefined ? {} : { id: m.id }));
+    }
+    target.send({ type: 'dm', from: c.a.conn, value: m.value }, binary && containsBytes(m.value));
+  }
+
+  /** Forgets a socket that closed, died or was replaced; others see it leave. */
+  leave(ws: WebSocket): void {
+    const c = this.#conns.get(ws);
+    if (!c || !this.#conns.remove(c)) return;
+    if (c.a.hello) this.#announce('leave', c);
+  }
+
+  #fits(c: Connection, state: unknown): boolean {
+    const bytes = utf8Length(JSON.stringify(state ?? null));
+    if (bytes <= this.#limits.maxPresenceBytes) return true;
+    c.send(errorFrame('presence_too_large',
+      `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`));
+    return false;
+  }
+
+  #announce(event: PresenceOut['event'], c: Connection): void {
+    const out = new Outgoing({ type: 'presence', event, peer: c.peer });
+    for (const other of this.#conns.present(c)) out.to(other);
+  }
+}
