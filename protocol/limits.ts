@@ -18,6 +18,31 @@ export const DEFAULT_LIMITS = {
   maxPresenceBytes: 2048,
   /** Seconds without a write before a room's data is wiped. */
   retentionSeconds: 86_400,
+
+  // ---- rates (token buckets: a steady rate, and a burst the bucket holds) ----
+  /** Frames of any kind one socket may send per second. Past the burst: close 4290. */
+  framesPerSecond: 200,
+  frameBurst: 400,
+  /** Publishes (push of any action) and direct messages per socket per second. Past the burst: `rate_limited`. */
+  publishesPerSecond: 50,
+  publishBurst: 100,
+  /** Presence announcements per socket per second. Faster updates are coalesced: the latest state wins. */
+  presencePerSecond: 10,
+  presenceBurst: 20,
+  /** Publishes per room per second, from every socket and HTTP together. Past it: `rate_limited`. */
+  roomPublishesPerSecond: 1000,
+  /** Deliveries per room per second: each publish costs one per recipient. Past it: `rate_limited`. */
+  roomDeliveriesPerSecond: 50_000,
+
+  // ---- what a room keeps ----
+  /** Subjects one room may hold: with stored values, or with subscribers. Past it: `too_many_subjects`. */
+  maxSubjects: 10_000,
+  /** Entries one stream keeps; older ones are trimmed, and resuming clients get `reset`. */
+  maxStreamEntries: 100_000,
+  /** Bytes of values one stream keeps; older entries are trimmed, as above. */
+  maxStreamBytes: 16 * 1024 * 1024,
+  /** Bytes of values one room keeps across all subjects. Past it: `room_storage_full`. */
+  maxRoomBytes: 256 * 1024 * 1024,
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -39,7 +64,17 @@ export const CLOSE_CODES = {
   roomFull: 4002,
   /** The client asked for a protocol version this server does not speak. */
   unsupportedProtocol: 4003,
+  /**
+   * The socket sent frames far above `framesPerSecond` (past `frameBurst`).
+   * Reconnect after a backoff of at least 5 s, then resume.
+   */
+  rateLimited: 4290,
 } as const;
+
+/** Smallest reconnect delay, in ms, after close 4290. */
+export const RATE_LIMITED_BACKOFF_MS = 5000;
+/** Shortest `hello.secret`: a client's identity is only as strong as its secret. */
+export const MIN_SECRET_LENGTH = 16;
 
 /** Machine-readable `code` of every `error` frame and HTTP error body. */
 export const ERROR_CODES = [
@@ -50,6 +85,9 @@ export const ERROR_CODES = [
   'too_many_subscriptions', // over maxSubscriptions
   'presence_too_large', // presence state over maxPresenceBytes
   'no_such_connection', // direct message to a connection that is gone
+  'rate_limited', // over a publish rate; retry after `retryAfter` ms with the same id
+  'too_many_subjects', // the room holds maxSubjects subjects
+  'room_storage_full', // the room holds maxRoomBytes of values
   'unsupported_protocol',
   'bad_room_id',
   'room_full',

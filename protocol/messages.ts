@@ -7,7 +7,7 @@
  * docs/protocol.md and are only sent to sockets that used an extension.
  */
 import { z } from 'zod';
-import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL } from './limits.ts';
+import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const key = z.string();
@@ -31,11 +31,16 @@ export const PushIn = z.object({ type: z.literal('push'), key, value, action: Ac
 export const GetIn = z.object({ type: z.literal('get'), key, seq: seq.nullable().optional() });
 export const PingIn = z.object({ type: z.literal('ping'), nonce: z.number().nullable().optional() });
 
-/** Extension: identify the client; switches the socket to explicit subscriptions. */
+/**
+ * Extension: identify the client; switches the socket to explicit subscriptions.
+ * The client ID is derived by the server from `secret`, which no other client
+ * ever sees, so knowing a client ID (from presence or pushes) is not enough to
+ * claim it. Without a secret the server picks a fresh client ID.
+ */
 export const HelloIn = z.object({
   type: z.literal('hello'),
   protocol: z.number().int(),
-  client: id.optional(),
+  secret: z.string().min(MIN_SECRET_LENGTH).max(MAX_ID_LENGTH).optional(),
   presence: z.unknown().optional(),
 });
 /** Extension: subscribe. Replays seq > `seq`, or only the `last` N values, unless `replay` is false. */
@@ -87,6 +92,8 @@ export const ErrorOut = z.object({
   /** The client message ID of the push or dm that failed, when it had one. */
   id: z.string().optional(),
   key: z.string().optional(),
+  /** With `rate_limited`: milliseconds until the same publish would be accepted. */
+  retryAfter: z.number().int().min(0).optional(),
 });
 export const WelcomeOut = z.object({
   type: z.literal('welcome'),
@@ -117,6 +124,12 @@ export type WelcomeOut = z.infer<typeof WelcomeOut>;
 export type PresenceOut = z.infer<typeof PresenceOut>;
 
 // ---- HTTP ------------------------------------------------------------------
+
+/**
+ * `POST /room/:id/send?client=C`: the caller-chosen scope of its message IDs.
+ * Required with a push `id`, so two HTTP callers never claim each other's IDs.
+ */
+export const HttpClient = id;
 
 /** The body of `POST /new` and `GET /room/:id`, exactly as DriftDB returns it. */
 export const RoomResult = z.object({ room: z.string(), socket_url: z.string(), http_url: z.string() });

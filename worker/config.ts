@@ -1,30 +1,41 @@
+/**
+ * The limits in force: each limit in protocol/limits.ts can be overridden by a
+ * wrangler var of the same name in SCREAMING_SNAKE_CASE (`publishesPerSecond`
+ * is `PUBLISHES_PER_SECOND`). A bad value fails loudly at the first request
+ * rather than silently falling back to the default.
+ */
 import { z } from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
 
+type LimitName = keyof typeof DEFAULT_LIMITS;
+
+/** `maxMessageBytes` → `MAX_MESSAGE_BYTES`. */
+export const varName = (limit: string): string => limit.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
 const positiveInt = z.coerce.number().int().positive();
 
-// Each limit can be overridden by a wrangler var; a bad value fails loudly
-// at the first request rather than silently falling back.
-const EnvLimits = z.object({
-  MAX_MESSAGE_BYTES: positiveInt.default(DEFAULT_LIMITS.maxMessageBytes),
-  MAX_SUBJECT_LENGTH: positiveInt.default(DEFAULT_LIMITS.maxSubjectLength),
-  MAX_SUBSCRIPTIONS: positiveInt.default(DEFAULT_LIMITS.maxSubscriptions),
-  MAX_CONNECTIONS: positiveInt.max(32_768).default(DEFAULT_LIMITS.maxConnections),
-  MAX_PRESENCE_BYTES: positiveInt.max(8192).default(DEFAULT_LIMITS.maxPresenceBytes),
-  RETENTION_SECONDS: positiveInt.default(DEFAULT_LIMITS.retentionSeconds),
-});
+/** Ceilings the platform imposes on a few limits. */
+const CEILINGS: Partial<Record<LimitName, number>> = {
+  maxConnections: 32_768,
+  // Presence lives in the socket attachment, which holds 16 KiB in all.
+  maxPresenceBytes: 8192,
+};
 
-/** The limits in force, from wrangler vars over the protocol defaults. */
+const EnvLimits = z.object(Object.fromEntries(
+  (Object.keys(DEFAULT_LIMITS) as LimitName[]).map((name) => {
+    const ceiling = CEILINGS[name];
+    return [varName(name), (ceiling ? positiveInt.max(ceiling) : positiveInt).default(DEFAULT_LIMITS[name])];
+  }),
+));
+
+let cached: { env: object; limits: Limits } | undefined;
+
 export function limitsFrom(env: object): Limits {
+  if (cached?.env === env) return cached.limits;
   const parsed = EnvLimits.safeParse(env);
   if (!parsed.success) throw new Error(`Bad limit in wrangler vars: ${z.prettifyError(parsed.error)}`);
-  const v = parsed.data;
-  return {
-    maxMessageBytes: v.MAX_MESSAGE_BYTES,
-    maxSubjectLength: v.MAX_SUBJECT_LENGTH,
-    maxSubscriptions: v.MAX_SUBSCRIPTIONS,
-    maxConnections: v.MAX_CONNECTIONS,
-    maxPresenceBytes: v.MAX_PRESENCE_BYTES,
-    retentionSeconds: v.RETENTION_SECONDS,
-  };
+  const v = parsed.data as Record<string, number>;
+  const limits = Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((name) => [name, v[varName(name)]])) as Limits;
+  cached = { env, limits };
+  return limits;
 }

@@ -8,7 +8,7 @@ import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.t
 import type { ClientMessage, PresenceOut } from '../protocol/messages.ts';
 import { containsBytes, utf8Length } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
-import { randomId } from './ids.ts';
+import { anonymousClientId, clientIdOf } from './identity.ts';
 import { errorFrame } from './validate.ts';
 
 type HelloIn = Extract<ClientMessage, { type: 'hello' }>;
@@ -32,10 +32,14 @@ export class Presence {
       this.#conns.remove(c);
       return c.close(CLOSE_CODES.unsupportedProtocol, 'unsupported protocol version');
     }
-    if (m.presence !== undefined && !this.#fits(c, m.presence)) return;
-    const client = m.client ?? randomId(16);
+    // An oversized presence is refused on its own: the socket is still welcomed,
+    // so a client never waits for a welcome that will not come.
+    const presenceFits = m.presence === undefined || this.#fits(c, m.presence);
+    // A hello again on the same socket keeps its identity: it cannot switch to another.
+    const client = c.a.client ?? (m.secret === undefined ? anonymousClientId() : clientIdOf(m.secret));
     // The same client saying hello again means its old socket is half-open or a
-    // duplicate: the newest socket wins, and the old one leaves.
+    // duplicate: the newest socket wins, and the old one leaves. Only the holder
+    // of the secret can get here with this client ID.
     for (const other of [...this.#conns.present(c)]) {
       if (other.a.client !== client) continue;
       this.leave(other.ws);
@@ -47,7 +51,7 @@ export class Presence {
     this.#conns.makeExplicit(c);
     c.a.hello = true;
     c.a.client = client;
-    if (m.presence !== undefined) c.a.presence = m.presence;
+    if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
     c.save();
     c.send({
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),

@@ -164,7 +164,7 @@ export class Room extends DurableObject<Env> {
       applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey);
     } catch (err) {
       if (!(err instanceof RejectedPush)) throw err;
-      return [errorFrame('bad_message', err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
+      return [errorFrame(err.code, err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
     }
     this.#retention.touch();
     if (m.action.type !== 'compact') {

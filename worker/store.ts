@@ -3,7 +3,7 @@
  * subject, recent client message IDs, and explicit subscriptions (which must
  * survive hibernation and are too large for a socket attachment).
  */
-import { DEDUP_WINDOW } from '../protocol/limits.ts';
+import { DEDUP_WINDOW, type ErrorCode } from '../protocol/limits.ts';
 import type { Action } from '../protocol/messages.ts';
 
 /** A value as stored: JSON text, or CBOR bytes when it holds byte strings JSON cannot carry. */
@@ -27,8 +27,14 @@ export interface Applied {
   size: number;
 }
 
-/** Thrown for a push that is well-formed but cannot be applied. */
-export class RejectedPush extends Error {}
+/** Thrown for a push that is well-formed but cannot be applied; `code` is the error frame's. */
+export class RejectedPush extends Error {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'bad_message') {
+    super(message);
+    this.code = code;
+  }
+}
 
 /**
  * Sequence numbers are reserved in blocks so a relay, which stores nothing,
