@@ -3,9 +3,11 @@
  * Per-socket state lives in the socket attachment (at most 16 KiB), and
  * explicit subscriptions in SQLite, so hibernation loses nothing.
  */
+import type { Limits } from '../protocol/limits.ts';
 import type { Peer, ServerMessage } from '../protocol/messages.ts';
 import { BATCH_BYTES, BatchWindows, HeldFrames, LARGE_AUDIENCE, type Batched } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
+import { SocketRates } from './rate-limits.ts';
 import type { Store } from './store.ts';
 
 export interface Attachment {
@@ -29,16 +31,28 @@ export class Connection implements Batched {
   readonly a: Attachment;
   /** Explicit subscriptions; empty for a socket that receives every push. */
   readonly subs = new Set<string>();
+  /** Closed by the room (rate limit): its frames still in flight are ignored. */
+  closing = false;
+  /** A presence announcement held back by the presence rate; it will carry the latest state. */
+  heldAnnouncement: ReturnType<typeof setTimeout> | undefined;
   #windows: BatchWindows;
+  #limits: Limits;
+  #rates?: SocketRates;
   /** Frames held while this socket's batch window is open (see batching.ts). */
   #held: HeldFrames | null = null;
   /** A long replay in progress, and every frame for this socket that waits behind it. */
   #behind: (Frame | Iterator<Frame>)[] = [];
 
-  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows) {
+  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows, limits: Limits) {
     this.ws = ws;
     this.a = attachment;
     this.#windows = windows;
+    this.#limits = limits;
+  }
+
+  /** This socket's rate buckets, made full on its first frame (and again after a wake). */
+  get rates(): SocketRates {
+    return (this.#rates ??= new SocketRates(this.#limits));
   }
 
   /** Used an extension, so extension frames and fields are understood. */
@@ -182,12 +196,14 @@ export class Connections {
   #bySubject = new Map<string, Set<Connection>>();
   #windows = new BatchWindows();
   #store: Store;
+  #limits: Limits;
 
-  constructor(sockets: WebSocket[], store: Store) {
+  constructor(sockets: WebSocket[], store: Store, limits: Limits) {
     this.#store = store;
+    this.#limits = limits;
     for (const ws of sockets) {
       const a = ws.deserializeAttachment() as Attachment | null;
-      if (a) this.#register(new Connection(ws, a, this.#windows));
+      if (a) this.#register(new Connection(ws, a, this.#windows, limits));
     }
     // Subscriptions of sockets that died while the object was gone are dropped.
     for (const { conn, key } of store.subscriptions()) {
@@ -203,7 +219,7 @@ export class Connections {
 
   add(ws: WebSocket, attachment: Attachment): Connection {
     ws.serializeAttachment(attachment);
-    return this.#register(new Connection(ws, attachment, this.#windows));
+    return this.#register(new Connection(ws, attachment, this.#windows, this.#limits));
   }
 
   get(ws: WebSocket): Connection | undefined {
@@ -222,6 +238,7 @@ export class Connections {
   remove(c: Connection): boolean {
     if (!this.#byWs.delete(c.ws)) return false;
     this.#byConn.delete(c.a.conn);
+    if (c.heldAnnouncement !== undefined) clearTimeout(c.heldAnnouncement);
     this.#firehose.delete(c);
     for (const key of c.subs) this.#unindex(c, key);
     if (c.a.explicit) this.#store.forgetConnection(c.a.conn);
@@ -249,6 +266,11 @@ export class Connections {
     if (!c.subs.delete(key)) return;
     this.#unindex(c, key);
     this.#store.unsubscribe(c.a.conn, key);
+  }
+
+  /** How many sockets a push of `key` reaches: what it costs the room's delivery budget. */
+  audience(key: string): number {
+    return this.#firehose.size + (this.#bySubject.get(key)?.size ?? 0);
   }
 
   broadcast(key: string, out: Outgoing): void {

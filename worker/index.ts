@@ -7,8 +7,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ErrorCode } from '../protocol/limits.ts';
-import { HttpMessage, type RoomResult } from '../protocol/messages.ts';
+import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
+import { HttpClient, HttpMessage, type RoomResult } from '../protocol/messages.ts';
+import { ADDRESS_WINDOW_SECONDS, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkMessage, errorFrame } from './validate.ts';
@@ -20,11 +21,17 @@ type App = { Bindings: Env };
 /** One error type for the whole router, rendered as the same JSON as a socket `error` frame. */
 class ApiError extends HTTPException {
   readonly code: ErrorCode;
-  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string) {
+  /** Seconds, for a 429's Retry-After. */
+  readonly retryAfter?: number;
+  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string, retryAfter?: number) {
     super(status, { message });
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
+
+const tooManyFromAddress = (what: string) => new ApiError(429, 'rate_limited',
+  `Too many ${what} from this address; try again in ${ADDRESS_WINDOW_SECONDS} s`, ADDRESS_WINDOW_SECONDS);
 
 /**
  * URLs for a room, on the host the request came to. `wss`/`https` when the
@@ -61,7 +68,8 @@ export const app = new Hono<App>()
   .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsHeaders(c, next)))
   // The demo pages: `/` makes a room and sends the browser to its shareable
   // URL; every browser that opens that URL joins the same room.
-  .get('/', (c) => {
+  .get('/', async (c) => {
+    if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
     c.header('cache-control', 'no-store');
     return c.redirect(`/r/${newRoomId()}`, 302);
   })
@@ -70,15 +78,22 @@ export const app = new Hono<App>()
     // The page reads the room ID from its own address; the asset is the same for every room.
     return c.env.ASSETS.fetch(new URL('/demo/', c.req.url));
   })
-  .post('/new', (c) => c.json(roomResult(c, newRoomId())))
+  .post('/new', async (c) => {
+    if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+    return c.json(roomResult(c, newRoomId()));
+  })
   .get('/room/:id', (c) => {
     roomStub(c);
     return c.json(roomResult(c, c.req.param('id')));
   })
-  .get('/room/:id/connect', (c) => {
+  .get('/room/:id/connect', async (c) => {
     const stub = roomStub(c);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
+    }
+    if (!(await withinAddressLimit(c, 'CONNECT_LIMITER'))) {
+      return refusedSocket(CLOSE_CODES.rateLimited,
+        `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     }
     return stub.fetch(c.req.raw);
   })
@@ -89,6 +104,11 @@ export const app = new Hono<App>()
     })(c, next),
     async (c) => {
       const stub = roomStub(c);
+      if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
+      const client = c.req.query('client');
+      if (client !== undefined && !HttpClient.safeParse(client).success) {
+        throw new ApiError(400, 'bad_message', 'client must be 1-64 characters');
+      }
       const body = await c.req.json().catch(() => {
         throw new ApiError(400, 'bad_frame', 'Body is not JSON');
       });
@@ -98,12 +118,21 @@ export const app = new Hono<App>()
       if (!message.success) {
         throw new ApiError(400, 'bad_message', `Only push, get and ping can be sent over HTTP, not ${checked.message.type}`);
       }
-      const reply = await stub.send(message.data);
-      return c.body(reply.body, reply.status, { 'content-type': 'application/json' });
+      if (message.data.type === 'push' && message.data.id !== undefined && client === undefined) {
+        // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
+        throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
+      }
+      const reply = await stub.send(message.data, client);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
+      return c.body(reply.body, reply.status, headers);
     })
   .notFound((c) => c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
   .onError((err, c) => {
-    if (err instanceof ApiError) return c.json(errorFrame(err.code, err.message), err.status);
+    if (err instanceof ApiError) {
+      if (err.retryAfter !== undefined) c.header('retry-after', String(err.retryAfter));
+      return c.json(errorFrame(err.code, err.message, err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter * 1000 }), err.status);
+    }
     if (err instanceof HTTPException) return c.json(errorFrame('bad_message', err.message), err.status);
     console.error(err);
     return c.json(errorFrame('internal', 'Internal error'), 500);

@@ -57,7 +57,8 @@ export class Presence {
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
       limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
     });
-    this.#announce(joining ? 'join' : 'update', c);
+    if (joining) this.#announce('join', c);
+    else this.#announceUpdate(c);
   }
 
   set(c: Connection, state: unknown): void {
@@ -65,7 +66,7 @@ export class Presence {
     if (!this.#fits(c, state)) return;
     c.a.presence = state;
     c.save();
-    this.#announce('update', c);
+    this.#announceUpdate(c);
   }
 
   direct(c: Connection, m: DirectIn, binary: boolean): void {
@@ -90,6 +91,22 @@ export class Presence {
     c.send(errorFrame('presence_too_large',
       `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`));
     return false;
+  }
+
+  /**
+   * Updates past the presence rate are coalesced: one announcement is held
+   * until the bucket refills, and carries whatever state is latest by then.
+   */
+  #announceUpdate(c: Connection): void {
+    if (c.heldAnnouncement !== undefined) return;
+    const bucket = c.rates.presence;
+    if (bucket.take()) return this.#announce('update', c);
+    c.heldAnnouncement = setTimeout(() => {
+      c.heldAnnouncement = undefined;
+      if (this.#conns.get(c.ws) !== c) return;
+      bucket.take();
+      this.#announce('update', c);
+    }, bucket.wait());
   }
 
   #announce(event: PresenceOut['event'], c: Connection): void {

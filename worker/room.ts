@@ -4,7 +4,7 @@
  * object can be evicted between any two messages and rebuilt on wake.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
+import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type Limits } from '../protocol/limits.ts';
 import type { ClientMessage, HttpMessage, PushOut, ServerMessage } from '../protocol/messages.ts';
 import { containsBytes, toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
@@ -12,6 +12,7 @@ import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { Presence } from './presence.ts';
+import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, toEntry } from './replay.ts';
 import { Retention } from './retention.ts';
 import { RejectedPush, Store, type StoredValue } from './store.ts';
@@ -25,8 +26,10 @@ const PONG = '{"type":"pong","nonce":null}';
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
-  status: 200 | 400;
+  status: 200 | 400 | 429;
   body: string;
+  /** With 429: milliseconds until the same push would be accepted. */
+  retryAfter?: number;
 }
 
 export class Room extends DurableObject<Env> {
@@ -35,13 +38,15 @@ export class Room extends DurableObject<Env> {
   #conns: Connections;
   #retention: Retention;
   #presence: Presence;
+  #rates: RoomRates;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage);
-    this.#conns = new Connections(ctx.getWebSockets(), this.#store);
+    this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
+    this.#rates = new RoomRates(this.#limits);
     this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -63,7 +68,9 @@ export class Room extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
     const c = this.#conns.get(ws);
-    if (!c) return; // closed by us (replaced, room full) and not yet gone
+    if (!c || c.closing) return; // closed by us (replaced, room full, rate limit) and not yet gone
+    // Counted before anything else is done for the frame, so a flood costs little more than this.
+    if (!c.rates.frames.take()) return this.#closeForFlooding(c);
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
     const { message, binary } = inbound;
@@ -76,6 +83,14 @@ export class Room extends DurableObject<Env> {
         c.send(errorFrame('internal', 'Internal error'));
       }
     }, writes(message));
+  }
+
+  /** Past its frame burst: the socket goes, and its frames still in flight are ignored. */
+  #closeForFlooding(c: Connection): void {
+    c.closing = true;
+    c.close(CLOSE_CODES.rateLimited,
+      `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst}): reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
+    this.#loop.run(() => this.#presence.leave(c.ws), false);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -102,11 +117,15 @@ export class Room extends DurableObject<Env> {
     }
   }
 
-  /** `POST /room/:id/send`: one message without a socket. The router has validated it. */
-  async send(message: HttpMessage): Promise<HttpReply> {
+  /**
+   * `POST /room/:id/send`: one message without a socket. The router has
+   * validated it. `client` is the caller's chosen scope for message IDs.
+   */
+  async send(message: HttpMessage, client?: string): Promise<HttpReply> {
     this.#loop.flush();
-    const reply = this.#reply(message);
-    return { status: reply?.type === 'error' ? 400 : 200, body: reply ? toJson(reply, true) : 'null' };
+    const reply = this.#reply(message, client);
+    const status = reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : 400;
+    return { status, body: reply ? toJson(reply, true) : 'null', retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined };
   }
 
   // ---- dispatch ------------------------------------------------------------
@@ -114,7 +133,7 @@ export class Room extends DurableObject<Env> {
   #handle(c: Connection, m: ClientMessage, binary: boolean): void {
     switch (m.type) {
       case 'push':
-        for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn)) c.send(reply);
+        for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn, c.rates)) c.send(reply);
         return;
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
@@ -129,15 +148,20 @@ export class Room extends DurableObject<Env> {
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
         return this.#presence.set(c, m.state);
-      case 'dm':
+      case 'dm': {
+        const refusal = this.#rates.admit(c.rates, 1);
+        if (refusal) return c.send(rateLimited(refusal, m.id));
         return this.#presence.direct(c, m, binary);
+      }
     }
   }
 
-  #reply(m: HttpMessage): ServerMessage | null {
+  #reply(m: HttpMessage, client: string | undefined): ServerMessage | null {
     switch (m.type) {
       case 'push':
-        return this.#push(m, false, undefined, 'http')[0] ?? null;
+        // HTTP callers scope their message IDs by a value of their choosing; the
+        // prefix keeps them apart from every socket's client ID (never has `:`).
+        return this.#push(m, false, undefined, `http:${client ?? ''}`, undefined)[0] ?? null;
       case 'get':
         return m.seq === null ? null
           : { type: 'init', key: m.key, data: [...this.#store.entriesAfter(m.key, m.seq ?? 0)].map(toEntry) };
@@ -152,12 +176,15 @@ export class Room extends DurableObject<Env> {
    * Applies a push and delivers it. Returns the replies for the sender, in
    * order after its own echo: `ack` (for a push with an ID), then `stream_size`.
    */
-  #push(m: PushIn, binary: boolean, client: string | undefined, scope: string): ServerMessage[] {
+  #push(m: PushIn, binary: boolean, client: string | undefined, scope: string, rates: SocketRates | undefined): ServerMessage[] {
     const msgKey = m.id === undefined ? undefined : `${scope}|${m.id}`;
     if (msgKey !== undefined && m.id !== undefined) {
       const seen = this.#store.seqOfMessage(msgKey);
       if (seen !== undefined) return [{ type: 'ack', id: m.id, seq: seen, duplicate: true }];
     }
+    // Refused before anything is applied or remembered, so a resend with the same ID applies once.
+    const refusal = this.#rates.admit(rates, m.action.type === 'compact' ? 0 : this.#conns.audience(m.key));
+    if (refusal) return [rateLimited(refusal, m.id, m.key)];
     const hasBytes = binary && containsBytes(m.value);
     let applied;
     try {
@@ -205,6 +232,12 @@ export class Room extends DurableObject<Env> {
   #replayOptions(c: Connection, reset: boolean) {
     return { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES) };
   }
+}
+
+function rateLimited(r: Refusal, id: string | undefined, key?: string): ServerMessage {
+  return errorFrame('rate_limited', r.message, {
+    ...(id === undefined ? {} : { id }), ...(key === undefined ? {} : { key }), retryAfter: r.retryAfter,
+  });
 }
 
 /** Frames that write to SQLite go through the group commit. */

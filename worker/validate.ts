@@ -11,7 +11,7 @@ export type Inbound =
   | { ok: true; message: ClientMessage; binary: boolean }
   | { ok: false; error: ErrorOut };
 
-export const errorFrame = (code: ErrorCode, message: string, extra: { id?: string; key?: string } = {}): ErrorOut =>
+export const errorFrame = (code: ErrorCode, message: string, extra: { id?: string; key?: string; retryAfter?: number } = {}): ErrorOut =>
   ({ type: 'error', message, code, ...extra });
 
 export function parseFrame(frame: string | ArrayBuffer, limits: Limits): Inbound {

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_BYTES, BatchWindows, LARGE_AUDIENCE } from '../../worker/batching.ts';
 import { Connection, Connections, Outgoing } from '../../worker/connections.ts';
 import type { Store } from '../../worker/store.ts';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
+
+const limits = { ...DEFAULT_LIMITS };
 import { connect, connectClient, freshRoom, push } from './helpers.ts';
 
 function fakeSocket() {
@@ -15,7 +18,7 @@ describe('batching', () => {
   it('sends the first frame of a turn at once and the rest as one array when the window closes', () => {
     const windows = new BatchWindows();
     const { ws, frames } = fakeSocket();
-    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows);
+    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows, limits);
     c.sendFrame('{"n":1}');
     c.sendFrame('{"n":2}');
     c.sendFrame('{"n":3}');
@@ -28,8 +31,8 @@ describe('batching', () => {
 
   it('holds even the first frame of a broadcast to LARGE_AUDIENCE sockets until the window closes', () => {
     const store = { subscriptions: () => [], subscribe: () => {}, forgetConnection: () => {} } as unknown as Store;
-    const small = new Connections([], store);
-    const large = new Connections([], store);
+    const small = new Connections([], store, limits);
+    const large = new Connections([], store, limits);
     const frames = (conns: Connections, n: number) =>
       Array.from({ length: n }, (_, i) => {
         const socket = fakeSocket();
@@ -55,7 +58,7 @@ describe('batching', () => {
     const windows = new BatchWindows();
     for (const a of [{ conn: 'd', cbor: false }, { conn: 'b', cbor: true, hello: true }]) {
       const { ws, frames } = fakeSocket();
-      const c = new Connection(ws, a, windows);
+      const c = new Connection(ws, a, windows, limits);
       c.sendFrame('{"n":1}');
       c.sendFrame('{"n":2}');
       expect(frames).toEqual(['{"n":1}', '{"n":2}']);
@@ -65,7 +68,7 @@ describe('batching', () => {
   it('keeps batches under BATCH_BYTES and sends a large frame alone, in order', () => {
     const windows = new BatchWindows();
     const { ws, frames } = fakeSocket();
-    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows);
+    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows, limits);
     const item = `"${'x'.repeat(BATCH_BYTES / 4)}"`;
     c.sendFrame('"first"');
     for (let i = 0; i < 6; i++) c.sendFrame(item);
@@ -81,7 +84,7 @@ describe('batching', () => {
   it('sends a replay one frame per turn, with frames sent meanwhile waiting behind it', async () => {
     const windows = new BatchWindows();
     const { ws, frames } = fakeSocket();
-    const c = new Connection(ws, { conn: 'd', cbor: false }, windows);
+    const c = new Connection(ws, { conn: 'd', cbor: false }, windows, limits);
     let turns = 0;
     const replay = (function* () {
       for (let i = 1; i <= 4; i++) yield `{"init":${i}}`;
@@ -96,7 +99,7 @@ describe('batching', () => {
 
   it('sends a one-frame replay at once', () => {
     const { ws, frames } = fakeSocket();
-    const c = new Connection(ws, { conn: 'd', cbor: false }, new BatchWindows());
+    const c = new Connection(ws, { conn: 'd', cbor: false }, new BatchWindows(), limits);
     c.sendStream(['{"init":1}'][Symbol.iterator]());
     c.sendFrame('{"push":2}');
     expect(frames).toEqual(['{"init":1}', '{"push":2}']);
@@ -109,10 +112,12 @@ describe('batching', () => {
     await client.drain();
     const drift = await connect(room);
     const pub = await connect(room);
-    for (let i = 1; i <= 200; i++) pub.send(push('log', i));
+    // A whole publish burst from one socket, as fast as it can send.
+    const burst = DEFAULT_LIMITS.publishBurst;
+    for (let i = 1; i <= burst; i++) pub.send(push('log', i));
     await pub.drain();
     const got = (await client.drain()).filter((m) => m.type === 'push').map((m) => m.value);
-    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(got).toEqual(Array.from({ length: burst }, (_, i) => i + 1));
     expect((await drift.drain()).map((m) => m.value)).toEqual(got);
     expect(drift.batches).toEqual([]);
   });

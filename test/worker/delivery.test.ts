@@ -1,6 +1,6 @@
 // Who receives what: DriftDB sockets get everything; sub'd sockets get their subjects.
 import { describe, expect, it } from 'vitest';
-import { connect, freshRoom, push } from './helpers.ts';
+import { connect, freshRoom, idOf, push, secretOf } from './helpers.ts';
 
 describe('delivery', () => {
   it('sends every push in the room to a socket that never subscribed', async () => {
@@ -51,13 +51,13 @@ describe('delivery', () => {
     const room = freshRoom();
     const watcher = await connect(room);
     const pub = await connect(room);
-    pub.send({ type: 'hello', protocol: 1, client: 'alice' });
+    pub.send({ type: 'hello', protocol: 1, secret: secretOf('alice') });
     await pub.next();
     pub.send(push('k', 1, 'append'));
-    expect(await watcher.until((m) => m.type === 'push')).toEqual({ type: 'push', key: 'k', value: 1, seq: 1, client: 'alice' });
+    expect(await watcher.until((m) => m.type === 'push')).toEqual({ type: 'push', key: 'k', value: 1, seq: 1, client: idOf('alice') });
     const late = await connect(room);
     late.send({ type: 'sub', key: 'k' });
-    expect(await late.next()).toEqual({ type: 'init', key: 'k', data: [{ value: 1, seq: 1, client: 'alice' }] });
+    expect(await late.next()).toEqual({ type: 'init', key: 'k', data: [{ value: 1, seq: 1, client: idOf('alice') }] });
   });
 
   it('keeps two rooms apart', async () => {
@@ -77,20 +77,20 @@ describe('delivery', () => {
     const room = freshRoom();
     const pub = await connect(room);
     const watcher = await connect(room);
-    pub.send({ type: 'hello', protocol: 1, client: 'c1' });
+    pub.send({ type: 'hello', protocol: 1, secret: secretOf('c1') });
     await pub.next();
     pub.send({ type: 'sub', key: 'log', replay: false });
     pub.send(push('log', 'once', 'append', 'm1'));
     pub.send(push('log', 'once', 'append', 'm1'));
     expect(await pub.drain()).toEqual([
-      { type: 'push', key: 'log', value: 'once', seq: 1, client: 'c1' },
+      { type: 'push', key: 'log', value: 'once', seq: 1, client: idOf('c1') },
       { type: 'ack', id: 'm1', seq: 1 },
       { type: 'ack', id: 'm1', seq: 1, duplicate: true },
     ]);
     expect((await watcher.drain()).filter((m) => m.type === 'push')).toHaveLength(1);
     // The same ID from another client is another message.
     const other = await connect(room);
-    other.send({ type: 'hello', protocol: 1, client: 'c2' });
+    other.send({ type: 'hello', protocol: 1, secret: secretOf('c2') });
     await other.next();
     other.send(push('log', 'mine', 'append', 'm1'));
     expect(await other.until((m) => m.type === 'ack')).toEqual({ type: 'ack', id: 'm1', seq: 2 });
@@ -99,12 +99,12 @@ describe('delivery', () => {
   it('remembers a publish ID across reconnects of the same client', async () => {
     const room = freshRoom();
     const first = await connect(room);
-    first.send({ type: 'hello', protocol: 1, client: 'c1' });
+    first.send({ type: 'hello', protocol: 1, secret: secretOf('c1') });
     first.send(push('log', 'x', 'relay', 'm7'));
     await first.until((m) => m.type === 'ack');
     first.close();
     const second = await connect(room);
-    second.send({ type: 'hello', protocol: 1, client: 'c1' });
+    second.send({ type: 'hello', protocol: 1, secret: secretOf('c1') });
     second.send(push('log', 'x', 'relay', 'm7'));
     expect(await second.until((m) => m.type === 'ack')).toEqual({ type: 'ack', id: 'm7', seq: 1, duplicate: true });
   });

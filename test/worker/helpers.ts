@@ -4,6 +4,7 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { decode } from 'cborg';
+import { clientIdOf } from '../../worker/identity.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Msg = any;
@@ -115,10 +116,15 @@ export async function connect(room: string, query = ''): Promise<TestSocket> {
   return new TestSocket(res.webSocket);
 }
 
-/** An edgeroom client socket: said hello, and welcomed. */
-export async function connectClient(room: string, client?: string, presence?: unknown): Promise<{ s: TestSocket; welcome: Msg }> {
+/** The hello secret of a test client called `name`: long enough for the server. */
+export const secretOf = (name: string): string => `${name}-secret-0123456789`;
+/** The client ID the server derives for that client. */
+export const idOf = (name: string): string => clientIdOf(secretOf(name));
+
+/** An edgeroom client socket called `name`: said hello with its secret, and welcomed. */
+export async function connectClient(room: string, name?: string, presence?: unknown): Promise<{ s: TestSocket; welcome: Msg }> {
   const s = await connect(room);
-  s.send({ type: 'hello', protocol: 1, ...(client ? { client } : {}), ...(presence === undefined ? {} : { presence }) });
+  s.send({ type: 'hello', protocol: 1, ...(name ? { secret: secretOf(name) } : {}), ...(presence === undefined ? {} : { presence }) });
   const welcome = await s.next();
   if (welcome.type !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(welcome)}`);
   return { s, welcome };

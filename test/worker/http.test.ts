@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { freshRoom, http } from './helpers.ts';
 
-const send = (room: string, body: unknown) =>
-  http(`/room/${room}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const send = (room: string, body: unknown, query = '') =>
+  http(`/room/${room}/send${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('HTTP API', () => {
   it('issues unguessable, URL-safe room IDs with URLs DriftDB clients can use', async () => {
@@ -55,7 +55,7 @@ describe('HTTP API', () => {
     await send(room, { type: 'push', action: { type: 'append' }, value: 'again', key: 'my-key' }).then((r) => r.json())
       .then((body) => expect(body).toEqual({ type: 'stream_size', key: 'my-key', size: 2 }));
     expect(await (await send(room, { type: 'ping', nonce: 3 })).json()).toEqual({ type: 'pong', nonce: 3 });
-    expect(await (await send(room, { type: 'push', key: 'k', value: 1, action: { type: 'relay' }, id: 'h1' })).json())
+    expect(await (await send(room, { type: 'push', key: 'k', value: 1, action: { type: 'relay' }, id: 'h1' }, '?client=backend')).json())
       .toEqual({ type: 'ack', id: 'h1', seq: 3 });
   });
 

@@ -1,7 +1,7 @@
 // State survives eviction, restart and hibernation; the sequence number is never reused.
 import { abortAllDurableObjects, evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { connect, connectClient, freshRoom, push, roomStub } from './helpers.ts';
+import { connect, connectClient, freshRoom, idOf, push, roomStub } from './helpers.ts';
 
 describe('persistence', () => {
   it('keeps values and the counter across an eviction, and never reuses a seq', async () => {
@@ -46,13 +46,13 @@ describe('persistence', () => {
     bob.send(push('only-this', 1, 'relay'));
     bob.send(push('other', 2, 'relay'));
     await bob.drain();
-    expect(await alice.drain()).toEqual([{ type: 'push', key: 'only-this', value: 1, seq: expect.any(Number), client: 'bob' }]);
+    expect(await alice.drain()).toEqual([{ type: 'push', key: 'only-this', value: 1, seq: expect.any(Number), client: idOf('bob') }]);
     expect((await drift.drain()).map((m) => m.key)).toEqual(['only-this', 'other']);
 
     const { welcome } = await connectClient(room, 'carol');
     expect(welcome.peers).toEqual(expect.arrayContaining([
-      { conn: expect.any(String), client: 'alice', state: { name: 'Alice' } },
-      { conn: expect.any(String), client: 'bob', state: null },
+      { conn: expect.any(String), client: idOf('alice'), state: { name: 'Alice' } },
+      { conn: expect.any(String), client: idOf('bob'), state: null },
     ]));
     expect(welcome.peers).toHaveLength(2);
   });

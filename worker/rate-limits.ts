@@ -1,0 +1,71 @@
+/**
+ * Rate limits inside a room: what one socket may send, and what the whole
+ * room may fan out. Checked before any work is done for a frame, so a flood
+ * costs the room little more than counting it.
+ *
+ * - Frames (every frame a socket sends): past the burst, the socket is closed
+ *   with 4290. A client that paces itself never gets near it.
+ * - Publishes (pushes and direct messages) per socket, publishes per room, and
+ *   deliveries per room (a publish costs one per recipient, since fan-out is
+ *   where a room's time goes): over any of them the publish is refused with
+ *   `rate_limited` and a `retryAfter`, the socket stays open, and nothing is
+ *   applied, so a resend with the same ID still applies once.
+ * - Presence announcements per socket: faster updates are coalesced, not refused.
+ */
+import type { Limits } from '../protocol/limits.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/** The buckets of one socket. */
+export class SocketRates {
+  readonly frames: TokenBucket;
+  readonly publishes: TokenBucket;
+  readonly presence: TokenBucket;
+
+  constructor(limits: Limits, now = Date.now()) {
+    this.frames = new TokenBucket(limits.framesPerSecond, limits.frameBurst, now);
+    this.publishes = new TokenBucket(limits.publishesPerSecond, limits.publishBurst, now);
+    this.presence = new TokenBucket(limits.presencePerSecond, limits.presenceBurst, now);
+  }
+}
+
+/** Why a publish was refused, and when to try again. */
+export interface Refusal {
+  message: string;
+  retryAfter: number;
+}
+
+export class RoomRates {
+  #limits: Limits;
+  readonly publishes: TokenBucket;
+  readonly deliveries: TokenBucket;
+
+  constructor(limits: Limits, now = Date.now()) {
+    this.#limits = limits;
+    // A room's buckets hold one second's worth.
+    this.publishes = new TokenBucket(limits.roomPublishesPerSecond, limits.roomPublishesPerSecond, now);
+    this.deliveries = new TokenBucket(limits.roomDeliveriesPerSecond, limits.roomDeliveriesPerSecond, now);
+  }
+
+  /**
+   * Takes what one publish costs: a token from the socket's bucket (none for
+   * HTTP), one from the room's, and one delivery per recipient. All or nothing.
+   */
+  admit(socket: SocketRates | undefined, recipients: number, now = Date.now()): Refusal | undefined {
+    const l = this.#limits;
+    // A publish to more recipients than the budget holds waits for a full budget, then goes.
+    const cost = Math.min(recipients, this.deliveries.burst);
+    if (socket && socket.publishes.available(now) < 1) {
+      return { message: `Over publishesPerSecond (${l.publishesPerSecond}/s, burst ${l.publishBurst}) for this socket`, retryAfter: socket.publishes.wait(1, now) };
+    }
+    if (this.publishes.available(now) < 1) {
+      return { message: `Over roomPublishesPerSecond (${l.roomPublishesPerSecond}/s) for this room`, retryAfter: this.publishes.wait(1, now) };
+    }
+    if (this.deliveries.available(now) < cost) {
+      return { message: `Over roomDeliveriesPerSecond (${l.roomDeliveriesPerSecond}/s) for this room`, retryAfter: this.deliveries.wait(cost, now) };
+    }
+    socket?.publishes.take(1, now);
+    this.publishes.take(1, now);
+    this.deliveries.take(cost, now);
+    return undefined;
+  }
+}
