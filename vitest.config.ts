@@ -20,6 +20,23 @@ export default defineConfig({
         test: { name: 'worker-small-limits', include: ['test/worker-small-limits/**/*.test.ts'] },
       },
       {
+        // Tiny rates (1 token per second, small bursts), so a test can empty a bucket
+        // and know that it stays empty while it looks.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: {
+            bindings: {
+              FRAMES_PER_SECOND: '1', FRAME_BURST: '30',
+              PUBLISHES_PER_SECOND: '1', PUBLISH_BURST: '5',
+              PRESENCE_PER_SECOND: '1', PRESENCE_BURST: '2',
+              ROOM_PUBLISHES_PER_SECOND: '8',
+              ROOM_DELIVERIES_PER_SECOND: '20',
+            },
+          },
+        })],
+        test: { name: 'worker-rate-limits', include: ['test/worker-rate-limits/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

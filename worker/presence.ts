@@ -57,8 +57,11 @@ export class Presence {
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
       limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
     });
-    if (joining) this.#announce('join', c);
-    else this.#announceUpdate(c);
+    if (joining) {
+      // A join is never held back, but it counts against the presence rate.
+      c.rates.presence.take();
+      this.#announce('join', c);
+    } else this.#announceUpdate(c);
   }
 
   set(c: Connection, state: unknown): void {
