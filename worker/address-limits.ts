@@ -13,6 +13,12 @@ type LimiterName = 'NEW_ROOM_LIMITER' | 'CONNECT_LIMITER' | 'SEND_LIMITER';
 /** The binding's window: a refused caller may try again after it. */
 export const ADDRESS_WINDOW_SECONDS = 10;
 
+/**
+ * How the Worker tells a room the client's address. The Worker always sets it,
+ * over anything the client sent, so a room can trust it.
+ */
+export const ADDRESS_HEADER = 'x-edgeroom-address';
+
 /** Cloudflare sets CF-Connecting-IP and a client cannot; locally every caller is one address. */
 export const clientAddress = (c: Context<App>): string => c.req.header('cf-connecting-ip') ?? 'local';
 

@@ -31,6 +31,8 @@ export class Connection implements Batched {
   readonly a: Attachment;
   /** Explicit subscriptions; empty for a socket that receives every push. */
   readonly subs = new Set<string>();
+  /** The client's address, as the Worker saw it; only in memory (see PenaltyBox). */
+  address?: string;
   /** Closed by the room (rate limit): its frames still in flight are ignored. */
   closing = false;
   /** A presence announcement held back by the presence rate; it will carry the latest state. */

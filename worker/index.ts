@@ -9,7 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
 import { HttpClient, HttpMessage, type RoomResult } from '../protocol/messages.ts';
-import { ADDRESS_WINDOW_SECONDS, refusedSocket, withinAddressLimit } from './address-limits.ts';
+import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkMessage, errorFrame } from './validate.ts';
@@ -95,7 +95,9 @@ export const app = new Hono<App>()
       return refusedSocket(CLOSE_CODES.rateLimited,
         `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     }
-    return stub.fetch(c.req.raw);
+    const forwarded = new Request(c.req.raw);
+    forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
+    return stub.fetch(forwarded);
   })
   .post('/room/:id/send',
     (c, next) => bodyLimit({

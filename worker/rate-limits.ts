@@ -69,3 +69,33 @@ export class RoomRates {
     return undefined;
   }
 }
+
+/**
+ * Addresses whose socket this room closed for flooding (4290). A reconnect
+ * from one within RATE_LIMITED_BACKOFF_MS is closed again at once, before it can
+ * send a frame, so reconnecting does not buy a flooder a fresh frame burst.
+ * Kept in memory: a flooder keeps the room awake.
+ */
+export class PenaltyBox {
+  #until = new Map<string, number>();
+  #ms: number;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  add(address: string, now = Date.now()): void {
+    // Bounded: expired entries go whenever the box grows.
+    if (this.#until.size >= 1000) for (const [a, t] of this.#until) if (t <= now) this.#until.delete(a);
+    this.#until.set(address, now + this.#ms);
+  }
+
+  /** Milliseconds the address must still wait (0 when it may connect). */
+  remaining(address: string, now = Date.now()): number {
+    const until = this.#until.get(address);
+    if (until === undefined) return 0;
+    if (until > now) return until - now;
+    this.#until.delete(address);
+    return 0;
+  }
+}

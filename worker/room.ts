@@ -12,10 +12,11 @@ import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { Presence } from './presence.ts';
-import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
-import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, toEntry } from './replay.ts';
+import { ADDRESS_HEADER } from './address-limits.ts';
+import { PenaltyBox, RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
+import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
 import { Retention } from './retention.ts';
-import { RejectedPush, Store, type StoredValue } from './store.ts';
+import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
@@ -39,12 +40,13 @@ export class Room extends DurableObject<Env> {
   #retention: Retention;
   #presence: Presence;
   #rates: RoomRates;
+  #penalties = new PenaltyBox(RATE_LIMITED_BACKOFF_MS);
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#limits = limitsFrom(env);
-    this.#store = new Store(ctx.storage);
+    this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
     this.#rates = new RoomRates(this.#limits);
     this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
@@ -57,11 +59,15 @@ export class Room extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
-    if (this.#conns.size >= this.#limits.maxConnections) {
+    const address = request.headers.get(ADDRESS_HEADER) ?? 'local';
+    const penalty = this.#penalties.remaining(address);
+    if (penalty > 0) {
+      server.close(CLOSE_CODES.rateLimited, `flooding from this address: reconnect after ${penalty} ms`);
+    } else if (this.#conns.size >= this.#limits.maxConnections) {
       server.close(CLOSE_CODES.roomFull, `room is full (${this.#limits.maxConnections} connections)`);
     } else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#conns.add(server, { conn: newConnId(), cbor });
+      this.#conns.add(server, { conn: newConnId(), cbor }).address = address;
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -88,6 +94,7 @@ export class Room extends DurableObject<Env> {
   /** Past its frame burst: the socket goes, and its frames still in flight are ignored. */
   #closeForFlooding(c: Connection): void {
     c.closing = true;
+    if (c.address !== undefined) this.#penalties.add(c.address);
     c.close(CLOSE_CODES.rateLimited,
       `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst}): reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     this.#loop.run(() => this.#presence.leave(c.ws), false);
@@ -163,8 +170,9 @@ export class Room extends DurableObject<Env> {
         // prefix keeps them apart from every socket's client ID (never has `:`).
         return this.#push(m, false, undefined, `http:${client ?? ''}`, undefined)[0] ?? null;
       case 'get':
-        return m.seq === null ? null
-          : { type: 'init', key: m.key, data: [...this.#store.entriesAfter(m.key, m.seq ?? 0)].map(toEntry) };
+        // One page of at most a replay frame's size: `more: true` when values follow.
+        return m.seq === null ? null : JSON.parse(replayPage(this.#store, m.key, m.seq ?? 0,
+          this.#store.resetsFrom(m.key, m.seq ?? 0), Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES))) as ServerMessage;
       case 'ping':
         return { type: 'pong', nonce: m.nonce ?? null };
     }
@@ -211,6 +219,9 @@ export class Room extends DurableObject<Env> {
     if (!c.subs.has(m.key) && c.subs.size >= this.#limits.maxSubscriptions) {
       return c.send(errorFrame('too_many_subscriptions',
         `A socket may hold ${this.#limits.maxSubscriptions} subscriptions (maxSubscriptions)`, { key: m.key }));
+    }
+    if (!c.subs.has(m.key) && !this.#store.admits(m.key)) {
+      return c.send(errorFrame('too_many_subjects', tooManySubjects(this.#limits.maxSubjects), { key: m.key }));
     }
     this.#conns.subscribe(c, m.key);
     if (m.replay === false) return;

@@ -2,7 +2,7 @@
 // 1 token per second, so a bucket a test empties stays empty while it looks.
 import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { connect, connectClient, freshRoom, http, push, roomStub, secretOf, type TestSocket } from '../worker/helpers.ts';
+import { connect, connectClient, freshRoom, http, push, roomStub, secretOf, TestSocket } from '../worker/helpers.ts';
 
 const PUBLISH_BURST = 5;
 const FRAME_BURST = 30;
@@ -105,6 +105,26 @@ describe('frame flood', () => {
     expect(pongs).toEqual(Array.from({ length: pongs.length }, (_, i) => i));
     expect(pongs.length).toBeLessThanOrEqual(FRAME_BURST - 1);
     expect(await watcher.next()).toEqual({ type: 'presence', event: 'leave', peer: { conn: welcome.conn, client: welcome.client, state: null } });
+  });
+});
+
+describe('reconnecting flooders', () => {
+  it('closes a reconnect from a flooding address at once, for the backoff it was told', async () => {
+    const room = freshRoom();
+    const from = (address: string) => http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', 'cf-connecting-ip': address } })
+      .then((res) => new TestSocket(res.webSocket!));
+    const flooder = await from('198.51.100.1');
+    for (let i = 0; i < FRAME_BURST + 1; i++) flooder.send({ type: 'ping', nonce: i });
+    expect((await flooder.closed).code).toBe(4290);
+    const again = await from('198.51.100.1');
+    const closed = await again.closed;
+    expect(closed.code).toBe(4290);
+    expect(closed.reason).toMatch(/^flooding from this address: reconnect after \d+ ms$/);
+    expect(again.received).toEqual([]);
+    // Someone else is let in.
+    const other = await from('198.51.100.2');
+    other.send({ type: 'ping', nonce: 7 });
+    expect(await other.next()).toEqual({ type: 'pong', nonce: 7 });
   });
 });
 

@@ -76,7 +76,7 @@ describe('HTTP message IDs', () => {
     // A resend within one scope is still a duplicate.
     expect(await (await send(room, push1, 'caller-a')).json()).toEqual({ type: 'ack', id: 'order-42', seq: 1, duplicate: true });
     const got = await send(room, { type: 'get', key: 'orders', seq: 0 });
-    expect((await got.json()).data.map((e: { value: string }) => e.value)).toEqual(['from A', 'from B']);
+    expect(((await got.json()) as { data: { value: string }[] }).data.map((e: { value: string }) => e.value)).toEqual(['from A', 'from B']);
   });
 
   it('cannot pre-claim a socket client\'s message IDs', async () => {

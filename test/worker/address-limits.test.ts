@@ -1,0 +1,87 @@
+// Limits per client address in the Worker (wrangler.toml [[ratelimits]]): new rooms 30,
+// connects 120 and HTTP sends 500 per 10 s. Each test uses an address of its own.
+import { describe, expect, it } from 'vitest';
+import { freshRoom, http, TestSocket } from './helpers.ts';
+
+const NEW_ROOMS = 30;
+const CONNECTS = 120;
+const SENDS = 500;
+
+/**
+ * Calls `attempt` from one address until it is refused, and returns how many
+ * were let in first. The local binding counts in fixed 10 s windows: a run that
+ * crosses into the next one starts again, from a fresh address.
+ */
+async function allowedBeforeRefusal(attempt: (from: string) => Promise<boolean>, limit: number): Promise<number> {
+  const window = () => Math.floor(Date.now() / 10_000);
+  for (let tries = 0; tries < 2; tries++) {
+    const started = window();
+    const from = address();
+    let allowed = 0;
+    while (allowed <= 2 * limit && (await attempt(from))) allowed++;
+    if (window() === started) return allowed;
+  }
+  throw new Error('crossed a window boundary twice');
+}
+
+let last = 0;
+/** A documentation address (RFC 5737) no other test uses. */
+const address = (): string => `203.0.113.${++last}`;
+
+describe('limits per client address', () => {
+  it('refuses room creation past the limit with 429, Retry-After and a typed error', async () => {
+    let refused!: Response;
+    const allowed = await allowedBeforeRefusal(async (from) => {
+      const res = await http('/new', { method: 'POST', headers: { 'cf-connecting-ip': from } });
+      if (res.status !== 200) refused = res;
+      return res.status === 200;
+    }, NEW_ROOMS);
+    expect(allowed).toBe(NEW_ROOMS);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(await refused.json()).toEqual({
+      type: 'error', code: 'rate_limited', retryAfter: 10_000, message: 'Too many new rooms from this address; try again in 10 s',
+    });
+    // Another address is not affected.
+    expect((await http('/new', { method: 'POST', headers: { 'cf-connecting-ip': address() } })).status).toBe(200);
+  });
+
+  it('closes connects past the limit with 4290 before any room is touched', async () => {
+    const room = freshRoom();
+    const open: TestSocket[] = [];
+    let refused!: TestSocket;
+    const allowed = await allowedBeforeRefusal(async (from) => {
+      const res = await http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', 'cf-connecting-ip': from } });
+      expect(res.status).toBe(101);
+      const s = new TestSocket(res.webSocket!);
+      // A refused socket is closed at once; one let in answers a ping.
+      s.send({ type: 'ping', nonce: 1 });
+      const first = await Promise.race([s.next().then(() => 'open'), s.closed.then(() => 'closed')]);
+      if (first === 'open') open.push(s);
+      else refused = s;
+      return first === 'open';
+    }, CONNECTS);
+    expect(allowed).toBe(CONNECTS);
+    expect(await refused.closed).toEqual({ code: 4290, reason: 'too many connects from this address: reconnect after 5000 ms' });
+    // The sockets let in work.
+    open[0]!.send({ type: 'ping', nonce: 1 });
+    expect(await open[0]!.next()).toEqual({ type: 'pong', nonce: 1 });
+    for (const s of open) s.close();
+  });
+
+  it('refuses HTTP sends past the limit with 429', async () => {
+    const room = freshRoom();
+    const ping = (from: string) => http(`/room/${room}/send`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': from }, body: '{"type":"ping"}',
+    });
+    let refused!: Response;
+    const allowed = await allowedBeforeRefusal(async (from) => {
+      const res = await ping(from);
+      if (res.status !== 200) refused = res;
+      return res.status === 200;
+    }, SENDS);
+    expect(allowed).toBe(SENDS);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ code: 'rate_limited', message: 'Too many sends from this address; try again in 10 s' });
+  });
+});
