@@ -1,16 +1,16 @@
 /**
- * Random IDs and the stable client ID. IDs come from `crypto.getRandomValues`,
+ * Random IDs and the stable per-room secret. IDs come from `crypto.getRandomValues`,
  * which (unlike `randomUUID`) also exists on plain-http pages, and are made on
  * demand: Workers forbid random values at module scope.
  */
-export function randomId(length = 16): string {
+export function randomId(length = 24): string {
   let id = '';
   for (const byte of crypto.getRandomValues(new Uint8Array(length))) id += (byte % 36).toString(36);
   return id;
 }
 
-const STORAGE_KEY = 'edgeroom.client';
-let processId: string | undefined;
+/** Secrets of this process, by room ID (a Map: a room may be called `__proto__`). */
+const processSecrets = new Map<string, string>();
 
 function tabStorage(): Storage | undefined {
   // Reading sessionStorage throws in sandboxed iframes and with storage blocked.
@@ -22,21 +22,25 @@ function tabStorage(): Storage | undefined {
 }
 
 /**
- * The client ID this tab (sessionStorage: kept across reloads, not shared with
- * new tabs) or this process uses. `renew` makes and keeps a new one: a
- * duplicated tab copies sessionStorage, so the server replaces one of the two
- * (close code 4001) and that one must stop using the shared ID.
+ * The secret this tab (sessionStorage: kept across reloads, not shared with
+ * new tabs) or this process says hello with in one room. The server derives
+ * our public client ID from it; no one else ever sees it. `renew` makes and
+ * keeps a new one: a duplicated tab copies sessionStorage, so the server
+ * replaces one of the two (close code 4001) and that one must stop using the
+ * shared secret.
  */
-export function stableClientId(renew = false): string {
+export function stableSecret(room: string, renew = false): string {
   const storage = tabStorage();
-  let id = renew ? undefined : (storage?.getItem(STORAGE_KEY) ?? processId);
-  if (!id) {
-    id = randomId();
+  const key = 'edgeroom.secret.' + room;
+  let secret = renew ? undefined : (storage?.getItem(key) ?? processSecrets.get(room));
+  if (!secret) {
+    secret = randomId();
     try {
-      storage?.setItem(STORAGE_KEY, id);
+      storage?.setItem(key, secret);
     } catch {
-      // quota or blocked storage: the ID then lives as long as the page
+      // quota or blocked storage: the secret then lives as long as the page
     }
   }
-  return (processId = id);
+  processSecrets.set(room, secret);
+  return secret;
 }

@@ -2,9 +2,9 @@ import { CLOSE_CODES, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/limit
 import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
-import { randomId, stableClientId } from './ids.ts';
+import { randomId, stableSecret } from './ids.ts';
 import type { Listener, Room, RoomEvents, RoomOptions, Status, SubscribeOptions } from './types.ts';
-import { socketUrl, type RoomAddress } from './url.ts';
+import { roomOf, socketUrl, type RoomAddress } from './url.ts';
 
 /** One `subscribe` call. Each keeps its own checkpoint, so listeners never see a seq twice. */
 interface Subscription {
@@ -28,8 +28,8 @@ interface Publish {
 const OPEN = 1;
 const PING = '{"type":"ping"}';
 const noop = (): void => {};
-// Client IDs in use per room URL in this process: a second connection to the
-// same room from one tab must not replace the first (close code 4001).
+// Secrets in use per room ID in this process: a second connection to the same
+// room from one tab, whatever its URL, must not replace the first (close code 4001).
 const inUse = new Set<string>();
 
 /**
@@ -53,10 +53,13 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   } = options;
   if (!Socket) throw new TypeError('no WebSocket: pass options.WebSocket');
   const url = socketUrl(address);
-  let clientId = options.clientId ?? stableClientId();
-  if (inUse.has(url + clientId)) clientId = randomId();
-  inUse.add(url + clientId);
-  const ownIds = new Set([clientId]);
+  const roomId = roomOf(url);
+  let secret = options.secret ?? stableSecret(roomId);
+  if (inUse.has(roomId + ' ' + secret)) secret = randomId();
+  inUse.add(roomId + ' ' + secret);
+  /** The client IDs the server gave us (one more after each 4001): `own` compares with them. */
+  const ownIds = new Set<string | undefined>();
+  let clientId: string | undefined;
 
   let status: Status = 'connecting';
   let socket: InstanceType<typeof Socket> | undefined;
@@ -155,6 +158,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         roomSeq = message.seq;
         maxBytes = message.limits.maxMessageBytes ?? maxBytes;
         conn = message.conn;
+        ownIds.add((clientId = message.client));
         attempt = 0;
         peers.clear();
         for (const peer of message.peers) peers.set(peer.conn, peer);
@@ -235,7 +239,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     const ws = (socket = new Socket(url));
     lastHeard = Date.now();
     ws.onerror = noop; // `ws` throws on an unhandled 'error'; 'close' follows it anyway
-    ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, client: clientId, presence });
+    ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence });
     ws.onmessage = (event: { data: unknown }) => {
       lastHeard = Date.now();
       // Under load the server batches frames into one JSON array (docs/protocol.md).
@@ -257,10 +261,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       return room.close();
     }
     if (code === CLOSE_CODES.replaced) {
-      // Another socket (a duplicated tab) holds our ID: take a new one for good.
-      inUse.delete(url + clientId);
-      ownIds.add((clientId = stableClientId(true)));
-      inUse.add(url + clientId);
+      // Another socket (a duplicated tab) holds our secret: take a new one for good.
+      inUse.delete(roomId + ' ' + secret);
+      inUse.add(roomId + ' ' + (secret = stableSecret(roomId, true)));
     }
     setStatus('reconnecting');
     retry = setTimeout(dial, backoff(attempt++, minDelay, maxDelay, random));
@@ -351,7 +354,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       clearTimeout(retry);
       win?.removeEventListener('online', wake);
       doc?.removeEventListener('visibilitychange', wake);
-      inUse.delete(url + clientId);
+      inUse.delete(roomId + ' ' + secret);
       drop();
       const closed = new RoomError('closed');
       publishes.forEach((pending) => pending.reject(closed));

@@ -58,8 +58,13 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export interface RoomOptions {
   /** Defaults to `globalThis.WebSocket`. Pass `ws`'s constructor on Node 20. */
   WebSocket?: WebSocketConstructor;
-  /** Defaults to one ID per tab (sessionStorage) or per process. */
-  clientId?: string;
+  /**
+   * Proves who this client is (16–64 characters, kept private): the server
+   * derives the public client ID from it. Defaults to one random secret per
+   * room per tab (sessionStorage) or per process; a second connection to the
+   * same room in one tab gets its own.
+   */
+  secret?: string;
   /** Most publishes waiting for an acknowledgement, sent or queued offline. Default 1000. */
   queueLimit?: number;
   /** Upper bound of the first retry's delay, in ms; it doubles per attempt. Default 250. */
@@ -77,8 +82,11 @@ export interface RoomOptions {
 /** One room, reconnecting until `close()`. */
 export interface Room {
   readonly status: Status;
-  /** This tab's client ID (changes only if the server replaced this socket, close code 4001). */
-  readonly clientId: string;
+  /**
+   * Our public client ID, as the last welcome gave it (derived from the secret);
+   * undefined until the first welcome. It changes only after close code 4001.
+   */
+  readonly clientId: string | undefined;
   /** This socket's connection ID, from the last welcome. */
   readonly conn: string | undefined;
   /** Other connections in the room and their presence state, keyed by connection ID. */

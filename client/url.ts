@@ -16,3 +16,9 @@ export function socketUrl(address: RoomAddress): string {
 }
 
 export const trimBase = (base: string): string => base.replace(/\/+$/, '');
+
+/**
+ * The room ID in a socket URL (`…/room/<id>/connect`), whatever host name or
+ * scheme spells it; the whole URL if it has no such path.
+ */
+export const roomOf = (url: string): string => url.match(/\/room\/([^/]+)\/connect/)?.[1] ?? url;

@@ -3,8 +3,9 @@
  * the test play the server (open, frames, close codes) synchronously.
  */
 import { afterEach, beforeEach, vi } from 'vitest';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { connect } from '../../client/index.ts';
-import type { Room, RoomOptions } from '../../client/index.ts';
+import type { Room, RoomAddress, RoomOptions } from '../../client/index.ts';
 
 export class FakeSocket {
   static all: FakeSocket[] = [];
@@ -48,10 +49,10 @@ export class FakeSocket {
       .map((text) => JSON.parse(text) as Record<string, unknown>)
       .filter((frame) => type === undefined || frame.type === type);
   }
-  /** Open, then answer the hello with a welcome. */
+  /** Open, then answer the hello with a welcome carrying the default limits, as the server does. */
   accept(seq = 0, extra: object = {}): void {
     this.open();
-    this.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq, limits: {}, peers: [], ...extra });
+    this.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq, limits: DEFAULT_LIMITS, peers: [], ...extra });
   }
 }
 
@@ -63,11 +64,13 @@ export const latest = (): FakeSocket => {
 
 const rooms: Room[] = [];
 
-/** A room on a fake socket with a fixed client ID and jitter 0.5. Closed after each test. */
-export function openRoom(options: RoomOptions = {}): Room {
-  const room = connect('ws://test.invalid/room/r/connect', {
+export const SECRET = 'secret-of-me-0123';
+
+/** A room on a fake socket with a fixed secret and jitter 0.5. Closed after each test. */
+export function openRoom(options: RoomOptions = {}, url: RoomAddress = 'ws://test.invalid/room/r/connect'): Room {
+  const room = connect(url, {
     WebSocket: FakeSocket,
-    clientId: 'me',
+    secret: SECRET,
     random: () => 0.5,
     ...options,
   });

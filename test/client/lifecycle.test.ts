@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Status } from '../../client/index.ts';
-import { FakeSocket, latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+import { FakeSocket, latest, openRoom, redial, SECRET, useFakeSockets } from './fake-socket.ts';
 
 describe('connection status', () => {
   useFakeSockets();
@@ -164,6 +164,6 @@ describe('presence and direct messages', () => {
     expect(dms).toEqual([{ from: 'c9', value: { answer: 'sdp' } }]);
     latest().drop();
     redial().open();
-    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, client: 'me', presence: { cursor: 3 } }]);
+    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { cursor: 3 } }]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SubjectEvent } from '../../client/index.ts';
-import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+import { latest, openRoom, redial, SECRET, useFakeSockets } from './fake-socket.ts';
 
 const push = (key: string, seq: number, client = 'other') => ({ type: 'push', key, value: `v${seq}`, seq, client });
 const entries = (...seqs: number[]) => seqs.map((seq) => ({ value: `v${seq}`, seq }));
@@ -15,7 +15,7 @@ function record() {
 describe('subscribe frames', () => {
   useFakeSockets();
 
-  it('says hello with the client ID, then subscribes once welcomed, with each option on the wire', () => {
+  it('says hello with the secret, then subscribes once welcomed, with each option on the wire', () => {
     const room = openRoom({ presence: { name: 'ann' } });
     room.subscribe('a', () => {});
     room.subscribe('b', () => {}, { seq: 41 });
@@ -23,7 +23,7 @@ describe('subscribe frames', () => {
     room.subscribe('d', () => {}, { replay: false });
     const socket = latest();
     socket.open();
-    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, client: 'me', presence: { name: 'ann' } }]);
+    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'ann' } }]);
     socket.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq: 50, limits: {}, peers: [] });
     expect(socket.frames('sub')).toEqual([
       { type: 'sub', key: 'a' },
@@ -216,7 +216,7 @@ describe('resume bookkeeping', () => {
     expect(room.get('s')).toBeUndefined();
   });
 
-  it('tells its own echo apart, also after a 4001 changed the client ID', () => {
+  it('tells its own echo apart by the client IDs the server gave it, also after a 4001 changed it', () => {
     const room = openRoom();
     const { events, listener } = record();
     room.subscribe('s', listener);
@@ -228,13 +228,15 @@ describe('resume bookkeeping', () => {
     const socket = redial();
     socket.open();
     const [hello] = socket.frames('hello');
-    expect(hello!.client).not.toBe('me');
-    expect(room.clientId).toBe(hello!.client);
-    socket.receive({ type: 'welcome', protocol: 1, conn: 'c2', client: room.clientId, seq: 3, limits: {}, peers: [] });
+    expect(hello!.secret).not.toBe(SECRET);
+    expect(room.clientId).toBe('me'); // until the next welcome says otherwise
+    socket.receive({ type: 'welcome', protocol: 1, conn: 'c2', client: 'me-again', seq: 3, limits: {}, peers: [] });
+    expect(room.clientId).toBe('me-again');
     socket.receive({ type: 'init', key: 's', data: [] });
-    socket.receive(push('s', 4, room.clientId));
+    socket.receive(push('s', 4, 'me-again'));
     socket.receive(push('s', 5, 'me'));
+    socket.receive(push('s', 6, SECRET)); // a secret is not a client ID
     const own = events.map((event) => event.type === 'message' && event.own);
-    expect(own).toEqual([true, false, true, true]);
+    expect(own).toEqual([true, false, true, true, false]);
   });
 });

@@ -80,13 +80,15 @@ it('delivers relays to present subscribers only: relays sent while a reader is o
 
 it('shares presence, announces joins, updates and leaves, and carries direct messages between connections', async () => {
   const { socket_url: url } = await createRoom(server.url);
-  const ann = open(url, { clientId: 'ann', presence: { name: 'Ann' } });
+  const ann = open(url, { presence: { name: 'Ann' } });
   const annEvents: PresenceEvent[] = [];
   ann.on('presence', (event) => annEvents.push(event));
   await waitFor(() => ann.status === 'open', 'ann open');
-  const bob = open(url, { clientId: 'bob', presence: { name: 'Bob' } });
+  const bob = open(url, { presence: { name: 'Bob' } });
   await waitFor(() => bob.status === 'open' && ann.peers.size === 1, 'bob joins');
-  expect([...bob.peers.values()]).toEqual([{ conn: ann.conn, client: 'ann', state: { name: 'Ann' } }]);
+  // Peers see the client ID the server derived from ann's secret, never the secret.
+  expect(ann.clientId).toMatch(/^[\w-]{16,}$/);
+  expect([...bob.peers.values()]).toEqual([{ conn: ann.conn, client: ann.clientId, state: { name: 'Ann' } }]);
 
   bob.setPresence({ name: 'Bob', typing: true });
   await waitFor(() => (ann.peers.get(bob.conn!)?.state as { typing?: boolean })?.typing === true, 'the update');

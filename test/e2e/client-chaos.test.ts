@@ -35,12 +35,12 @@ it('delivers every stored value exactly once, in order, across random socket dro
   const { socket_url: url } = await createRoom(server.url);
 
   const subscriberNet = droppableSockets();
-  const subscriber = open(url, { WebSocket: subscriberNet.WebSocket, clientId: 'subscriber', random });
+  const subscriber = open(url, { WebSocket: subscriberNet.WebSocket, random });
   const received = new Map(SUBJECTS.map((subject) => [subject, recorder<{ subject: string; i: number }>()]));
   for (const [subject, rec] of received) subscriber.subscribe(subject, rec.listener);
 
   const publisherNet = droppableSockets();
-  const publisher = open(url, { WebSocket: publisherNet.WebSocket, clientId: 'publisher', random, queueLimit: 10_000 });
+  const publisher = open(url, { WebSocket: publisherNet.WebSocket, random, queueLimit: 10_000 });
   await waitFor(() => subscriber.status === 'open' && publisher.status === 'open', 'both clients open');
 
   let subscriberDrops = 0;
@@ -87,7 +87,7 @@ it('delivers every stored value exactly once, in order, across random socket dro
   );
 
   // What the room stored, read by a client that was never cut.
-  const reader = open(url, { clientId: 'reader' });
+  const reader = open(url);
   const stored = new Map(SUBJECTS.map((subject) => [subject, recorder<{ subject: string; i: number }>()]));
   for (const [subject, rec] of stored) reader.subscribe(subject, rec.listener);
   await waitFor(() => SUBJECTS.every((s) => stored.get(s)!.seqs().length >= PER_SUBJECT), 'the reader', 20_000);

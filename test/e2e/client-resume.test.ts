@@ -31,7 +31,7 @@ describe('with the default retention', () => {
   it('applies a push resent with the same ID once: one ack, one duplicate ack with the same seq, one stored entry', async () => {
     const { socket_url: url } = await createRoom(server.url);
     const raw = await rawSocket(url);
-    raw.send({ type: 'hello', protocol: 1, client: 'dup-tester' });
+    raw.send({ type: 'hello', protocol: 1, secret: 'dup-tester-secret-1' });
     const push = { type: 'push', key: 'd', value: 'once', action: { type: 'append' }, id: 'msg-1' };
     raw.send(push);
     raw.send(push);
