@@ -80,7 +80,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const optimistic = new Map<string, { id: string; value: unknown }>();
   const publishes = new Map<string, Publish>();
   const peers = new Map<string, Peer>();
-  const handlers: Record<string, Set<(value: unknown) => void>> = {};
+  let handlers: Record<string, Set<(value: unknown) => void>> = {};
 
   const emit = <E extends keyof RoomEvents>(event: E, value: RoomEvents[E]): void =>
     handlers[event]?.forEach((handler) => handler(value));
@@ -221,7 +221,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         // Our pushes always carry an ID, so an error naming a subject without
         // one refused a `sub`: no init will come for it.
         if (message.id === undefined && message.key !== undefined) awaiting.get(message.key)?.shift();
-        if (message.id === undefined || !fail(message.id, error)) emit('error', error);
+        if (!fail(message.id!, error)) emit('error', error);
         break;
       }
       case 'presence':
@@ -279,7 +279,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
 
   const wake = (): void => {
     if (socket && Date.now() - lastHeard > heartbeat) drop();
-    if (retry !== undefined && globalThis.document?.visibilityState !== 'hidden') {
+    if (retry !== undefined && doc?.visibilityState !== 'hidden') {
       clearTimeout(retry);
       dial();
     }
@@ -290,8 +290,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   doc?.addEventListener('visibilitychange', wake);
 
   const push = (key: string, value: unknown, action: Action): Promise<number> => {
-    if (status === 'closed') return Promise.reject(new RoomError('closed'));
-    if (publishes.size >= queueLimit) return Promise.reject(new RoomError('queue_full'));
+    const refused = status === 'closed' ? 'closed' : publishes.size >= queueLimit && 'queue_full';
+    if (refused) return Promise.reject(new RoomError(refused));
     const id = idPrefix + (idCounter++).toString(36);
     const frame = { type: 'push', key, value, action, id } as const;
     if (action.type === 'replace') optimistic.set(key, { id, value });
@@ -334,7 +334,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     append: (subject, value) => push(subject, value, { type: 'append' }),
     compact: (subject, seq, value) => push(subject, value, { type: 'compact', seq }),
     get: <T>(subject: string) =>
-      (optimistic.has(subject) ? optimistic.get(subject)!.value : values.get(subject)?.value) as T | undefined,
+      (optimistic.get(subject) ?? values.get(subject))?.value as T | undefined,
     setPresence(state) {
       presence = state;
       send({ type: 'presence', state });
@@ -359,7 +359,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       const closed = new RoomError('closed');
       publishes.forEach((pending) => pending.reject(closed));
       for (const map of [publishes, subscriptions, awaiting, values, optimistic, peers]) map.clear();
-      for (const set of Object.values(handlers)) set.clear();
+      handlers = {};
     },
   };
   dial();
