@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 
+// For projects that write more in a test than a client may per second.
+const UNLIMITED_RATES = {
+  FRAMES_PER_SECOND: '1000000', FRAME_BURST: '1000000', PUBLISHES_PER_SECOND: '1000000', PUBLISH_BURST: '1000000',
+  ROOM_PUBLISHES_PER_SECOND: '1000000', ROOM_DELIVERIES_PER_SECOND: '1000000', ADDRESS_LIMITS: 'off',
+};
+
 // Three projects: worker tests run inside workerd; client unit tests run in
 // Node; end-to-end tests (published DriftDB client, browser) start the real
 // worker with wrangler and talk to it over loopback.
@@ -15,7 +21,11 @@ export default defineConfig({
         // The same worker with tiny limits, for retention and connection-cap tests.
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3', MAX_SUBSCRIPTIONS: '3' } },
+          miniflare: {
+            bindings: {
+              RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3', MAX_SUBSCRIPTIONS: '3', MAX_SUBJECTS: '4', MAX_ROOM_BYTES: '1000',
+            },
+          },
         })],
         test: { name: 'worker-small-limits', include: ['test/worker-small-limits/**/*.test.ts'] },
       },
@@ -35,6 +45,19 @@ export default defineConfig({
           },
         })],
         test: { name: 'worker-rate-limits', include: ['test/worker-rate-limits/**/*.test.ts'] },
+      },
+      {
+        // Storage caps small enough to reach in a test, and rates high enough not to get in the way.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: {
+            bindings: {
+              MAX_SUBJECTS: '4', MAX_STREAM_ENTRIES: '5', MAX_STREAM_BYTES: '1000', MAX_ROOM_BYTES: '2500',
+              ...UNLIMITED_RATES,
+            },
+          },
+        })],
+        test: { name: 'worker-caps', include: ['test/worker-caps/**/*.test.ts'] },
       },
       {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },

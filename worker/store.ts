@@ -2,9 +2,26 @@
  * The room's SQLite storage: the sequence counter, retained values per
  * subject, recent client message IDs, and explicit subscriptions (which must
  * survive hibernation and are too large for a socket attachment).
+ *
+ * Storage caps (protocol/limits.ts) are enforced here, each write checked
+ * before anything is written:
+ * - `maxSubjects`: subjects with stored values or with subscribers. A relay
+ *   never creates one, and leaves nothing behind in memory or storage.
+ * - `maxStreamEntries`, `maxStreamBytes`: past either, a subject's oldest
+ *   entries are trimmed in the write's transaction (its newest entry always
+ *   stays), and its floor rises to the last seq trimmed, so a replay from
+ *   below it is flagged as a reset rather than sent with a gap.
+ * - `maxRoomBytes`: a write that would take the room's stored bytes over it
+ *   is refused and nothing is written.
+ *
+ * The size of every entry is stored with it, and each subject's entry count,
+ * bytes and floor in its `subjects` row, written in the same transaction as
+ * the entries. A woken room reads the `subjects` table once (at most
+ * `maxSubjects` small rows), never the entries.
  */
-import { DEDUP_WINDOW, type ErrorCode } from '../protocol/limits.ts';
+import { DEDUP_WINDOW, type ErrorCode, type Limits } from '../protocol/limits.ts';
 import type { Action } from '../protocol/messages.ts';
+import { utf8Length } from './codec.ts';
 
 /** A value as stored: JSON text, or CBOR bytes when it holds byte strings JSON cannot carry. */
 export type StoredValue = string | ArrayBuffer;
@@ -18,7 +35,7 @@ export interface StoredEntry {
 export interface Subject {
   /** Retained values. */
   size: number;
-  /** Highest seq compacted away: replays from below it cannot be complete. */
+  /** Highest seq compacted or trimmed away: replays from below it cannot be complete. */
   floor: number;
 }
 
@@ -26,6 +43,9 @@ export interface Applied {
   seq: number;
   size: number;
 }
+
+/** The limits the store enforces. */
+export type StorageCaps = Pick<Limits, 'maxSubjects' | 'maxStreamEntries' | 'maxStreamBytes' | 'maxRoomBytes'>;
 
 /** Thrown for a push that is well-formed but cannot be applied; `code` is the error frame's. */
 export class RejectedPush extends Error {
@@ -37,41 +57,99 @@ export class RejectedPush extends Error {
 }
 
 /**
+ * Bytes an entry counts for, against `maxStreamBytes` and `maxRoomBytes`: its
+ * value as stored (JSON text as UTF-8, or CBOR), its key and client ID, and a
+ * fixed overhead, so that a flood of tiny values is bounded too.
+ */
+export const ENTRY_OVERHEAD = 16;
+export function entryBytes(key: string, value: StoredValue, client: string | null | undefined): number {
+  const v = typeof value === 'string' ? utf8Length(value) : value.byteLength;
+  return v + utf8Length(key) + (client ? utf8Length(client) : 0) + ENTRY_OVERHEAD;
+}
+
+/** The same count in SQL, for rows stored before sizes were (schema 1). */
+const ENTRY_BYTES_SQL =
+  `length(CAST(value AS BLOB)) + length(CAST(key AS BLOB)) + coalesce(length(CAST(client AS BLOB)), 0) + ${ENTRY_OVERHEAD}`;
+
+export const tooManySubjects = (max: number): string => `A room may hold ${max} subjects (maxSubjects)`;
+
+/**
  * Sequence numbers are reserved in blocks so a relay, which stores nothing,
  * needs no write (and no output-gate wait). After a restart the counter resumes
  * above the reservation: numbers may be skipped, never repeated.
  */
 const SEQ_BLOCK = 1000;
 const PRUNE_EVERY = 1000;
+/** Most rows read at once when looking for entries to trim. */
+const TRIM_ROWS = 1024;
 
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
-  key TEXT NOT NULL, seq INTEGER NOT NULL, value NOT NULL, client TEXT,
+  key TEXT NOT NULL, seq INTEGER NOT NULL, value NOT NULL, client TEXT, bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (key, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subjects (key TEXT PRIMARY KEY, floor INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subjects (
+  key TEXT PRIMARY KEY, floor INTEGER NOT NULL,
+  entries INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS client_msgs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS client_msgs_by_seq ON client_msgs (seq);
 CREATE TABLE IF NOT EXISTS subscriptions (
   conn TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (conn, key)) WITHOUT ROWID;
 `;
 
+/** What the room holds of one subject. A subject exists while it has entries or subscribers. */
+interface SubjectState {
+  /** Retained entries, and their bytes (see entryBytes). */
+  entries: number;
+  bytes: number;
+  floor: number;
+  /** Explicit subscriptions to it, from any socket. Not stored: counted from `subscriptions`. */
+  subs: number;
+}
+
+/** The oldest entries a write removes: `count` of them, `bytes` in all, the newest at seq `upTo`. */
+interface Cut {
+  count: number;
+  bytes: number;
+  upTo: number;
+}
+
+/** Stores by storage, so tests can look inside a room's (see storeOf). */
+const stores = new WeakMap<DurableObjectStorage, Store>();
+
+/** The store a room built on this storage. For tests, through runInDurableObject. */
+export const storeOf = (storage: DurableObjectStorage): Store | undefined => stores.get(storage);
+
 export class Store {
   #storage: DurableObjectStorage;
   #sql: SqlStorage;
+  #caps: StorageCaps;
   #seq: number;
   #reserved: number;
   #wipeFloor: number;
-  #subjects = new Map<string, Subject>();
+  /**
+   * Every subject, read from storage at the first need after a wake, then
+   * kept current. Only real subjects are in it, so it is bounded by
+   * `maxSubjects`; keys that only relays touched never are.
+   */
+  #subjects: Map<string, SubjectState> | null = null;
+  /** Bytes of every entry in the room; valid with #subjects. */
+  #roomBytes = 0;
   #msgsSincePrune = 0;
 
-  constructor(storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage, caps: StorageCaps) {
     this.#storage = storage;
     this.#sql = storage.sql;
+    this.#caps = caps;
     this.#sql.exec(SCHEMA);
-    this.#reserved = this.#meta('seq_reserved');
+    const meta = new Map(this.#sql.exec<{ name: string; value: number }>('SELECT name, value FROM meta').toArray()
+      .map((r) => [r.name, r.value]));
+    if ((meta.get('schema') ?? 0) < SCHEMA_VERSION) this.#migrate();
+    this.#reserved = meta.get('seq_reserved') ?? 0;
     this.#seq = this.#reserved;
-    this.#wipeFloor = this.#meta('wipe_floor');
+    this.#wipeFloor = meta.get('wipe_floor') ?? 0;
+    stores.set(storage, this);
   }
 
   /** The latest sequence number handed out. */
@@ -84,19 +162,41 @@ export class Store {
     return this.#wipeFloor;
   }
 
-  /**
-   * A subject's size and floor. Only the floor is stored (it changes on compaction);
-   * the size is counted once per wake and then kept in memory, so an append is one
-   * INSERT and nothing else.
-   */
+  /** A subject's size and floor (zero for a key that is no subject). */
   subject(key: string): Subject {
-    let s = this.#subjects.get(key);
-    if (!s) {
-      const floor = this.#sql.exec<{ floor: number }>('SELECT floor FROM subjects WHERE key = ?', key).toArray()[0]?.floor ?? 0;
-      s = { size: this.#count(key), floor };
-      this.#subjects.set(key, s);
-    }
-    return s;
+    const s = this.#all().get(key);
+    return { size: s?.entries ?? 0, floor: s?.floor ?? 0 };
+  }
+
+  /** Subjects the room holds: with stored values, or with subscribers. */
+  get subjectCount(): number {
+    return this.#all().size;
+  }
+
+  /** Bytes of stored entries in the whole room (see entryBytes). */
+  get roomBytes(): number {
+    this.#all();
+    return this.#roomBytes;
+  }
+
+  /** Subjects held in memory: for tests, which check that relays leave none behind. */
+  get cachedSubjects(): number {
+    return this.#subjects?.size ?? 0;
+  }
+
+  /** True when `key` is a subject already, or the room may hold one more (maxSubjects). */
+  admits(key: string): boolean {
+    const all = this.#all();
+    return all.has(key) || all.size < this.#caps.maxSubjects;
+  }
+
+  /**
+   * True when a replay of `key` from after `after` could not be complete: values
+   * after it were compacted or trimmed away, or wiped by retention. The reply
+   * is then the whole current state, flagged `reset`.
+   */
+  resetsFrom(key: string, after: number): boolean {
+    return after > 0 && (after < this.subject(key).floor || after <= this.#wipeFloor);
   }
 
   /** The seq an earlier publish with this client message ID took, if it is remembered. */
@@ -105,38 +205,113 @@ export class Store {
   }
 
   /**
-   * Applies one push atomically: the value, the subject's size, the counter
-   * reservation and the client message ID commit together or not at all.
+   * Applies one push atomically: the value, trimming, the subject's counts,
+   * the counter reservation and the client message ID commit together or not
+   * at all. Throws RejectedPush, having written nothing, when a cap forbids it.
    */
   apply(key: string, action: Action, value: StoredValue, client: string | undefined, msgKey?: string): Applied {
-    // The hot path of pub/sub: a relay without an ID writes at most the counter's
-    // reservation, one statement, which needs no transaction around it.
-    if (action.type === 'relay' && msgKey === undefined) return { seq: this.#next(), size: this.subject(key).size };
-    return this.#storage.transactionSync(() => {
-      const subject = this.subject(key);
+    const all = this.#all();
+    if (action.type === 'relay') {
+      // The hot path of pub/sub: a relay stores nothing and creates no subject.
+      // Without an ID it writes at most the counter's reservation, one statement.
+      const size = all.get(key)?.entries ?? 0;
+      if (msgKey === undefined) return { seq: this.#next(), size };
+      return this.#write(() => {
+        const seq = this.#next();
+        this.#remember(msgKey, seq);
+        return { seq, size };
+      });
+    }
+    // A snapshot beyond the counter would sort after values not yet written.
+    if (action.type === 'compact' && action.seq > this.#seq) {
+      throw new RejectedPush(`compact seq ${action.seq} is beyond the room's latest seq ${this.#seq}`);
+    }
+    const old = all.get(key);
+    if (!old && all.size >= this.#caps.maxSubjects) {
+      throw new RejectedPush(tooManySubjects(this.#caps.maxSubjects), 'too_many_subjects');
+    }
+    const cur: SubjectState = old ?? { entries: 0, bytes: 0, floor: 0, subs: 0 };
+    if (action.type === 'compact' && action.seq < cur.floor) {
+      // A snapshot older than the floor (an earlier compaction, or trimming)
+      // would leave a gap between it and the values kept, so it is ignored.
+      return this.#write(() => {
+        if (msgKey !== undefined) this.#remember(msgKey, action.seq);
+        return { seq: action.seq, size: cur.entries };
+      });
+    }
+
+    // Plan the write, reading only: the new subject state and what it trims.
+    const size = entryBytes(key, value, client);
+    let entries: number;
+    let bytes: number;
+    let floor = cur.floor;
+    let candidates: () => Iterable<{ seq: number; bytes: number }> = () => [];
+    switch (action.type) {
+      case 'append': {
+        entries = cur.entries + 1;
+        bytes = cur.bytes + size;
+        const first = entries - this.#caps.maxStreamEntries;
+        candidates = () => this.#oldest(key, -1, first);
+        break;
+      }
+      case 'replace':
+        entries = 1;
+        bytes = size;
+        break;
+      case 'compact': {
+        const at = action.seq;
+        const folded = this.#sql.exec<{ n: number; bytes: number }>(
+          'SELECT count(*) AS n, total(bytes) AS bytes FROM entries WHERE key = ? AND seq <= ?', key, at).one();
+        entries = cur.entries - folded.n + 1;
+        bytes = cur.bytes - folded.bytes + size;
+        floor = at;
+        // The snapshot becomes the oldest entry, so it is the first a trim would take.
+        const first = entries - this.#caps.maxStreamEntries;
+        candidates = () => prepend({ seq: at, bytes: size }, this.#oldest(key, at, first));
+        break;
+      }
+    }
+    const cut = this.#cut(entries, bytes, candidates);
+    entries -= cut.count;
+    bytes -= cut.bytes;
+    floor = Math.max(floor, cut.upTo);
+    const delta = bytes - cur.bytes;
+    const maxRoom = this.#caps.maxRoomBytes;
+    if (delta > 0 && this.#roomBytes + delta > maxRoom) {
+      throw new RejectedPush(
+        `The room holds ${this.#roomBytes} of ${maxRoom} bytes (maxRoomBytes); this write needs ${delta} more`,
+        'room_storage_full');
+    }
+
+    const seq = this.#write(() => {
       let seq: number;
       switch (action.type) {
-        case 'relay':
-          seq = this.#next();
-          break;
         case 'append':
           seq = this.#next();
-          this.#insert(key, seq, value, client);
-          subject.size += 1;
           break;
         case 'replace':
           seq = this.#next();
           this.#sql.exec('DELETE FROM entries WHERE key = ?', key);
-          this.#insert(key, seq, value, client);
-          subject.size = 1;
           break;
         case 'compact':
-          seq = this.#compact(key, action.seq, value, client, subject);
+          seq = action.seq;
+          this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, seq);
           break;
       }
+      this.#sql.exec('INSERT INTO entries (key, seq, value, client, bytes) VALUES (?, ?, ?, ?, ?)',
+        key, seq, value, client ?? null, size);
+      if (cut.count > 0) this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, cut.upTo);
+      this.#sql.exec(
+        `INSERT INTO subjects (key, floor, entries, bytes) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET floor = excluded.floor, entries = excluded.entries, bytes = excluded.bytes`,
+        key, floor, entries, bytes);
       if (msgKey !== undefined) this.#remember(msgKey, seq);
-      return { seq, size: this.subject(key).size };
+      return seq;
     });
+    // Memory follows storage only once the transaction has committed.
+    all.set(key, { entries, bytes, floor, subs: cur.subs });
+    this.#roomBytes += delta;
+    return { seq, size: entries };
   }
 
   /** Retained values of `key` with seq greater than `after`, oldest first. */
@@ -169,22 +344,31 @@ export class Store {
       this.#wipeFloor = this.#seq;
       this.#setMeta('wipe_floor', this.#seq);
     });
-    this.#subjects.clear();
+    this.#subjects = new Map();
+    this.#roomBytes = 0;
   }
 
   // ---- explicit subscriptions ----------------------------------------------
+  // A subscription may create a subject: the room checks `admits` first.
 
   subscriptions(): { conn: string; key: string }[] {
     return this.#sql.exec<{ conn: string; key: string }>('SELECT conn, key FROM subscriptions').toArray();
   }
   subscribe(conn: string, key: string): void {
-    this.#sql.exec('INSERT OR IGNORE INTO subscriptions (conn, key) VALUES (?, ?)', conn, key);
+    const added = this.#sql.exec('INSERT OR IGNORE INTO subscriptions (conn, key) VALUES (?, ?)', conn, key).rowsWritten > 0;
+    if (!added || !this.#subjects) return;
+    const s = this.#subjects.get(key);
+    if (s) s.subs += 1;
+    else this.#subjects.set(key, { entries: 0, bytes: 0, floor: 0, subs: 1 });
   }
   unsubscribe(conn: string, key: string): void {
-    this.#sql.exec('DELETE FROM subscriptions WHERE conn = ? AND key = ?', conn, key);
+    const removed = this.#sql.exec('DELETE FROM subscriptions WHERE conn = ? AND key = ?', conn, key).rowsWritten > 0;
+    if (removed) this.#unsubscribed(key);
   }
   forgetConnection(conn: string): void {
-    this.#sql.exec('DELETE FROM subscriptions WHERE conn = ?', conn);
+    for (const { key } of this.#sql.exec<{ key: string }>('DELETE FROM subscriptions WHERE conn = ? RETURNING key', conn)) {
+      this.#unsubscribed(key);
+    }
   }
 
   // ---- meta values (alarm bookkeeping) -------------------------------------
@@ -198,6 +382,75 @@ export class Store {
 
   // ---- internals -----------------------------------------------------------
 
+  /** Every subject, read once per wake: one row per subject with values, and the subscriptions. */
+  #all(): Map<string, SubjectState> {
+    if (this.#subjects) return this.#subjects;
+    const all = new Map<string, SubjectState>();
+    let bytes = 0;
+    for (const r of this.#sql.exec<{ key: string; floor: number; entries: number; bytes: number }>(
+      'SELECT key, floor, entries, bytes FROM subjects')) {
+      all.set(r.key, { entries: r.entries, bytes: r.bytes, floor: r.floor, subs: 0 });
+      bytes += r.bytes;
+    }
+    for (const r of this.#sql.exec<{ key: string; n: number }>('SELECT key, count(*) AS n FROM subscriptions GROUP BY key')) {
+      const s = all.get(r.key);
+      if (s) s.subs = r.n;
+      else all.set(r.key, { entries: 0, bytes: 0, floor: 0, subs: r.n });
+    }
+    this.#roomBytes = bytes;
+    return (this.#subjects = all);
+  }
+
+  #unsubscribed(key: string): void {
+    const s = this.#subjects?.get(key);
+    if (!s) return;
+    s.subs -= 1;
+    if (s.subs <= 0 && s.entries === 0) this.#subjects!.delete(key);
+  }
+
+  /**
+   * The oldest entries to remove so that a subject of `entries` entries and
+   * `bytes` bytes fits maxStreamEntries and maxStreamBytes. `candidates` are
+   * its entries oldest first; the newest entry is never taken.
+   */
+  #cut(entries: number, bytes: number, candidates: () => Iterable<{ seq: number; bytes: number }>): Cut {
+    const { maxStreamEntries: maxEntries, maxStreamBytes: maxBytes } = this.#caps;
+    const cut: Cut = { count: 0, bytes: 0, upTo: 0 };
+    if (entries <= maxEntries && bytes <= maxBytes) return cut;
+    for (const c of candidates()) {
+      const left = entries - cut.count;
+      if (left <= 1 || (left <= maxEntries && bytes - cut.bytes <= maxBytes)) break;
+      cut.count += 1;
+      cut.bytes += c.bytes;
+      cut.upTo = c.seq;
+    }
+    return cut;
+  }
+
+  /** Entries of `key` after seq `after`, oldest first, read `first` rows first and more as needed. */
+  *#oldest(key: string, after: number, first: number): Generator<{ seq: number; bytes: number }> {
+    for (let limit = Math.min(Math.max(first, 2), TRIM_ROWS); ; limit = Math.min(limit * 2, TRIM_ROWS)) {
+      const rows = this.#sql.exec<{ seq: number; bytes: number }>(
+        'SELECT seq, bytes FROM entries WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?', key, after, limit).toArray();
+      yield* rows;
+      if (rows.length < limit) return;
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Runs a write transaction; if it fails, the counter is as it was, like storage. */
+  #write<T>(fn: () => T): T {
+    const seq = this.#seq;
+    const reserved = this.#reserved;
+    try {
+      return this.#storage.transactionSync(fn);
+    } catch (err) {
+      this.#seq = seq;
+      this.#reserved = reserved;
+      throw err;
+    }
+  }
+
   #next(): number {
     const seq = ++this.#seq;
     if (seq > this.#reserved) {
@@ -205,27 +458,6 @@ export class Store {
       this.#setMeta('seq_reserved', this.#reserved);
     }
     return seq;
-  }
-
-  #compact(key: string, at: number, value: StoredValue, client: string | undefined, subject: Subject): number {
-    // A snapshot beyond the counter would sort after values not yet written.
-    if (at > this.#seq) throw new RejectedPush(`compact seq ${at} is beyond the room's latest seq ${this.#seq}`);
-    // DriftDB documented (but never implemented) that an older snapshot is ignored.
-    if (subject.floor > 0 && at <= subject.floor) return at;
-    this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, at);
-    this.#insert(key, at, value, client);
-    this.#sql.exec('INSERT OR REPLACE INTO subjects (key, floor) VALUES (?, ?)', key, at);
-    subject.size = this.#count(key);
-    subject.floor = at;
-    return at;
-  }
-
-  #insert(key: string, seq: number, value: StoredValue, client: string | undefined): void {
-    this.#sql.exec('INSERT INTO entries (key, seq, value, client) VALUES (?, ?, ?, ?)', key, seq, value, client ?? null);
-  }
-
-  #count(key: string): number {
-    return this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM entries WHERE key = ?', key).one().n;
   }
 
   #remember(msgKey: string, seq: number): void {
@@ -238,6 +470,31 @@ export class Store {
     }
   }
 
+  /**
+   * Rooms stored before the storage caps (schema 1) have no entry sizes and a
+   * `subjects` row only for compacted subjects. Once, they are counted from
+   * the entries themselves.
+   */
+  #migrate(): void {
+    this.#storage.transactionSync(() => {
+      const columns = (table: string) => this.#sql.exec(`SELECT * FROM ${table} LIMIT 0`).columnNames;
+      if (!columns('entries').includes('bytes')) {
+        this.#sql.exec('ALTER TABLE entries ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0');
+        this.#sql.exec(`UPDATE entries SET bytes = ${ENTRY_BYTES_SQL}`);
+      }
+      if (!columns('subjects').includes('entries')) {
+        this.#sql.exec('ALTER TABLE subjects ADD COLUMN entries INTEGER NOT NULL DEFAULT 0');
+        this.#sql.exec('ALTER TABLE subjects ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0');
+        this.#sql.exec(`
+          INSERT INTO subjects (key, floor, entries, bytes)
+          SELECT key, 0, count(*), total(bytes) FROM entries WHERE true GROUP BY key
+          ON CONFLICT (key) DO UPDATE SET entries = excluded.entries, bytes = excluded.bytes`);
+        this.#sql.exec('DELETE FROM subjects WHERE entries = 0');
+      }
+      this.#setMeta('schema', SCHEMA_VERSION);
+    });
+  }
+
   #meta(name: string): number {
     return this.#sql.exec<{ value: number }>('SELECT value FROM meta WHERE name = ?', name).toArray()[0]?.value ?? 0;
   }
@@ -245,4 +502,9 @@ export class Store {
   #setMeta(name: string, value: number): void {
     this.#sql.exec('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)', name, value);
   }
+}
+
+function* prepend<T>(first: T, rest: Iterable<T>): Generator<T> {
+  yield first;
+  yield* rest;
 }
