@@ -60,6 +60,14 @@ export default defineConfig({
         test: { name: 'worker-caps', include: ['test/worker-caps/**/*.test.ts'] },
       },
       {
+        // The default storage caps and frame limit, for paging through a stream of megabytes.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: UNLIMITED_RATES },
+        })],
+        test: { name: 'worker-paging', include: ['test/worker-paging/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

@@ -46,6 +46,33 @@ export function* pagedInitFrames(store: Store, key: string, after: number, o: Re
   }
 }
 
+/** Rows read from SQLite at a time for an HTTP page, which needs only one frame's worth. */
+const HTTP_PAGE_ROWS = 100;
+
+/**
+ * One page of the replay of `key` after seq `after`, as the JSON text of one
+ * `init` of about `maxBytes` at most (a single larger value still goes, alone),
+ * for HTTP `get`, which has no socket to send several frames to. It has
+ * `more: true` when values follow: the caller asks again from the last seq it
+ * got. A reply that fits in one page is exactly DriftDB's.
+ */
+export function replayPage(store: Store, key: string, after: number, reset: boolean, maxBytes: number): string {
+  const frames = jsonFrames(key, entriesFrom(store, key, after, HTTP_PAGE_ROWS), { cbor: false, extended: true, reset, maxBytes });
+  // Only the first frame is made: it is cut when the next value does not fit, so `more` is exact.
+  return frames.next().value as string;
+}
+
+/** Retained values of `key` after seq `after`, read `rows` at a time, as long as they are asked for. */
+function* entriesFrom(store: Store, key: string, after: number, rows: number): Generator<StoredEntry> {
+  const upTo = store.seq;
+  for (let from = after; ;) {
+    const page = store.entriesPage(key, from, upTo, rows);
+    yield* page;
+    if (page.length < rows) return;
+    from = page[page.length - 1]!.seq;
+  }
+}
+
 function decodeStored(value: StoredValue): unknown {
   return typeof value === 'string' ? JSON.parse(value) : fromCbor(value);
 }
