@@ -1,4 +1,4 @@
-import { CLOSE_CODES, DEFAULT_LIMITS, PROTOCOL_VERSION } from '../protocol/limits.ts';
+import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
 import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
@@ -19,7 +19,14 @@ interface Subscription {
   midReplay?: boolean;
 }
 
-interface Publish {
+/** A frame that costs a token of the server's publish bucket: a push or a dm. */
+interface Outgoing {
+  frame: ClientMessageInput & { type: 'push' | 'dm' };
+  /** The socket it went out on: one not sent on the current socket is due. */
+  ws?: unknown;
+}
+
+interface Publish extends Outgoing {
   frame: ClientMessageInput & { type: 'push' };
   resolve(seq: number): void;
   reject(error: RoomError): void;
@@ -28,6 +35,9 @@ interface Publish {
 const OPEN = 1;
 const PING = '{"type":"ping"}';
 const noop = (): void => {};
+/** Whether `text` is over `max` bytes of UTF-8 (a UTF-16 unit is at most 3). */
+const over = (text: string, max: number): boolean =>
+  text.length * 3 > max && new TextEncoder().encode(text).length > max;
 // Secrets in use per room ID in this process: a second connection to the same
 // room from one tab, whatever its URL, must not replace the first (close code 4001).
 const inUse = new Set<string>();
@@ -52,6 +62,11 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     random,
   } = options;
   if (!Socket) throw new TypeError('no WebSocket: pass options.WebSocket');
+  // The room's limits come with each welcome; nothing is published before one.
+  // (Importing DEFAULT_LIMITS would bundle the whole object.) A server older than
+  // the publish limits sends none: the bucket is then NaN, `tokens < 1` never
+  // holds, and nothing waits.
+  let limits = {} as Limits;
   const url = socketUrl(address);
   const roomId = roomOf(url);
   let secret = options.secret ?? stableSecret(roomId);
@@ -67,11 +82,15 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let attempt = 0;
   let lastHeard = 0;
   let roomSeq = 0;
-  let maxBytes: number = DEFAULT_LIMITS.maxMessageBytes;
   let conn: string | undefined;
   let presence = options.presence;
   const idPrefix = randomId(10);
   let idCounter = 0;
+  // The server's publish bucket for this socket, mirrored: pushes and dms go
+  // out only when it holds a token, so the server never has to refuse them.
+  let tokens = 0;
+  let refilled = 0;
+  let pacer: ReturnType<typeof setTimeout> | undefined;
 
   const subscriptions = new Map<string, Set<Subscription>>();
   /** Per subject, the subscriptions whose `sub` frames await their `init`, in send order. */
@@ -79,6 +98,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const values = new Map<string, { value: unknown; seq: number }>();
   const optimistic = new Map<string, { id: string; value: unknown }>();
   const publishes = new Map<string, Publish>();
+  const dms = new Map<string, Outgoing>();
   const peers = new Map<string, Peer>();
   let handlers: Record<string, Set<(value: unknown) => void>> = {};
 
@@ -143,20 +163,49 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     return true;
   };
 
-  const transmit = (id: string, { frame }: Publish): void => {
+  const transmit = (id: string, { frame }: Outgoing): void => {
     const text = JSON.stringify(frame);
+    const max = limits.maxMessageBytes;
     // The server answers an oversize frame without its ID (it does not parse
     // it), so such a publish would never settle and be resent forever.
-    if (text.length * 3 > maxBytes && new TextEncoder().encode(text).length > maxBytes) {
-      fail(id, new RoomError('too_large', `publish over ${maxBytes} bytes`));
+    if (over(text, max)) {
+      const error = new RoomError('too_large', `publish over ${max} bytes`);
+      fail(id, error) || emit('error', error);
     } else send(text);
+  };
+
+  /**
+   * Sends what is due as the bucket allows: dms first (they cannot wait behind
+   * a backlog of publishes), then publishes in order. One timer waits for the next token.
+   */
+  const flush = (): void => {
+    clearTimeout(pacer);
+    if (status !== 'open') return;
+    const now = Date.now();
+    const rate = limits.publishesPerSecond;
+    // Two tokens below the server's burst: a margin for network jitter.
+    tokens = Math.min(Math.max(1, limits.publishBurst - 2), tokens + ((now - refilled) * rate) / 1000);
+    refilled = now;
+    for (const map of [dms, publishes]) {
+      for (const [id, out] of map) {
+        if (out.ws !== socket) {
+          if (tokens < 1) return void (pacer = setTimeout(flush, ((1 - tokens) * 1000) / rate));
+          tokens--;
+          out.ws = socket;
+          transmit(id, out);
+          dms.delete(id); // the server never acknowledges a dm: done
+        }
+      }
+    }
   };
 
   const receive = (message: ServerMessage): void => {
     switch (message.type) {
       case 'welcome':
         roomSeq = message.seq;
-        maxBytes = message.limits.maxMessageBytes ?? maxBytes;
+        limits = { ...limits, ...message.limits };
+        tokens = Infinity; // a new socket's bucket is full
+        dms.clear(); // made offline, or not sent on the last socket: dropped
         conn = message.conn;
         ownIds.add((clientId = message.client));
         attempt = 0;
@@ -165,7 +214,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         setStatus('open');
         emit('presence', { event: 'sync' });
         subscriptions.forEach((subs) => subs.forEach(request));
-        publishes.forEach((pending, id) => transmit(id, pending));
+        flush();
         break;
       case 'push': {
         const subs = subscriptions.get(message.key);
@@ -217,6 +266,15 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         break;
       }
       case 'error': {
+        const refused = publishes.get(message.id!);
+        if (message.code === 'rate_limited' && refused) {
+          // Our bucket was fuller than the server's (jitter, or a room-wide
+          // limit): send it again, same ID, once the server has a token for it.
+          refused.ws = tokens = 0;
+          refilled = Date.now() + (message.retryAfter ?? 0);
+          flush();
+          break;
+        }
         const error = new RoomError(message.code, message.message);
         // Our pushes always carry an ID, so an error naming a subject without
         // one refused a `sub`: no init will come for it.
@@ -289,16 +347,17 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   win?.addEventListener('online', wake);
   doc?.addEventListener('visibilitychange', wake);
 
+  const nextId = (): string => idPrefix + (idCounter++).toString(36);
+
   const push = (key: string, value: unknown, action: Action): Promise<number> => {
     const refused = status === 'closed' ? 'closed' : publishes.size >= queueLimit && 'queue_full';
     if (refused) return Promise.reject(new RoomError(refused));
-    const id = idPrefix + (idCounter++).toString(36);
+    const id = nextId();
     const frame = { type: 'push', key, value, action, id } as const;
     if (action.type === 'replace') optimistic.set(key, { id, value });
     return new Promise((resolve, reject) => {
-      const pending = { frame, resolve, reject };
-      publishes.set(id, pending);
-      if (status === 'open') transmit(id, pending);
+      publishes.set(id, { frame, resolve, reject });
+      flush();
     });
   };
 
@@ -340,7 +399,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       send({ type: 'presence', state });
     },
     dm(to, value) {
-      send({ type: 'dm', to, value });
+      const id = nextId();
+      dms.set(id, { frame: { type: 'dm', to, value, id } });
+      flush();
     },
     on(event, handler) {
       const set = (handlers[event] ??= new Set());
@@ -352,13 +413,14 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       setStatus('closed');
       clearInterval(beat);
       clearTimeout(retry);
+      clearTimeout(pacer);
       win?.removeEventListener('online', wake);
       doc?.removeEventListener('visibilitychange', wake);
       inUse.delete(roomId + ' ' + secret);
       drop();
       const closed = new RoomError('closed');
       publishes.forEach((pending) => pending.reject(closed));
-      for (const map of [publishes, subscriptions, awaiting, values, optimistic, peers]) map.clear();
+      for (const map of [publishes, dms, subscriptions, awaiting, values, optimistic, peers]) map.clear();
       handlers = {};
     },
   };

@@ -103,6 +103,10 @@ export interface Room {
   /** The latest value of a subject known here: your pending `set`, else the last one received. */
   get<T = unknown>(subject: string): T | undefined;
   setPresence(state: unknown): void;
+  /**
+   * A direct message to a connection, paced like publishes (ahead of them).
+   * Not queued offline: one made, or not yet sent, when the socket drops is dropped.
+   */
   dm(to: string, value: unknown): void;
   on<E extends keyof RoomEvents>(event: E, listener: (value: RoomEvents[E]) => void): () => void;
   /** Terminal and idempotent: closes the socket, stops every timer, rejects pending publishes. */

@@ -156,9 +156,10 @@ describe('presence and direct messages', () => {
     latest().accept();
     room.setPresence({ cursor: 3 });
     room.dm('c9', { offer: 'sdp' });
-    expect(latest().frames().slice(1)).toEqual([
+    const [, presence, dm] = latest().frames();
+    expect([presence, dm]).toEqual([
       { type: 'presence', state: { cursor: 3 } },
-      { type: 'dm', to: 'c9', value: { offer: 'sdp' } },
+      { type: 'dm', to: 'c9', value: { offer: 'sdp' }, id: expect.any(String) },
     ]);
     latest().receive({ type: 'dm', from: 'c9', value: { answer: 'sdp' } });
     expect(dms).toEqual([{ from: 'c9', value: { answer: 'sdp' } }]);

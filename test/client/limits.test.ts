@@ -1,0 +1,166 @@
+/**
+ * The client keeps within the server's abuse limits: it paces publishes and
+ * direct messages by the room's publish bucket, and resends what the server
+ * refused for rate.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
+import { RoomError } from '../../client/index.ts';
+import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+
+/** 10 publishes per second (a token every 100 ms) and a burst of 5, of which the client keeps 2 in reserve. */
+const LIMITS = { ...DEFAULT_LIMITS, publishesPerSecond: 10, publishBurst: 5 };
+
+const settled = async (promise: Promise<unknown>) => promise.then(
+  (value) => ({ value }),
+  (error: unknown) => ({ error }),
+);
+const pushed = (socket = latest()) => socket.frames('push').map((frame) => frame.value);
+
+describe('pacing by the publish bucket', () => {
+  useFakeSockets();
+
+  it('sends at most the burst at once, then one publish per token, in order, each once, on one timer', async () => {
+    const room = openRoom();
+    const published = Array.from({ length: 10 }, (_, i) => room.append('s', i));
+    latest().accept(0, { limits: LIMITS });
+    expect(pushed()).toEqual([0, 1, 2]); // the burst of 5, less the 2 held back for jitter
+    expect(vi.getTimerCount()).toBe(2); // the heartbeat, and one pacing timer
+    vi.advanceTimersByTime(99);
+    expect(pushed()).toEqual([0, 1, 2]);
+    vi.advanceTimersByTime(1);
+    expect(pushed()).toEqual([0, 1, 2, 3]);
+    vi.advanceTimersByTime(500);
+    expect(pushed()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    vi.advanceTimersByTime(100);
+    const frames = latest().frames('push');
+    expect(frames.map((frame) => frame.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(new Set(frames.map((frame) => frame.id)).size).toBe(10);
+    expect(vi.getTimerCount()).toBe(1); // nothing left to pace
+    frames.forEach((frame, i) => latest().receive({ type: 'ack', id: frame.id, seq: 100 + i }));
+    expect(await Promise.all(published)).toEqual(Array.from({ length: 10 }, (_, i) => 100 + i));
+  });
+
+  it('makes publishes sent while open wait behind the queue, and lets a burst go again once the bucket refilled', () => {
+    const room = openRoom();
+    latest().accept(0, { limits: LIMITS });
+    for (const value of ['a', 'b', 'c', 'd']) void room.publish('p', value).catch(() => {});
+    expect(pushed()).toEqual(['a', 'b', 'c']);
+    void room.set('k', 'e').catch(() => {});
+    vi.advanceTimersByTime(100);
+    expect(pushed()).toEqual(['a', 'b', 'c', 'd']);
+    vi.advanceTimersByTime(100);
+    expect(pushed()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    vi.advanceTimersByTime(10_000); // idle: the bucket fills up again (heartbeat pings are not publishes)
+    latest().receive({ type: 'pong', nonce: null });
+    for (const value of ['f', 'g', 'h', 'i']) void room.append('s', value).catch(() => {});
+    expect(pushed()).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+  });
+
+  it('uses every limit the welcome brings: a later welcome with other limits takes over', () => {
+    const room = openRoom();
+    latest().accept(0, { limits: LIMITS });
+    for (let i = 0; i < 6; i++) void room.append('s', i).catch(() => {});
+    expect(pushed()).toEqual([0, 1, 2]);
+    latest().drop();
+    const socket = redial();
+    socket.accept(0, { limits: { ...LIMITS, publishBurst: 100 } });
+    // A new socket has a full bucket on the server: everything unacknowledged goes again at once.
+    expect(pushed(socket)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('paces direct messages too: each has an ID, goes before waiting publishes, and none is sent after a drop', () => {
+    const room = openRoom();
+    room.dm('c9', 'made offline');
+    latest().accept(0, { limits: LIMITS });
+    for (let i = 0; i < 4; i++) void room.append('s', i).catch(() => {});
+    room.dm('c9', 'hi');
+    expect(latest().frames('dm')).toEqual([]);
+    vi.advanceTimersByTime(100);
+    const [dm] = latest().frames('dm');
+    expect(dm).toEqual({ type: 'dm', to: 'c9', value: 'hi', id: expect.any(String) });
+    expect(latest().frames('push').map((frame) => frame.id)).not.toContain(dm!.id);
+    expect(latest().frames().map((frame) => frame.type).slice(-2)).toEqual(['push', 'dm']);
+    vi.advanceTimersByTime(100);
+    expect(pushed()).toEqual([0, 1, 2, 3]);
+    room.dm('c9', 'queued when the socket drops');
+    latest().drop();
+    room.dm('c9', 'made while reconnecting');
+    redial().accept(0, { limits: LIMITS });
+    vi.advanceTimersByTime(1000);
+    expect(latest().frames('dm')).toEqual([]);
+  });
+
+  it('still applies queueLimit to publishes waiting for a token, and loses none of them across a drop', async () => {
+    const room = openRoom({ queueLimit: 5 });
+    latest().accept(0, { limits: LIMITS });
+    const accepted = Array.from({ length: 5 }, (_, i) => room.append('s', i));
+    for (const promise of accepted) promise.catch(() => {});
+    expect(((await settled(room.append('s', 5))) as { error: RoomError }).error.code).toBe('queue_full');
+    expect(pushed()).toEqual([0, 1, 2]);
+    const first = latest().frames('push');
+    latest().drop();
+    const socket = redial();
+    socket.accept(0, { limits: LIMITS });
+    vi.advanceTimersByTime(200);
+    const again = socket.frames('push');
+    expect(again.map((frame) => frame.value)).toEqual([0, 1, 2, 3, 4]);
+    expect(again.slice(0, 3)).toEqual(first);
+  });
+});
+
+describe('rate_limited', () => {
+  useFakeSockets();
+
+  it('resends a refused publish with the same ID after retryAfter, before later ones, without surfacing the error', async () => {
+    const room = openRoom();
+    const errors: RoomError[] = [];
+    room.on('error', (error) => errors.push(error));
+    latest().accept(0, { limits: LIMITS });
+    const [a, b, c] = ['a', 'b', 'c'].map((value) => room.append('s', value));
+    const [, refused, third] = latest().frames('push');
+    latest().receive({ type: 'error', code: 'rate_limited', id: refused!.id, key: 's', retryAfter: 1500, message: 'slow down' });
+    latest().receive({ type: 'ack', id: third!.id, seq: 2 });
+    const d = room.append('s', 'd');
+    vi.advanceTimersByTime(1499);
+    expect(pushed()).toEqual(['a', 'b', 'c']);
+    vi.advanceTimersByTime(101); // retryAfter, then the token the resend takes
+    expect(pushed()).toEqual(['a', 'b', 'c', 'b']);
+    expect(latest().frames('push')[3]).toEqual(refused);
+    vi.advanceTimersByTime(100);
+    expect(pushed()).toEqual(['a', 'b', 'c', 'b', 'd']);
+    const frames = latest().frames('push');
+    latest().receive({ type: 'ack', id: frames[0]!.id, seq: 1 });
+    latest().receive({ type: 'ack', id: refused!.id, seq: 3 });
+    latest().receive({ type: 'ack', id: frames[4]!.id, seq: 4 });
+    expect(await Promise.all([a, b, c, d])).toEqual([1, 3, 2, 4]);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps a refused publish across a drop and resends it on the next socket', async () => {
+    const room = openRoom();
+    latest().accept(0, { limits: LIMITS });
+    const published = room.set('k', 1);
+    const [frame] = latest().frames('push');
+    latest().receive({ type: 'error', code: 'rate_limited', id: frame!.id, key: 'k', retryAfter: 60_000, message: 'slow down' });
+    expect(room.get('k')).toBe(1); // not rolled back: it is still pending
+    latest().drop();
+    redial().accept(0, { limits: LIMITS });
+    expect(latest().frames('push')).toEqual([frame]);
+    latest().receive({ type: 'ack', id: frame!.id, seq: 7 });
+    expect(await published).toBe(7);
+  });
+
+  it('reports a refused direct message on "error" (the server never acknowledges one, so it is not kept to resend)', () => {
+    const room = openRoom();
+    const errors: RoomError[] = [];
+    room.on('error', (error) => errors.push(error));
+    latest().accept(0, { limits: LIMITS });
+    room.dm('c9', 'hi');
+    const [dm] = latest().frames('dm');
+    latest().receive({ type: 'error', code: 'rate_limited', id: dm!.id, retryAfter: 100, message: 'slow down' });
+    expect(errors.map((error) => error.code)).toEqual(['rate_limited']);
+    vi.advanceTimersByTime(1000);
+    expect(latest().frames('dm')).toHaveLength(1);
+  });
+});
