@@ -1,4 +1,4 @@
-import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
+import { CLOSE_CODES, PROTOCOL_VERSION, RATE_LIMITED_BACKOFF_MS, type Limits } from '../protocol/limits.ts';
 import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
@@ -91,6 +91,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let tokens = 0;
   let refilled = 0;
   let pacer: ReturnType<typeof setTimeout> | undefined;
+  /** Closed with 4290: wait out the backoff, even when the browser wakes us. */
+  let limited = false;
 
   const subscriptions = new Map<string, Set<Subscription>>();
   /** Per subject, the subscriptions whose `sub` frames await their `init`, in send order. */
@@ -324,7 +326,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       inUse.add(roomId + ' ' + (secret = stableSecret(roomId, true)));
     }
     setStatus('reconnecting');
-    retry = setTimeout(dial, backoff(attempt++, minDelay, maxDelay, random));
+    // 4290: we sent frames far too fast; the server asks for a pause of at least 5 s.
+    limited = code === CLOSE_CODES.rateLimited;
+    retry = setTimeout(dial, (limited ? RATE_LIMITED_BACKOFF_MS : 0) + backoff(attempt++, minDelay, maxDelay, random));
   };
 
   // One timer for both jobs: keep the socket busy enough that a half-open one
@@ -337,7 +341,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
 
   const wake = (): void => {
     if (socket && Date.now() - lastHeard > heartbeat) drop();
-    if (retry !== undefined && doc?.visibilityState !== 'hidden') {
+    if (retry !== undefined && !limited && doc?.visibilityState !== 'hidden') {
       clearTimeout(retry);
       dial();
     }

@@ -1,12 +1,12 @@
 /**
  * The client keeps within the server's abuse limits: it paces publishes and
- * direct messages by the room's publish bucket, and resends what the server
- * refused for rate.
+ * direct messages by the room's publish bucket, resends what the server
+ * refused for rate, and backs off after close 4290.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CLOSE_CODES, DEFAULT_LIMITS, RATE_LIMITED_BACKOFF_MS } from '../../protocol/limits.ts';
 import { RoomError } from '../../client/index.ts';
-import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+import { FakeSocket, latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
 
 /** 10 publishes per second (a token every 100 ms) and a burst of 5, of which the client keeps 2 in reserve. */
 const LIMITS = { ...DEFAULT_LIMITS, publishesPerSecond: 10, publishBurst: 5 };
@@ -162,5 +162,36 @@ describe('rate_limited', () => {
     expect(errors.map((error) => error.code)).toEqual(['rate_limited']);
     vi.advanceTimersByTime(1000);
     expect(latest().frames('dm')).toHaveLength(1);
+  });
+});
+
+describe('close 4290 (too many frames)', () => {
+  useFakeSockets();
+  const globals = globalThis as { window?: EventTarget };
+  afterEach(() => void delete globals.window);
+
+  it('dials again only after RATE_LIMITED_BACKOFF_MS, even when the browser wakes it, then resumes as usual', () => {
+    const window = (globals.window = new EventTarget());
+    const room = openRoom({ random: () => 0 }); // no jitter: the backoff alone
+    room.subscribe('s', () => {});
+    latest().accept(0);
+    latest().receive({ type: 'init', key: 's', data: [{ value: 'v', seq: 4 }] });
+    void room.append('s', 'x').catch(() => {});
+    const [push] = latest().frames('push');
+    latest().drop(CLOSE_CODES.rateLimited);
+    expect(room.status).toBe('reconnecting');
+    vi.advanceTimersByTime(RATE_LIMITED_BACKOFF_MS - 1);
+    window.dispatchEvent(new Event('online'));
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(2);
+    latest().accept(5);
+    expect(room.status).toBe('open');
+    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 's', seq: 4 }]);
+    expect(latest().frames('push')).toEqual([push]);
+    // An ordinary drop afterwards is retried at once again.
+    latest().drop();
+    window.dispatchEvent(new Event('online'));
+    expect(FakeSocket.all).toHaveLength(3);
   });
 });
