@@ -1,4 +1,4 @@
-import { CLOSE_CODES, PROTOCOL_VERSION, RATE_LIMITED_BACKOFF_MS, type Limits } from '../protocol/limits.ts';
+import { PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
 import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../protocol/messages.ts';
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
@@ -63,10 +63,19 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   } = options;
   if (!Socket) throw new TypeError('no WebSocket: pass options.WebSocket');
   // The room's limits come with each welcome; nothing is published before one.
-  // (Importing DEFAULT_LIMITS would bundle the whole object.) A server older than
-  // the publish limits sends none: the bucket is then NaN, `tokens < 1` never
-  // holds, and nothing waits.
-  let limits = {} as Limits;
+  // Until then only presence is checked: DEFAULT_LIMITS.maxPresenceBytes, copied
+  // because importing that object would bundle all of it (the unit tests check
+  // the copy, as they do the close codes and the delay written as literals below).
+  // A server older than the publish limits sends none: the bucket is then NaN,
+  // `tokens < 1` never holds, and nothing waits.
+  let limits = { maxPresenceBytes: 2048 } as Limits;
+  /** Throws, as the server would refuse it (and an oversized hello presence once kept us waiting). */
+  const checkPresence = (state: unknown): void => {
+    if (over(JSON.stringify(state ?? null), limits.maxPresenceBytes)) {
+      throw new RoomError('presence_too_large');
+    }
+  };
+  checkPresence(options.presence);
   const url = socketUrl(address);
   const roomId = roomOf(url);
   let secret = options.secret ?? stableSecret(roomId);
@@ -316,19 +325,19 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     ws.close();
     awaiting.clear();
     if (status === 'closed') return;
-    if (code === CLOSE_CODES.unsupportedProtocol) {
+    if (code === 4003 /* CLOSE_CODES.unsupportedProtocol */) {
       emit('error', new RoomError('unsupported_protocol'));
       return room.close();
     }
-    if (code === CLOSE_CODES.replaced) {
+    if (code === 4001 /* CLOSE_CODES.replaced */) {
       // Another socket (a duplicated tab) holds our secret: take a new one for good.
       inUse.delete(roomId + ' ' + secret);
       inUse.add(roomId + ' ' + (secret = stableSecret(roomId, true)));
     }
     setStatus('reconnecting');
     // 4290: we sent frames far too fast; the server asks for a pause of at least 5 s.
-    limited = code === CLOSE_CODES.rateLimited;
-    retry = setTimeout(dial, (limited ? RATE_LIMITED_BACKOFF_MS : 0) + backoff(attempt++, minDelay, maxDelay, random));
+    limited = code === 4290; // CLOSE_CODES.rateLimited
+    retry = setTimeout(dial, (limited ? 5000 /* RATE_LIMITED_BACKOFF_MS */ : 0) + backoff(attempt++, minDelay, maxDelay, random));
   };
 
   // One timer for both jobs: keep the socket busy enough that a half-open one
@@ -399,6 +408,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     get: <T>(subject: string) =>
       (optimistic.get(subject) ?? values.get(subject))?.value as T | undefined,
     setPresence(state) {
+      checkPresence(state);
       presence = state;
       send({ type: 'presence', state });
     },

@@ -73,7 +73,7 @@ export interface RoomOptions {
   maxDelay?: number;
   /** Ping period, in ms. A socket silent for two periods is dropped as half-open. Default 10,000. */
   heartbeat?: number;
-  /** Presence state announced in every hello. */
+  /** Presence state announced in every hello. `connect` throws `presence_too_large` if it is over 2 KiB. */
   presence?: unknown;
   /** For tests: the jitter source. */
   random?: () => number;
@@ -102,6 +102,7 @@ export interface Room {
   compact(subject: string, seq: number, value: unknown): Promise<number>;
   /** The latest value of a subject known here: your pending `set`, else the last one received. */
   get<T = unknown>(subject: string): T | undefined;
+  /** Announce your presence state now and in every later hello. Throws `presence_too_large` over `maxPresenceBytes`. */
   setPresence(state: unknown): void;
   /**
    * A direct message to a connection, paced like publishes (ahead of them).

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Status } from '../../client/index.ts';
+import { CLOSE_CODES } from '../../protocol/limits.ts';
 import { FakeSocket, latest, openRoom, redial, SECRET, useFakeSockets } from './fake-socket.ts';
 
 describe('connection status', () => {
@@ -49,7 +50,7 @@ describe('connection status', () => {
     const room = openRoom();
     const errors: string[] = [];
     room.on('error', (error) => errors.push(error.code));
-    latest().drop(4003);
+    latest().drop(CLOSE_CODES.unsupportedProtocol);
     expect(room.status).toBe('closed');
     expect(errors).toEqual(['unsupported_protocol']);
     expect(vi.getTimerCount()).toBe(0);

@@ -1,12 +1,12 @@
 /**
  * The client keeps within the server's abuse limits: it paces publishes and
  * direct messages by the room's publish bucket, resends what the server
- * refused for rate, and backs off after close 4290.
+ * refused for rate, backs off after close 4290, and refuses oversized presence.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLOSE_CODES, DEFAULT_LIMITS, RATE_LIMITED_BACKOFF_MS } from '../../protocol/limits.ts';
 import { RoomError } from '../../client/index.ts';
-import { FakeSocket, latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
+import { FakeSocket, latest, openRoom, redial, SECRET, useFakeSockets } from './fake-socket.ts';
 
 /** 10 publishes per second (a token every 100 ms) and a burst of 5, of which the client keeps 2 in reserve. */
 const LIMITS = { ...DEFAULT_LIMITS, publishesPerSecond: 10, publishBurst: 5 };
@@ -193,5 +193,38 @@ describe('close 4290 (too many frames)', () => {
     latest().drop();
     window.dispatchEvent(new Event('online'));
     expect(FakeSocket.all).toHaveLength(3);
+  });
+});
+
+describe('presence size', () => {
+  useFakeSockets();
+
+  it('setPresence throws presence_too_large over the welcome limit, sends nothing, and keeps the old state', () => {
+    const room = openRoom();
+    latest().accept(0, { limits: { ...LIMITS, maxPresenceBytes: 20 } });
+    room.setPresence('é'.repeat(9)); // 18 bytes of UTF-8 and 2 quotes: 20
+    let thrown: unknown;
+    try {
+      room.setPresence('é'.repeat(10));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(RoomError);
+    expect((thrown as RoomError).code).toBe('presence_too_large');
+    expect(latest().frames('presence')).toEqual([{ type: 'presence', state: 'é'.repeat(9) }]);
+    latest().drop();
+    redial().open();
+    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: 'é'.repeat(9) }]);
+  });
+
+  it('connect throws at the call for an oversized presence (DEFAULT_LIMITS before any welcome) and leaves nothing behind', () => {
+    const max = DEFAULT_LIMITS.maxPresenceBytes;
+    expect(() => openRoom({ presence: 'x'.repeat(max - 1) })).toThrow(new RoomError('presence_too_large'));
+    expect(FakeSocket.all).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(0);
+    const room = openRoom({ presence: 'x'.repeat(max - 2) });
+    latest().open();
+    expect(latest().frames('hello')[0]!.secret).toBe(SECRET); // the failed call held no secret
+    expect(() => room.setPresence({ name: 'x'.repeat(max) })).toThrow(RoomError);
   });
 });
