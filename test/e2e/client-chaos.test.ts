@@ -21,7 +21,18 @@ const PUBLISHER_CUTS = 12;
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  // This test is about drops and resumes, not rate limits: at the default
+  // 50 publishes/s per socket the client would pace its 4,000 appends over 80 s,
+  // and its bursts of resent publishes and subscriptions would pass the frame
+  // and room limits. Raised far above what the test sends.
+  server = await startServer({
+    PUBLISHES_PER_SECOND: '100000',
+    PUBLISH_BURST: '100000',
+    FRAMES_PER_SECOND: '100000',
+    FRAME_BURST: '100000',
+    ROOM_PUBLISHES_PER_SECOND: '100000',
+    ROOM_DELIVERIES_PER_SECOND: '1000000',
+  });
 });
 afterAll(async () => {
   closeAll();
