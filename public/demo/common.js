@@ -7,7 +7,7 @@ export function roomId() {
   return location.pathname.match(/^\/r\/([\w-]+)/)?.[1] ?? new URLSearchParams(location.search).get('room');
 }
 
-/** A name per tab, kept across reloads (sessionStorage, like the client ID). */
+/** A name per tab, kept across reloads (sessionStorage, like the client's secret). */
 export function myName() {
   let name = sessionStorage.getItem('demo.name');
   if (!name) sessionStorage.setItem('demo.name', (name = `guest-${Math.random().toString(36).slice(2, 6)}`));
