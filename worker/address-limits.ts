@@ -6,6 +6,7 @@
  * or a script hammering one endpoint, not a distributed attack.
  */
 import type { Context } from 'hono';
+import { TokenBucket } from './token-bucket.ts';
 
 type App = { Bindings: Env };
 type LimiterName = 'NEW_ROOM_LIMITER' | 'CONNECT_LIMITER' | 'SEND_LIMITER';
@@ -22,12 +23,50 @@ export const ADDRESS_HEADER = 'x-edgeroom-address';
 /** Cloudflare sets CF-Connecting-IP and a client cannot; locally every caller is one address. */
 export const clientAddress = (c: Context<App>): string => c.req.header('cf-connecting-ip') ?? 'local';
 
-/** True when the caller is under the limit (or the limits are off, or the binding is absent). */
+/**
+ * How long a refused request is held before its answer. A client that floods
+ * with a fixed number of requests in flight is slowed to that many per second,
+ * and while held, a request costs no CPU; answered at once, it would be resent
+ * at once, and its refusals alone would keep the process busy.
+ */
+export const REFUSAL_DELAY_MS = 1000;
+
+/**
+ * True when the caller is under the limit (or the limits are off, or the
+ * binding is absent). A refusal resolves only after REFUSAL_DELAY_MS.
+ */
 export async function withinAddressLimit(c: Context<App>, name: LimiterName): Promise<boolean> {
   const limiter = c.env[name] as RateLimit | undefined;
   if (!limiter || (c.env.ADDRESS_LIMITS as string) === 'off') return true;
-  const { success } = await limiter.limit({ key: clientAddress(c) });
+  const address = clientAddress(c);
+  const success = smoothed(name, address) && (await limiter.limit({ key: address })).success;
+  if (!success) await new Promise((resolve) => setTimeout(resolve, REFUSAL_DELAY_MS));
   return success;
+}
+
+/**
+ * Per address, in this isolate's memory: the binding's own rate, as a token
+ * bucket with a burst of a tenth of its window. The binding counts in windows,
+ * which lets a caller spend a whole window's worth in a moment, and twice that
+ * across a window's edge; the bucket spreads the same budget out, at no cost.
+ * Only an approximation across isolates, which the binding then bounds.
+ */
+const SMOOTHING: Record<LimiterName, { rate: number; burst: number }> = {
+  NEW_ROOM_LIMITER: { rate: 3, burst: 10 },
+  CONNECT_LIMITER: { rate: 12, burst: 40 },
+  SEND_LIMITER: { rate: 10, burst: 20 },
+};
+const buckets = new Map<string, TokenBucket>();
+
+function smoothed(name: LimiterName, address: string): boolean {
+  const key = `${name}|${address}`;
+  let bucket = buckets.get(key);
+  if (!bucket) {
+    // Bounded: a bucket that is full again is the same as none.
+    if (buckets.size >= 10_000) for (const [k, b] of buckets) if (b.available() >= b.burst) buckets.delete(k);
+    buckets.set(key, (bucket = new TokenBucket(SMOOTHING[name].rate, SMOOTHING[name].burst)));
+  }
+  return bucket.take();
 }
 
 /**
