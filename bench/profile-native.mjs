@@ -16,7 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
+import { BENCH_VARS, EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
 import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability, startWorkerd } from './contenders/workerd.mjs';
@@ -47,7 +47,7 @@ const LAYERS = [
 ];
 
 setLocalObservability(false);
-const server = await startWorkerd(target === 'partyserver' ? PARTYSERVER_CONFIG : EDGEROOM_CONFIG);
+const server = target === 'partyserver' ? await startWorkerd(PARTYSERVER_CONFIG) : await startWorkerd(EDGEROOM_CONFIG, BENCH_VARS);
 const perfData = join(mkdtempSync(join(tmpdir(), 'edgeroom-perf-')), 'perf.data');
 try {
   /** @type {import('./contenders/contender.mjs').Contender} */

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
+import { BENCH_VARS, EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
 import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability } from './contenders/workerd.mjs';
@@ -34,6 +34,7 @@ const { unstable_startWorker } = await import('wrangler');
 const persist = mkdtempSync(join(tmpdir(), 'edgeroom-profile-'));
 const worker = await unstable_startWorker({
   config: target === 'partyserver' ? PARTYSERVER_CONFIG : EDGEROOM_CONFIG,
+  bindings: target === 'partyserver' ? {} : Object.fromEntries(Object.entries(BENCH_VARS).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
   dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: { hostname: '127.0.0.1', port: 0 }, persist, logLevel: 'warn', watch: false },
 });
 

@@ -29,14 +29,16 @@ export function compatibilityDate(configPath) {
 
 /**
  * @param {string} configPath
+ * @param {Record<string, string>} [vars] wrangler vars over the config's
  * @returns {Promise<{ origin: string, stop(): Promise<void> }>}
  */
-export async function startWorkerd(configPath) {
+export async function startWorkerd(configPath, vars = {}) {
   if (process.env.X_LOCAL_OBSERVABILITY === undefined) throw new Error('call setLocalObservability() first');
   const { unstable_startWorker } = await import('wrangler');
   const persist = mkdtempSync(join(tmpdir(), 'edgeroom-bench-'));
   const worker = await unstable_startWorker({
     config: configPath,
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
     dev: {
       server: { hostname: '127.0.0.1', port: 0 },
       inspector: false,
