@@ -7,9 +7,11 @@ const UNLIMITED_RATES = {
   ROOM_PUBLISHES_PER_SECOND: '1000000', ROOM_DELIVERIES_PER_SECOND: '1000000', ADDRESS_LIMITS: 'off',
 };
 
-// Three projects: worker tests run inside workerd; client unit tests run in
-// Node; end-to-end tests (published DriftDB client, browser) start the real
-// worker with wrangler and talk to it over loopback.
+// Worker tests run inside workerd: with the default limits, and in projects of
+// their own with tiny ones (small limits, rate limits, storage caps, paging).
+// Client unit tests run in Node; end-to-end tests (our client, the published
+// DriftDB client, the browser) start the real worker with wrangler and talk to
+// it over loopback.
 export default defineConfig({
   test: {
     projects: [
