@@ -41,7 +41,7 @@ export default defineConfig({
             bindings: {
               FRAMES_PER_SECOND: '1', FRAME_BURST: '30',
               PUBLISHES_PER_SECOND: '1', PUBLISH_BURST: '5',
-              PRESENCE_PER_SECOND: '1', PRESENCE_BURST: '2',
+              PRESENCE_PER_SECOND: '1', PRESENCE_BURST: '2', REFUSALS_BEFORE_CLOSE: '10',
               ROOM_PUBLISHES_PER_SECOND: '8',
               ROOM_DELIVERIES_PER_SECOND: '20',
             },

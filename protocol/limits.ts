@@ -29,6 +29,11 @@ export const DEFAULT_LIMITS = {
   /** Presence announcements per socket per second. Faster updates are coalesced: the latest state wins. */
   presencePerSecond: 10,
   presenceBurst: 20,
+  /**
+   * Publishes refused in a row (each told its `retryAfter`) before the socket is
+   * closed with 4290: a client that waits as told is never refused twice in a row.
+   */
+  refusalsBeforeClose: 50,
   /** Publishes per room per second, from every socket and HTTP together. Past it: `rate_limited`. */
   roomPublishesPerSecond: 1000,
   /** Deliveries per room per second: each publish costs one per recipient. Past it: `rate_limited`. */

@@ -20,6 +20,8 @@ export class SocketRates {
   readonly frames: TokenBucket;
   readonly publishes: TokenBucket;
   readonly presence: TokenBucket;
+  /** Publishes refused since the last one admitted. */
+  refusedInARow = 0;
 
   constructor(limits: Limits, now = Date.now()) {
     this.frames = new TokenBucket(limits.framesPerSecond, limits.frameBurst, now);
@@ -51,9 +53,19 @@ export class RoomRates {
    * HTTP), one from the room's, and one delivery per recipient. All or nothing.
    */
   admit(socket: SocketRates | undefined, recipients: number, now = Date.now()): Refusal | undefined {
-    const l = this.#limits;
     // A publish to more recipients than the budget holds waits for a full budget, then goes.
     const cost = Math.min(recipients, this.deliveries.burst);
+    const refusal = this.#refusal(socket, cost, now);
+    if (socket) socket.refusedInARow = refusal ? socket.refusedInARow + 1 : 0;
+    if (refusal) return refusal;
+    socket?.publishes.take(1, now);
+    this.publishes.take(1, now);
+    this.deliveries.take(cost, now);
+    return undefined;
+  }
+
+  #refusal(socket: SocketRates | undefined, cost: number, now: number): Refusal | undefined {
+    const l = this.#limits;
     if (socket && socket.publishes.available(now) < 1) {
       return { message: `Over publishesPerSecond (${l.publishesPerSecond}/s, burst ${l.publishBurst}) for this socket`, retryAfter: socket.publishes.wait(1, now) };
     }
@@ -63,9 +75,6 @@ export class RoomRates {
     if (this.deliveries.available(now) < cost) {
       return { message: `Over roomDeliveriesPerSecond (${l.roomDeliveriesPerSecond}/s) for this room`, retryAfter: this.deliveries.wait(cost, now) };
     }
-    socket?.publishes.take(1, now);
-    this.publishes.take(1, now);
-    this.deliveries.take(cost, now);
     return undefined;
   }
 }

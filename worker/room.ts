@@ -91,12 +91,17 @@ export class Room extends DurableObject<Env> {
     }, writes(message));
   }
 
+  /** A socket that keeps publishing while told to wait is flooding, whatever its frame rate. */
+  #closeIfIgnoringRefusals(c: Connection): void {
+    if (c.rates.refusedInARow < this.#limits.refusalsBeforeClose || c.closing) return;
+    this.#closeForFlooding(c, `${c.rates.refusedInARow} publishes refused in a row (refusalsBeforeClose)`);
+  }
+
   /** Past its frame burst: the socket goes, and its frames still in flight are ignored. */
-  #closeForFlooding(c: Connection): void {
+  #closeForFlooding(c: Connection, why = `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst})`): void {
     c.closing = true;
     if (c.address !== undefined) this.#penalties.add(c.address);
-    c.close(CLOSE_CODES.rateLimited,
-      `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst}): reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
+    c.close(CLOSE_CODES.rateLimited, `${why}: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     this.#loop.run(() => this.#presence.leave(c.ws), false);
   }
 
@@ -141,7 +146,7 @@ export class Room extends DurableObject<Env> {
     switch (m.type) {
       case 'push':
         for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn, c.rates)) c.send(reply);
-        return;
+        return this.#closeIfIgnoringRefusals(c);
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
         return;
@@ -157,7 +162,10 @@ export class Room extends DurableObject<Env> {
         return this.#presence.set(c, m.state);
       case 'dm': {
         const refusal = this.#rates.admit(c.rates, 1);
-        if (refusal) return c.send(rateLimited(refusal, m.id));
+        if (refusal) {
+          c.send(rateLimited(refusal, m.id));
+          return this.#closeIfIgnoringRefusals(c);
+        }
         return this.#presence.direct(c, m, binary);
       }
     }

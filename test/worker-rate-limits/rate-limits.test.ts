@@ -8,6 +8,7 @@ const PUBLISH_BURST = 5;
 const FRAME_BURST = 30;
 const ROOM_PUBLISHES = 8;
 const ROOM_DELIVERIES = 20;
+const REFUSALS_BEFORE_CLOSE = 10;
 
 const sendHttp = (room: string, body: unknown, client = 'backend') =>
   http(`/room/${room}/send?client=${client}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -86,6 +87,17 @@ describe('per-socket publish rate', () => {
     // And a frame flood is still closed.
     for (let i = 0; i < FRAME_BURST + 5; i++) pub.send({ type: 'ping', nonce: i });
     expect((await pub.closed).code).toBe(4290);
+  });
+});
+
+describe('ignoring refusals', () => {
+  it('closes a socket with 4290 once its publishes are refused REFUSALS_BEFORE_CLOSE times in a row', async () => {
+    const room = freshRoom();
+    const pub = await connect(room);
+    for (let i = 1; i <= PUBLISH_BURST + REFUSALS_BEFORE_CLOSE + 5; i++) pub.send(push('k', i, 'relay', `m${i}`));
+    expect(await pub.closed).toEqual({ code: 4290, reason: '10 publishes refused in a row (refusalsBeforeClose): reconnect after 5000 ms' });
+    const refused = pub.received.filter((m) => m.code === 'rate_limited').map((m) => m.id);
+    expect(refused.slice(0, REFUSALS_BEFORE_CLOSE)).toEqual(Array.from({ length: REFUSALS_BEFORE_CLOSE }, (_, i) => `m${PUBLISH_BURST + 1 + i}`));
   });
 });
 
