@@ -12,15 +12,6 @@ export function randomId(length = 24): string {
 /** Secrets of this process, by room ID (a Map: a room may be called `__proto__`). */
 const processSecrets = new Map<string, string>();
 
-function tabStorage(): Storage | undefined {
-  // Reading sessionStorage throws in sandboxed iframes and with storage blocked.
-  try {
-    return globalThis.sessionStorage;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The secret this tab (sessionStorage: kept across reloads, not shared with
  * new tabs) or this process says hello with in one room. The server derives
@@ -29,8 +20,13 @@ function tabStorage(): Storage | undefined {
  * replaces one of the two (close code 4001) and that one must stop using the
  * shared secret.
  */
-export function stableSecret(room: string, renew = false): string {
-  const storage = tabStorage();
+export function stableSecret(room: string, renew?: boolean): string {
+  let storage: Storage | undefined;
+  try {
+    storage = globalThis.sessionStorage;
+  } catch {
+    // it throws in sandboxed iframes and with storage blocked
+  }
   const key = 'edgeroom.secret.' + room;
   let secret = renew ? undefined : (storage?.getItem(key) ?? processSecrets.get(room));
   if (!secret) {

@@ -79,8 +79,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const url = socketUrl(address);
   const roomId = roomOf(url);
   let secret = options.secret ?? stableSecret(roomId);
-  if (inUse.has(roomId + ' ' + secret)) secret = randomId();
-  inUse.add(roomId + ' ' + secret);
+  if (inUse.has(roomId + secret)) secret = randomId();
+  inUse.add(roomId + secret);
   /** The client IDs the server gave us (one more after each 4001): `own` compares with them. */
   const ownIds = new Set<string | undefined>();
   let clientId: string | undefined;
@@ -176,11 +176,10 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
 
   const transmit = (id: string, { frame }: Outgoing): void => {
     const text = JSON.stringify(frame);
-    const max = limits.maxMessageBytes;
     // The server answers an oversize frame without its ID (it does not parse
     // it), so such a publish would never settle and be resent forever.
-    if (over(text, max)) {
-      const error = new RoomError('too_large', `publish over ${max} bytes`);
+    if (over(text, limits.maxMessageBytes)) {
+      const error = new RoomError('too_large');
       fail(id, error) || emit('error', error);
     } else send(text);
   };
@@ -331,8 +330,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     }
     if (code === 4001 /* CLOSE_CODES.replaced */) {
       // Another socket (a duplicated tab) holds our secret: take a new one for good.
-      inUse.delete(roomId + ' ' + secret);
-      inUse.add(roomId + ' ' + (secret = stableSecret(roomId, true)));
+      inUse.delete(roomId + secret);
+      inUse.add(roomId + (secret = stableSecret(roomId, true)));
     }
     setStatus('reconnecting');
     // 4290: we sent frames far too fast; the server asks for a pause of at least 5 s.
@@ -427,10 +426,10 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       setStatus('closed');
       clearInterval(beat);
       clearTimeout(retry);
-      clearTimeout(pacer);
+      flush(); // clears its timer: the room is closed
       win?.removeEventListener('online', wake);
       doc?.removeEventListener('visibilitychange', wake);
-      inUse.delete(roomId + ' ' + secret);
+      inUse.delete(roomId + secret);
       drop();
       const closed = new RoomError('closed');
       publishes.forEach((pending) => pending.reject(closed));
