@@ -66,8 +66,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   // Until then only presence is checked: DEFAULT_LIMITS.maxPresenceBytes, copied
   // because importing that object would bundle all of it (the unit tests check
   // the copy, as they do the close codes and the delay written as literals below).
-  // A server older than the publish limits sends none: the bucket is then NaN,
-  // `tokens < 1` never holds, and nothing waits.
+  // A server older than the publish limits sends none: the pacing is then NaN,
+  // `wait > 0` never holds, and nothing waits.
   let limits = { maxPresenceBytes: 2048 } as Limits;
   /** Throws, as the server would refuse it (and an oversized hello presence once kept us waiting). */
   const checkPresence = (state: unknown): void => {
@@ -95,10 +95,17 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let presence = options.presence;
   const idPrefix = randomId(10);
   let idCounter = 0;
-  // The server's publish bucket for this socket, mirrored: pushes and dms go
-  // out only when it holds a token, so the server never has to refuse them.
-  let tokens = 0;
-  let refilled = 0;
+  // The server's publish bucket for this socket, mirrored so that it never has to
+  // refuse a push or dm. The server takes a token when it reads the frame, which
+  // may be long after we sent it (a busy room reads in batches), so the mirror
+  // counts each token as taken as late as it can have been: a push's when its
+  // answer (ack or error) arrives, a dm's (never answered) when sent. `due` is
+  // then the time the bucket is known to be empty until (one token per
+  // `interval` ms), and pushes still in flight may be taken any moment.
+  let due = 0;
+  let inflight = 0;
+  let interval = 0;
+  let slack = 0;
   let pacer: ReturnType<typeof setTimeout> | undefined;
   /** Closed with 4290: wait out the backoff, even when the browser wakes us. */
   let limited = false;
@@ -164,6 +171,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const fail = (id: string, error: RoomError): boolean => {
     const pending = settle(id);
     if (!pending) return false;
+    // Answered (or never sent): its token is taken by now, if ever.
+    inflight--;
+    take();
     const { key } = pending.frame;
     if (optimistic.get(key)?.id === id) {
       optimistic.delete(key);
@@ -176,12 +186,18 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
 
   const transmit = (id: string, { frame }: Outgoing): void => {
     const text = JSON.stringify(frame);
+    // Counted before the size check: fail() gives a push back.
+    frame.type === 'dm' ? take() : inflight++;
     // The server answers an oversize frame without its ID (it does not parse
     // it), so such a publish would never settle and be resent forever.
     if (over(text, limits.maxMessageBytes)) {
       const error = new RoomError('too_large');
       fail(id, error) || emit('error', error);
     } else send(text);
+  };
+
+  const take = (): void => {
+    due = Math.max(due, Date.now()) + interval;
   };
 
   /**
@@ -191,16 +207,13 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const flush = (): void => {
     clearTimeout(pacer);
     if (status !== 'open') return;
-    const now = Date.now();
-    const rate = limits.publishesPerSecond;
-    // Two tokens below the server's burst: a margin for network jitter.
-    tokens = Math.min(Math.max(1, limits.publishBurst - 2), tokens + ((now - refilled) * rate) / 1000);
-    refilled = now;
     for (const map of [dms, publishes]) {
       for (const [id, out] of map) {
         if (out.ws !== socket) {
-          if (tokens < 1) return void (pacer = setTimeout(flush, ((1 - tokens) * 1000) / rate));
-          tokens--;
+          // Would the bucket hold a token, with one to spare, if every push in
+          // flight were taken just before this frame?
+          const wait = Math.max(due - Date.now(), 0) + inflight * interval - slack;
+          if (wait > 0) return void (pacer = setTimeout(flush, wait));
           out.ws = socket;
           transmit(id, out);
           dms.delete(id); // the server never acknowledges a dm: done
@@ -214,7 +227,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       case 'welcome':
         roomSeq = message.seq;
         limits = { ...limits, ...message.limits };
-        tokens = Infinity; // a new socket's bucket is full
+        due = inflight = 0; // a new socket's bucket is full
+        interval = 1000 / limits.publishesPerSecond;
+        slack = Math.max(limits.publishBurst - 2, 0) * interval; // the burst but one token (a burst of 1: that one)
         dms.clear(); // made offline, or not sent on the last socket: dropped
         conn = message.conn;
         ownIds.add((clientId = message.client));
@@ -267,6 +282,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       case 'ack': {
         const pending = settle(message.id);
         if (!pending) break;
+        inflight--;
+        take();
+        flush();
         const { key, value, action } = pending.frame;
         if (action.type === 'replace') {
           if (optimistic.get(key)?.id === message.id) optimistic.delete(key);
@@ -277,11 +295,12 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       }
       case 'error': {
         const refused = publishes.get(message.id!);
-        if (message.code === 'rate_limited' && refused) {
-          // Our bucket was fuller than the server's (jitter, or a room-wide
-          // limit): send it again, same ID, once the server has a token for it.
-          refused.ws = tokens = 0;
-          refilled = Date.now() + (message.retryAfter ?? 0);
+        if (refused && message.code === 'rate_limited') {
+          // The server's bucket was emptier than ours (a room-wide limit, shared
+          // with others): send it again, same ID, once the server has a token for it.
+          refused.ws = 0;
+          inflight--;
+          due = Math.max(due, Date.now() + (message.retryAfter ?? 0) + slack);
           flush();
           break;
         }
