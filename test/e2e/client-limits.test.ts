@@ -40,7 +40,7 @@ it('paces 300 appends made at once: all acknowledged, each stored once, in order
   writer.on('error', (error) => errors.push(error));
   await waitFor(() => writer.status === 'open', 'writer open');
 
-  const count = 300; // 98 at once, then 50/s by the default limits: about 4 s
+  const count = 300; // 99 at once, then 50/s by the default limits: about 4 s
   const seqs = await Promise.all(Array.from({ length: count }, (_, i) => writer.append('burst', i)));
   expect(seqs).toEqual(seqs.toSorted((a, b) => a - b));
   expect(new Set(seqs).size).toBe(count);
