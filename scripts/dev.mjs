@@ -14,6 +14,10 @@ const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.
     WRANGLER_SEND_METRICS: 'false',
     WRANGLER_SEND_ERROR_REPORTS: 'false',
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    // wrangler's local observability logs every WebSocket message a room receives. That
+    // made each inbound frame cost about 0.3 ms of the one thread every local room shares,
+    // so a single flooding client stalled them all. Set X_LOCAL_OBSERVABILITY=true to keep it.
+    X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? 'false',
   },
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

@@ -40,7 +40,8 @@ export async function withinAddressLimit(c: Context<App>, name: LimiterName): Pr
   if (!limiter || (c.env.ADDRESS_LIMITS as string) === 'off') return true;
   const address = clientAddress(c);
   const success = smoothed(name, address) && (await limiter.limit({ key: address })).success;
-  if (!success) await new Promise((resolve) => setTimeout(resolve, REFUSAL_DELAY_MS));
+  // Jittered (0.5–1.5 × the delay), so refusals held together are not all answered together.
+  if (!success) await new Promise((resolve) => setTimeout(resolve, REFUSAL_DELAY_MS * (0.5 + Math.random())));
   return success;
 }
 

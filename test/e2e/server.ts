@@ -27,6 +27,8 @@ export interface ServerOptions {
 process.env.WRANGLER_SEND_METRICS = 'false';
 process.env.WRANGLER_SEND_ERROR_REPORTS = 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+// As `npm run dev` runs it (scripts/dev.mjs): without wrangler's per-message event log.
+process.env.X_LOCAL_OBSERVABILITY ??= 'false';
 
 export async function startServer(vars: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   const persist = options.persist ?? mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
