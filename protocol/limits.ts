@@ -20,9 +20,13 @@ export const DEFAULT_LIMITS = {
   retentionSeconds: 86_400,
 
   // ---- rates (token buckets: a steady rate, and a burst the bucket holds) ----
-  /** Frames of any kind one socket may send per second. Past the burst: close 4290. */
+  /**
+   * Frames of any kind one socket may send per second. Past the burst: close 4290.
+   * The burst holds what a client sends on (re)connecting: a hello, one `sub` per
+   * subscription (up to maxSubscriptions) and a burst of queued publishes.
+   */
   framesPerSecond: 200,
-  frameBurst: 400,
+  frameBurst: 1200,
   /** Publishes (push of any action) and direct messages per socket per second. Past the burst: `rate_limited`. */
   publishesPerSecond: 50,
   publishBurst: 100,
