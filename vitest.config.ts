@@ -77,10 +77,21 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: ['test/e2e/flood.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+        },
+      },
+      {
+        // The flood test compares latencies, so it runs alone, after every other project.
+        test: {
+          name: 'flood',
+          include: ['test/e2e/flood.test.ts'],
+          environment: 'node',
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -9,6 +9,8 @@ import WebSocket from 'ws';
 export interface Witness {
   /** This socket's connection ID, from its welcome. */
   conn: string;
+  /** Direct messages received so far (a dm flood's target counts what got through). */
+  readonly dms: number;
   /** Publishes for `ms` at 10/s; resolves with each round trip in ms. Rejects on any error frame or close. */
   measure(ms: number): Promise<number[]>;
   close(): void;
@@ -18,12 +20,14 @@ export async function openWitness(socketUrl: string, name: string): Promise<Witn
   const ws = new WebSocket(socketUrl);
   const pending = new Map<string, number>();
   const rtts: number[] = [];
+  let dms = 0;
   let failure: Error | undefined;
   let welcomed: (conn: string) => void;
   const welcome = new Promise<string>((resolve) => (welcomed = resolve));
   ws.on('message', (data) => {
     for (const m of [JSON.parse(data.toString())].flat()) {
       if (m.type === 'welcome') welcomed(m.conn);
+      if (m.type === 'dm') dms++;
       if (m.type === 'error') failure ??= new Error(`witness ${name} got an error: ${JSON.stringify(m)}`);
       if (m.type === 'push' && m.key === 'w') {
         const sentAt = pending.get(String(m.value));
@@ -46,6 +50,9 @@ export async function openWitness(socketUrl: string, name: string): Promise<Witn
 
   return {
     conn,
+    get dms() {
+      return dms;
+    },
     async measure(ms) {
       rtts.length = 0;
       const end = performance.now() + ms;
