@@ -34,6 +34,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { startServer, type TestServer } from './server.ts';
+import { workerdMiB } from './flood/memory.ts';
 import { openWitness, percentile, type Witness } from './flood/witness.ts';
 
 const FLOOD_MS = 10_000;
@@ -89,12 +90,14 @@ const summary = (rtts: number[]) =>
 describe.each((process.env.FLOOD_MODES?.split(',') ?? ['relay', 'dm', 'http']) as ('relay' | 'dm' | 'http' | 'ping')[])('a flood of %s', (mode) => {
   it('is throttled, and witnesses in its room and in another keep their p99 within 1.5x of quiet', { retry: 1, timeout: 120_000 }, async () => {
     const quiet = await witnessBoth(QUIET_MS);
+    const memoryBefore = workerdMiB();
     const dmsBefore = near.dms;
     const [stats, loud] = await Promise.all([flood(mode, near.conn), witnessBoth(FLOOD_MS)]);
     if (mode === 'dm') stats.accepted = near.dms - dmsBefore; // dms are never acknowledged: count what arrived
     console.log([
       `flood of ${mode}, ${FLOOD_MS / 1000} s: sent ${stats.sent}, ${mode === 'dm' ? 'delivered' : 'accepted'} ${stats.accepted}, rate_limited ${stats.rateLimited}, ` +
         `connects ${stats.connects}, closes ${JSON.stringify(stats.closes)}${mode === 'http' ? `, HTTP statuses ${JSON.stringify(stats.http)}` : ''}`,
+      `  workerd resident memory:     ${memoryBefore?.toFixed(0) ?? '?'} MiB before, ${workerdMiB()?.toFixed(0) ?? '?'} MiB after`,
       `  witness in the same room:    quiet ${summary(quiet.near)}; flooded ${summary(loud.near)}; ratio ${(percentile(loud.near, 99) / percentile(quiet.near, 99)).toFixed(2)}`,
       `  witness in another room:     quiet ${summary(quiet.far)}; flooded ${summary(loud.far)}; ratio ${(percentile(loud.far, 99) / percentile(quiet.far, 99)).toFixed(2)}`,
     ].join('\n'));
