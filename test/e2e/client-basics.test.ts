@@ -2,19 +2,11 @@
  * The client's everyday API against the real worker: addressing, status,
  * own echoes, tails, live-only subscriptions, relays, presence and direct messages.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createRoom, type PresenceEvent, type Status } from '../../client/index.ts';
-import { closeAll, droppableSockets, open, recorder, waitFor } from './client-harness.ts';
-import { startServer, type TestServer } from './server.ts';
+import { droppableSockets, open, recorder, useServer, waitFor } from './client-harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterEach(closeAll);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer();
 
 it('opens a created room by its socket URL or by API base and room ID, and reports status changes', async () => {
   const created = await createRoom(`${server.url}/`);

@@ -3,8 +3,10 @@
  * the test can cut, a gate that keeps a client offline, bounded waits, and a
  * seeded random source so a failing chaos run can be replayed.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { connect, type Room, type RoomAddress, type RoomOptions, type SubjectEvent } from '../../client/index.ts';
+import { startServer, type TestServer } from './server.ts';
 
 /** A `ws` constructor that keeps a handle on every socket it makes. */
 export function droppableSockets() {
@@ -75,5 +77,32 @@ export function seeded(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The real worker for the tests of a file (or describe block): started before
+ * them with `vars`, every client closed after each test, stopped after all.
+ */
+export function useServer(vars: Record<string, string> = {}): { readonly url: string; readonly port: number } {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startServer(vars);
+  });
+  afterEach(closeAll);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const started = (): TestServer => {
+    if (!server) throw new Error('the server is not started yet');
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
   };
 }

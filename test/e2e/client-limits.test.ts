@@ -4,20 +4,12 @@
  * refuse one, and two connections to one room from one process keep distinct
  * identities whatever URL they came through.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createRoom, type RoomError, type Status } from '../../client/index.ts';
-import { closeAll, open, recorder, waitFor } from './client-harness.ts';
-import { startServer, type TestServer } from './server.ts';
+import { open, recorder, useServer, waitFor } from './client-harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterEach(closeAll);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = useServer();
 
 /** A `ws` constructor that counts the sockets it makes and the rate_limited frames they receive. */
 function watchedSockets() {

@@ -3,11 +3,10 @@
  * once, and a checkpoint the room can no longer replay from (compacted or
  * wiped) produces a reset followed by the current state.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createRoom } from '../../client/index.ts';
-import { closeAll, droppableSockets, open, recorder, waitFor } from './client-harness.ts';
-import { startServer, type TestServer } from './server.ts';
+import { droppableSockets, open, recorder, useServer, waitFor } from './client-harness.ts';
 
 /** A raw socket that collects parsed frames. */
 async function rawSocket(url: string) {
@@ -19,14 +18,7 @@ async function rawSocket(url: string) {
 }
 
 describe('with the default retention', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterEach(closeAll);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = useServer();
 
   it('applies a push resent with the same ID once: one ack, one duplicate ack with the same seq, one stored entry', async () => {
     const { socket_url: url } = await createRoom(server.url);
@@ -136,14 +128,7 @@ describe('with the default retention', () => {
 });
 
 describe('with a one-second retention', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startServer({ RETENTION_SECONDS: '1' });
-  });
-  afterEach(closeAll);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = useServer({ RETENTION_SECONDS: '1' });
 
   it('a wipe while connected: close 4000, reconnect, reset, then new values', async () => {
     const { socket_url: url } = await createRoom(server.url);
