@@ -1,0 +1,20 @@
+/**
+ * Auth settings from wrangler vars and secrets: `AUTH_KEYS` (a secret: see
+ * keys.ts) and `MAX_TOKEN_SECONDS`, the longest lifetime a token may claim.
+ * A bad value fails loudly, as worker/config.ts does for the limits.
+ */
+import { z } from 'zod';
+import { DEFAULT_MAX_TOKEN_SECONDS } from './verify.ts';
+
+const AuthEnv = z.object({
+  AUTH_KEYS: z.string().optional(),
+  MAX_TOKEN_SECONDS: z.coerce.number().int().positive().default(DEFAULT_MAX_TOKEN_SECONDS),
+});
+
+export type AuthConfig = { keys: string | undefined; maxTokenSeconds: number };
+
+export function authConfigFrom(env: object): AuthConfig {
+  const parsed = AuthEnv.safeParse(env);
+  if (!parsed.success) throw new Error(`Bad auth setting in wrangler vars: ${z.prettifyError(parsed.error)}`);
+  return { keys: parsed.data.AUTH_KEYS, maxTokenSeconds: parsed.data.MAX_TOKEN_SECONDS };
+}
