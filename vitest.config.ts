@@ -71,6 +71,20 @@ export default defineConfig({
         test: { name: 'worker-paging', include: ['test/worker-paging/**/*.test.ts'] },
       },
       {
+        // Token verification (worker/auth, not wired into the routes yet). Tests make their
+        // own keys; these vars are only for reading the settings from the environment.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: {
+            bindings: {
+              AUTH_KEYS: '[{"kid":"env","alg":"HS256","secret":"env-secret-0123456789abcdef0123456789"}]',
+              MAX_TOKEN_SECONDS: '600',
+            },
+          },
+        })],
+        test: { name: 'worker-auth', include: ['test/worker-auth/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {
