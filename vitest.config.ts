@@ -85,6 +85,14 @@ export default defineConfig({
         test: { name: 'worker-auth', include: ['test/worker-auth/**/*.test.ts'] },
       },
       {
+        // The access gate wired in: one HS256 key (kid "hs"), the secret in test/worker-access/tokens.ts.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]' } },
+        })],
+        test: { name: 'worker-access', include: ['test/worker-access/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

@@ -78,6 +78,14 @@ export const CLOSE_CODES = {
    * Reconnect after a backoff of at least 5 s, then resume.
    */
   rateLimited: 4290,
+  /** No token, or a bad one, where one is required. Get a token, then connect again. */
+  unauthorized: 4100,
+  /** The token expired. Get a new one, then connect again and resume. */
+  tokenExpired: 4101,
+  /** The token was revoked. Get a new one; if the issuer refuses, stop. */
+  tokenRevoked: 4102,
+  /** A valid token, but not for this room. Do not retry with it. */
+  forbidden: 4103,
 } as const;
 
 /** Smallest reconnect delay, in ms, after close 4290. */
@@ -97,6 +105,10 @@ export const ERROR_CODES = [
   'rate_limited', // over a publish rate; retry after `retryAfter` ms with the same id
   'too_many_subjects', // the room holds maxSubjects subjects
   'room_storage_full', // the room holds maxRoomBytes of values
+  'unauthorized', // no token where one is required, or a bad one
+  'token_expired', // the token's exp has passed
+  'token_revoked', // the token, its user, or every token issued before it, was revoked
+  'forbidden', // the token does not grant this (room, subject, presence, dm, admin)
   'unsupported_protocol',
   'bad_room_id',
   'room_full',

@@ -76,9 +76,10 @@ function smoothed(name: LimiterName, address: string): boolean {
  * Worker accepts the socket itself, with no room behind it, and closes it with
  * 4290 and a reason that says why.
  */
-export function refusedSocket(code: number, reason: string): Response {
+export function refusedSocket(code: number, reason: string, protocol?: string): Response {
   const pair = new WebSocketPair();
   pair[1].accept();
   pair[1].close(code, reason);
-  return new Response(null, { status: 101, webSocket: pair[0] });
+  // A browser that offered a subprotocol fails the handshake (1006, no code) unless one is echoed.
+  return new Response(null, { status: 101, webSocket: pair[0], headers: protocol ? { 'sec-websocket-protocol': protocol } : {} });
 }

@@ -7,6 +7,7 @@ import type { Limits } from '../protocol/limits.ts';
 import type { Peer, ServerMessage } from '../protocol/messages.ts';
 import { BATCH_BYTES, BatchWindows, HeldFrames, LARGE_AUDIENCE, type Batched } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
+import { expired, rightsOf, type Grant } from './grant.ts';
 import { SocketRates } from './rate-limits.ts';
 import type { Store } from './store.ts';
 
@@ -19,9 +20,13 @@ export interface Attachment {
   hello?: boolean;
   /** Sent `sub`: receives only the subjects it subscribed to. */
   explicit?: boolean;
-  /** Stable client ID from hello. */
+  /** Stable client ID: from hello's secret, or the token's user. */
   client?: string;
   presence?: unknown;
+  /** What the socket's token grants (absent in an open room without one). */
+  grant?: Grant;
+  /** With a token, the client ID its secret would give: tells one user's tabs apart. */
+  device?: string;
 }
 
 export type Frame = string | Uint8Array;
@@ -278,8 +283,35 @@ export class Connections {
   broadcast(key: string, out: Outgoing): void {
     const subscribers = this.#bySubject.get(key);
     const wide = this.#firehose.size + (subscribers?.size ?? 0) >= LARGE_AUDIENCE;
-    for (const c of this.#firehose) out.to(c, wide);
-    if (subscribers) for (const c of subscribers) out.to(c, wide);
+    for (const c of this.#firehose) if (this.#mayReceive(c, key)) out.to(c, wide);
+    if (subscribers) for (const c of subscribers) if (this.#mayReceive(c, key)) out.to(c, wide);
+  }
+
+  /** Sockets whose token expired while they only listened; the room closes them (see takeExpired). */
+  #expired: Connection[] = [];
+
+  /**
+   * A socket with a token receives a push only while the token lasts (one that
+   * never sends would otherwise listen forever) and only for subjects it may
+   * read (a DriftDB socket subscribes to nothing and gets every push).
+   */
+  #mayReceive(c: Connection, key: string): boolean {
+    const grant = c.a.grant;
+    if (!grant) return true;
+    if (expired(grant)) {
+      if (!c.closing) {
+        c.closing = true;
+        this.#expired.push(c);
+      }
+      return false;
+    }
+    return rightsOf(grant).canRead(key);
+  }
+
+  takeExpired(): Connection[] {
+    const taken = this.#expired;
+    this.#expired = [];
+    return taken;
   }
 
   all(): Iterable<Connection> {

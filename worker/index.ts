@@ -9,6 +9,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
 import { HttpClient, HttpMessage, type RoomResult } from '../protocol/messages.ts';
+import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
+import { admit, offersSubprotocol } from './gate.ts';
+import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
 import { isRoomId, newRoomId } from './ids.ts';
@@ -95,8 +98,13 @@ export const app = new Hono<App>()
       return refusedSocket(CLOSE_CODES.rateLimited,
         `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     }
+    const gate = await admit(c, c.req.param('id'));
+    if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined);
     const forwarded = new Request(c.req.raw);
+    // Both headers are the Worker's word to the room: never what a client sent.
     forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
+    if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
+    else forwarded.headers.delete(GRANT_HEADER);
     return stub.fetch(forwarded);
   })
   .post('/room/:id/send',
@@ -107,6 +115,8 @@ export const app = new Hono<App>()
     async (c) => {
       const stub = roomStub(c);
       if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
+      const gate = await admit(c, c.req.param('id'));
+      if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
       const client = c.req.query('client');
       if (client !== undefined && !HttpClient.safeParse(client).success) {
         throw new ApiError(400, 'bad_message', 'client must be 1-64 characters');
@@ -120,11 +130,11 @@ export const app = new Hono<App>()
       if (!message.success) {
         throw new ApiError(400, 'bad_message', `Only push, get and ping can be sent over HTTP, not ${checked.message.type}`);
       }
-      if (message.data.type === 'push' && message.data.id !== undefined && client === undefined) {
+      if (message.data.type === 'push' && message.data.id !== undefined && client === undefined && !gate.grant) {
         // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
         throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
       }
-      const reply = await stub.send(message.data, client);
+      const reply = await stub.send(message.data, client, gate.grant);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
       return c.body(reply.body, reply.status, headers);

@@ -36,12 +36,16 @@ export class Presence {
     // so a client never waits for a welcome that will not come.
     const presenceFits = m.presence === undefined || this.#fits(c, m.presence);
     // A hello again on the same socket keeps its identity: it cannot switch to another.
-    const client = c.a.client ?? (m.secret === undefined ? anonymousClientId() : clientIdOf(m.secret));
+    // With a token the client ID is its user, set at connect; the secret then tells the
+    // user's tabs apart (the device), so one tab never replaces another.
+    const fromSecret = (): string => (m.secret === undefined ? anonymousClientId() : clientIdOf(m.secret));
+    if (c.a.grant) c.a.device ??= fromSecret();
+    const client = c.a.client ?? fromSecret();
     // The same client saying hello again means its old socket is half-open or a
     // duplicate: the newest socket wins, and the old one leaves. Only the holder
     // of the secret can get here with this client ID.
     for (const other of [...this.#conns.present(c)]) {
-      if (other.a.client !== client) continue;
+      if (other.a.client !== client || other.a.device !== c.a.device) continue;
       this.leave(other.ws);
       other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
     }

@@ -11,6 +11,10 @@ import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
+import { forbidden } from './access.ts';
+import { SUBPROTOCOL } from './auth/index.ts';
+import { offersSubprotocol } from './gate.ts';
+import { expired, grantFrom, GRANT_HEADER, type Grant } from './grant.ts';
 import { Presence } from './presence.ts';
 import { ADDRESS_HEADER } from './address-limits.ts';
 import { PenaltyBox, RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
@@ -27,7 +31,7 @@ const PONG = '{"type":"pong","nonce":null}';
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
-  status: 200 | 400 | 429;
+  status: 200 | 400 | 403 | 429;
   body: string;
   /** With 429: milliseconds until the same push would be accepted. */
   retryAfter?: number;
@@ -67,9 +71,13 @@ export class Room extends DurableObject<Env> {
       server.close(CLOSE_CODES.roomFull, `room is full (${this.#limits.maxConnections} connections)`);
     } else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#conns.add(server, { conn: newConnId(), cbor }).address = address;
+      // The Worker verified the token; its user is the connection's client ID from the start.
+      const grant = grantFrom(request.headers.get(GRANT_HEADER));
+      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
     }
-    return new Response(null, { status: 101, webSocket: client });
+    // A browser that offered our subprotocol fails the handshake unless it is echoed.
+    const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
+    return new Response(null, { status: 101, webSocket: client, headers });
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
@@ -77,6 +85,7 @@ export class Room extends DurableObject<Env> {
     if (!c || c.closing) return; // closed by us (replaced, room full, rate limit) and not yet gone
     // Counted before anything else is done for the frame, so a flood costs little more than this.
     if (!c.rates.frames.take()) return this.#closeForFlooding(c);
+    if (c.a.grant && expired(c.a.grant)) return this.#closeExpired(c);
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
     const { message, binary } = inbound;
@@ -102,6 +111,14 @@ export class Room extends DurableObject<Env> {
     c.closing = true;
     if (c.address !== undefined) this.#penalties.add(c.address);
     c.close(CLOSE_CODES.rateLimited, `${why}: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
+    this.#loop.run(() => this.#presence.leave(c.ws), false);
+  }
+
+  /** A token's end: checked on every frame a socket sends and every push it would receive. */
+  #closeExpired(c: Connection): void {
+    c.closing = true;
+    c.send(errorFrame('token_expired', 'Token expired'));
+    c.close(CLOSE_CODES.tokenExpired, 'Token expired');
     this.#loop.run(() => this.#presence.leave(c.ws), false);
   }
 
@@ -133,19 +150,29 @@ export class Room extends DurableObject<Env> {
    * `POST /room/:id/send`: one message without a socket. The router has
    * validated it. `client` is the caller's chosen scope for message IDs.
    */
-  async send(message: HttpMessage, client?: string): Promise<HttpReply> {
+  async send(message: HttpMessage, client?: string, grant?: Grant): Promise<HttpReply> {
     this.#loop.flush();
-    const reply = this.#reply(message, client);
-    const status = reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : 400;
+    const denied = forbidden(grant, message);
+    const reply = denied === undefined ? this.#reply(message, client, grant)
+      : errorFrame('forbidden', denied, { key: (message as { key?: string }).key, ...(message.type === 'push' && message.id !== undefined ? { id: message.id } : {}) });
+    const status = reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : reply.code === 'forbidden' ? 403 : 400;
     return { status, body: reply ? toJson(reply, true) : 'null', retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined };
   }
 
   // ---- dispatch ------------------------------------------------------------
 
   #handle(c: Connection, m: ClientMessage, binary: boolean): void {
+    const denied = forbidden(c.a.grant, m);
+    if (denied !== undefined) {
+      const key = 'key' in m ? { key: m.key } : {};
+      c.send(errorFrame('forbidden', denied, { ...('id' in m && m.id !== undefined ? { id: m.id } : {}), ...key }));
+      // A hello is still welcomed: only the presence it carried is refused.
+      if (m.type !== 'hello') return;
+      m = { ...m, presence: undefined };
+    }
     switch (m.type) {
       case 'push':
-        for (const reply of this.#push(m, binary, c.a.client, c.a.client ?? c.a.conn, c.rates)) c.send(reply);
+        for (const reply of this.#push(m, binary, c.a.client, scopeOf(c), c.rates)) c.send(reply);
         return this.#closeIfIgnoringRefusals(c);
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
@@ -171,12 +198,13 @@ export class Room extends DurableObject<Env> {
     }
   }
 
-  #reply(m: HttpMessage, client: string | undefined): ServerMessage | null {
+  #reply(m: HttpMessage, client: string | undefined, grant: Grant | undefined): ServerMessage | null {
     switch (m.type) {
       case 'push':
-        // HTTP callers scope their message IDs by a value of their choosing; the
-        // prefix keeps them apart from every socket's client ID (never has `:`).
-        return this.#push(m, false, undefined, `http:${client ?? ''}`, undefined)[0] ?? null;
+        // HTTP callers scope their message IDs by their token's user, or else by a
+        // value of their choosing; the prefixes keep them apart from each other and
+        // from every socket's (socket scopes never start with these).
+        return this.#push(m, false, grant?.user, grant ? `user:${grant.user}` : `http:${client ?? ''}`, undefined)[0] ?? null;
       case 'get':
         // One page of at most a replay frame's size: `more: true` when values follow.
         return m.seq === null ? null : JSON.parse(replayPage(this.#store, m.key, m.seq ?? 0,
@@ -214,6 +242,7 @@ export class Room extends DurableObject<Env> {
       const out: PushOut = { type: 'push', key: m.key, value: m.value, seq: applied.seq };
       if (client !== undefined) out.client = client;
       this.#conns.broadcast(m.key, new Outgoing(out, hasBytes));
+      for (const gone of this.#conns.takeExpired()) this.#closeExpired(gone);
     }
     const replies: ServerMessage[] = [];
     if (m.id !== undefined) replies.push({ type: 'ack', id: m.id, seq: applied.seq });
@@ -251,6 +280,16 @@ export class Room extends DurableObject<Env> {
   #replayOptions(c: Connection, reset: boolean) {
     return { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES) };
   }
+}
+
+/**
+ * Whose message IDs a socket's publishes share: its client ID, or with a token
+ * its user and device (one user's tabs each have their own); a DriftDB socket's
+ * connection ID. Derived IDs and connection IDs never hold `:`.
+ */
+function scopeOf(c: Connection): string {
+  if (c.a.grant) return `sock:${c.a.grant.user}:${c.a.device ?? c.a.conn}`;
+  return c.a.client ?? c.a.conn;
 }
 
 function rateLimited(r: Refusal, id: string | undefined, key?: string): ServerMessage {

@@ -8,14 +8,17 @@
  * algorithm; only then are the claims read, and the time and room rules applied.
  */
 import { verify } from 'hono/jwt';
+import { CLOSE_CODES } from '../../protocol/limits.ts';
 import { claimsProblem, Claims, roomMatches } from './claims.ts';
 import { ALGORITHMS, keysFrom, type Algorithm } from './keys.ts';
 import { CompiledRights } from './rights.ts';
 
 export type AuthErrorCode = 'unauthorized' | 'token_expired' | 'forbidden';
 
-/** WebSocket close codes for a refused token (to move to protocol/limits.ts CLOSE_CODES when wired). */
-export const AUTH_CLOSE_CODES = { unauthorized: 4100, token_expired: 4101, forbidden: 4103 } as const satisfies Record<AuthErrorCode, number>;
+/** WebSocket close codes for a refused token (protocol/limits.ts names them all). */
+export const AUTH_CLOSE_CODES = {
+  unauthorized: CLOSE_CODES.unauthorized, token_expired: CLOSE_CODES.tokenExpired, forbidden: CLOSE_CODES.forbidden,
+} as const satisfies Record<AuthErrorCode, number>;
 /** HTTP statuses for the same outcomes: an expired token is still "who are you?", not "no". */
 export const AUTH_HTTP_STATUS = { unauthorized: 401, token_expired: 401, forbidden: 403 } as const satisfies Record<AuthErrorCode, number>;
 

@@ -1,0 +1,189 @@
+// The access gate wired into the Worker and the room: private rooms, tokens on
+// connect and on HTTP, rights per subject, and what a token's end does.
+import { evictDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { freshRoom, http, push, roomStub, secretOf, TestSocket } from '../worker/helpers.ts';
+import { tokenFor } from './tokens.ts';
+
+const privateRoom = () => `p_${freshRoom()}`;
+
+async function open(room: string, init: { token?: string; query?: string; protocols?: string[] } = {}) {
+  const headers: Record<string, string> = { Upgrade: 'websocket' };
+  if (init.protocols) headers['sec-websocket-protocol'] = init.protocols.join(', ');
+  const query = init.query ?? (init.token && !init.protocols ? `?token=${init.token}` : '');
+  const res = await http(`/room/${room}/connect${query}`, { headers });
+  expect(res.status).toBe(101);
+  return { s: new TestSocket(res.webSocket!), res };
+}
+
+async function hello(s: TestSocket, name: string) {
+  s.send({ type: 'hello', protocol: 1, secret: secretOf(name) });
+  return s.until((m) => m.type === 'welcome');
+}
+
+const send = (room: string, body: unknown, token?: string) => http(`/room/${room}/send`, {
+  method: 'POST', body: JSON.stringify(body),
+  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+});
+
+describe('private rooms', () => {
+  it('close a connect without a token, or with a bad, expired or other room\'s token, with its code', async () => {
+    const room = privateRoom();
+    const cases: [string | undefined, { code: number; reason: string }][] = [
+      [undefined, { code: 4100, reason: 'This room needs a token' }],
+      [await tokenFor(room, 'alice', {}, true), { code: 4100, reason: 'Bad token signature' }],
+      [await tokenFor(room, 'alice', { iat: undefined, exp: Math.floor(Date.now() / 1000) - 120 }), { code: 4101, reason: 'Token expired' }],
+      [await tokenFor('p_another', 'alice'), { code: 4103, reason: 'Token is for another room' }],
+    ];
+    for (const [token, closed] of cases) {
+      const { s } = await open(room, token ? { token } : {});
+      expect(await s.closed).toEqual(closed);
+      expect(s.received).toEqual([]);
+    }
+  });
+
+  it('echo edgeroom.v1 on a refusal too, so a browser sees the close code instead of a failed handshake', async () => {
+    const room = privateRoom();
+    const { s, res } = await open(room, { protocols: ['edgeroom.v1', `auth.${await tokenFor('p_elsewhere', 'alice')}`] });
+    expect(res.headers.get('sec-websocket-protocol')).toBe('edgeroom.v1');
+    expect(await s.closed).toEqual({ code: 4103, reason: 'Token is for another room' });
+  });
+
+  it('let a token in through the subprotocol, echoing edgeroom.v1 and never the token; the user is the client ID', async () => {
+    const room = privateRoom();
+    const token = await tokenFor(room, 'alice');
+    const { s, res } = await open(room, { protocols: ['edgeroom.v1', `auth.${token}`] });
+    expect(res.headers.get('sec-websocket-protocol')).toBe('edgeroom.v1');
+    expect(await hello(s, 'tab-1')).toMatchObject({ client: 'alice' });
+  });
+
+  it('let the DriftDB way in: ?token= on the socket URL, with no hello', async () => {
+    const room = privateRoom();
+    const { s } = await open(room, { token: await tokenFor(room, 'bob') });
+    s.send(push('k', 'v'));
+    s.send({ type: 'get', key: 'k', seq: 0 });
+    const got = await s.drain();
+    expect(got).toEqual([
+      { type: 'push', key: 'k', value: 'v', seq: 1, client: 'bob' },
+      { type: 'init', key: 'k', data: [{ value: 'v', seq: 1, client: 'bob' }] },
+    ]);
+  });
+
+  it('refuse HTTP without a token (401) and serve it with one; IDs are scoped by the user', async () => {
+    const room = privateRoom();
+    const body = { type: 'push', key: 'k', value: 1, action: { type: 'append' }, id: 'm1' };
+    const refused = await send(room, body);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ type: 'error', code: 'unauthorized', message: 'This room needs a token' });
+    const token = await tokenFor(room, 'backend');
+    expect(await (await send(room, body, token)).json()).toEqual({ type: 'ack', id: 'm1', seq: 1 });
+    expect(await (await send(room, body, token)).json()).toEqual({ type: 'ack', id: 'm1', seq: 1, duplicate: true });
+  });
+
+  it('let one user\'s tabs (different secrets) stay open side by side; the same secret still replaces (4001)', async () => {
+    const room = privateRoom();
+    const token = await tokenFor(room, 'alice');
+    const { s: tab1 } = await open(room, { token });
+    const { s: tab2 } = await open(room, { token });
+    const w1 = await hello(tab1, 'tab-1');
+    const w2 = await hello(tab2, 'tab-2');
+    expect([w1.client, w2.client]).toEqual(['alice', 'alice']);
+    expect(w2.peers).toEqual([{ conn: w1.conn, client: 'alice', state: null }]);
+    const { s: again } = await open(room, { token });
+    await hello(again, 'tab-1');
+    expect(await tab1.closed).toMatchObject({ code: 4001 });
+    expect(tab2.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe('rights', () => {
+  it('a read-only token cannot publish, and nothing it sends changes a stored value', async () => {
+    const room = privateRoom();
+    const { s: writer } = await open(room, { token: await tokenFor(room, 'w') });
+    writer.send(push('doc', 'original', 'replace'));
+    await writer.drain();
+    const { s: reader } = await open(room, { token: await tokenFor(room, 'r', { rights: { read: ['*'] } }) });
+    reader.send(push('doc', 'vandalised', 'replace', 'x1'));
+    reader.send(push('doc', 'more', 'append', 'x2'));
+    reader.send(push('doc', 'snap', { type: 'compact', seq: 1 }, 'x3'));
+    reader.send({ type: 'get', key: 'doc', seq: 0 });
+    expect(await reader.drain()).toEqual([
+      { type: 'error', code: 'forbidden', id: 'x1', key: 'doc', message: 'Your token may not write to doc' },
+      { type: 'error', code: 'forbidden', id: 'x2', key: 'doc', message: 'Your token may not write to doc' },
+      { type: 'error', code: 'forbidden', id: 'x3', key: 'doc', message: 'Your token may not compact doc' },
+      { type: 'init', key: 'doc', data: [{ value: 'original', seq: 1, client: 'w' }] },
+    ]);
+    const http403 = await send(room, { type: 'push', key: 'doc', value: 'x', action: { type: 'replace' } }, await tokenFor(room, 'r', { rights: { read: ['*'] } }));
+    expect(http403.status).toBe(403);
+  });
+
+  it('a subject-scoped token reads and writes only its subjects, and a DriftDB socket receives only what it may read', async () => {
+    const room = privateRoom();
+    const scoped = await tokenFor(room, 'guest', { rights: { read: ['public*'], write: ['public/guest'] } });
+    const { s: guest } = await open(room, { token: scoped });
+    const { s: owner } = await open(room, { token: await tokenFor(room, 'owner') });
+    owner.send(push('secret', 's', 'append'));
+    owner.send(push('public/news', 'n', 'append'));
+    await owner.drain();
+    guest.send(push('public/guest', 'hi', 'append', 'g1'));
+    guest.send(push('public/news', 'forged', 'append', 'g2'));
+    guest.send({ type: 'sub', key: 'secret' });
+    guest.send({ type: 'get', key: 'secret', seq: 0 });
+    const got = await guest.drain();
+    expect(got.filter((m) => m.type === 'push').map((m) => m.key)).toEqual(['public/news', 'public/guest']);
+    expect(got.filter((m) => m.type === 'error').map((m) => [m.code, m.key, m.id])).toEqual([
+      ['forbidden', 'public/news', 'g2'], ['forbidden', 'secret', undefined], ['forbidden', 'secret', undefined],
+    ]);
+  });
+
+  it('presence and direct messages need their rights', async () => {
+    const room = privateRoom();
+    const { s: mute } = await open(room, { token: await tokenFor(room, 'mute', { rights: { read: ['*'] } }) });
+    mute.send({ type: 'hello', protocol: 1, secret: secretOf('mute'), presence: { typing: true } });
+    expect(await mute.next()).toEqual({ type: 'error', code: 'forbidden', message: 'Your token may not set presence' });
+    const welcome = await mute.next();
+    expect(welcome).toMatchObject({ type: 'welcome', client: 'mute' });
+    mute.send({ type: 'dm', to: welcome.conn, value: 1, id: 'd1' });
+    expect(await mute.next()).toEqual({ type: 'error', code: 'forbidden', id: 'd1', message: 'Your token may not send direct messages' });
+  });
+
+  it('survive the room hibernating and waking', async () => {
+    const room = privateRoom();
+    const { s } = await open(room, { token: await tokenFor(room, 'r', { rights: { read: ['*'] } }) });
+    await evictDurableObject(roomStub(room), { webSockets: 'hibernate' });
+    s.send(push('k', 1, 'append', 'after'));
+    expect(await s.next()).toMatchObject({ code: 'forbidden', id: 'after' });
+  });
+});
+
+describe('a token\'s end', () => {
+  it('stops a subscriber that never sends from receiving, and closes it with 4101', async () => {
+    const room = privateRoom();
+    // Accepted for about 2 s more: the room allows the same 60 s of clock skew as the Worker.
+    const exp = Math.floor(Date.now() / 1000) - 58;
+    const { s: listener } = await open(room, { token: await tokenFor(room, 'l', { iat: undefined, exp }) });
+    const { s: writer } = await open(room, { token: await tokenFor(room, 'w') });
+    writer.send(push('k', 'before', 'append'));
+    expect(await listener.next()).toMatchObject({ type: 'push', value: 'before' });
+    const deadline = (exp + 60) * 1000;
+    // The token's own end, not a sleep: wait until the clock passes it (bounded).
+    while (Date.now() <= deadline + 50) await new Promise((r) => setTimeout(r, Math.min(250, deadline + 60 - Date.now())));
+    writer.send(push('k', 'after', 'append'));
+    await writer.drain();
+    expect(await listener.next()).toEqual({ type: 'error', code: 'token_expired', message: 'Token expired' });
+    expect(await listener.closed).toEqual({ code: 4101, reason: 'Token expired' });
+    expect(listener.received.some((m) => m.value === 'after')).toBe(false);
+  }, 10_000);
+});
+
+describe('open rooms', () => {
+  it('still need no token, and a forged grant header from a client is ignored', async () => {
+    const room = freshRoom();
+    const res = await http(`/room/${room}/connect`, {
+      headers: { Upgrade: 'websocket', 'x-edgeroom-grant': JSON.stringify({ user: 'admin', exp: 9e9, rights: [[], [], [], 0] }) },
+    });
+    const s = new TestSocket(res.webSocket!);
+    s.send(push('k', 1, 'append'));
+    expect(await s.drain()).toEqual([{ type: 'push', key: 'k', value: 1, seq: 1 }]);
+  });
+});
