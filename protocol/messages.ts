@@ -57,8 +57,14 @@ export const PresenceIn = z.object({ type: z.literal('presence'), state: z.unkno
 /** Extension: a direct message to one connection; never stored, never broadcast. */
 export const DirectIn = z.object({ type: z.literal('dm'), to: id, value, id: id.optional() });
 
+/**
+ * Extension: a fresh token for this socket, before the old one ends. It must
+ * name the same user and room; the socket keeps its subscriptions and position.
+ */
+export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
+
 export const ClientMessage = z.discriminatedUnion('type', [
-  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn,
+  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn, AuthIn,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageInput = z.input<typeof ClientMessage>;
@@ -104,7 +110,11 @@ export const WelcomeOut = z.object({
   seq,
   limits: z.record(z.string(), z.number()),
   peers: z.array(Peer),
+  /** With a token: when it ends, in seconds since the epoch. Refresh before then (`auth`). */
+  exp: z.number().optional(),
 });
+/** A refreshed token was taken: it now ends at `exp` (seconds since the epoch). */
+export const AuthOkOut = z.object({ type: z.literal('auth_ok'), exp: z.number() });
 export const AckOut = z.object({ type: z.literal('ack'), id, seq, duplicate: z.literal(true).optional() });
 export const PresenceOut = z.object({
   type: z.literal('presence'),
@@ -114,7 +124,7 @@ export const PresenceOut = z.object({
 export const DirectOut = z.object({ type: z.literal('dm'), from: z.string(), value: z.unknown() });
 
 export const ServerMessage = z.discriminatedUnion('type', [
-  PushOut, InitOut, StreamSizeOut, PongOut, ErrorOut, WelcomeOut, AckOut, PresenceOut, DirectOut,
+  PushOut, InitOut, StreamSizeOut, PongOut, ErrorOut, WelcomeOut, AckOut, PresenceOut, DirectOut, AuthOkOut,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type PushOut = z.infer<typeof PushOut>;
@@ -130,6 +140,20 @@ export type PresenceOut = z.infer<typeof PresenceOut>;
  * Required with a push `id`, so two HTTP callers never claim each other's IDs.
  */
 export const HttpClient = id;
+
+/** `POST /new`'s optional body: `{"private": true}` (an admin token) makes a private room. */
+export const NewRoomRequest = z.strictObject({ private: z.boolean().optional() });
+
+/**
+ * `POST /room/:id/revoke` (an admin token): every token issued before a time
+ * (seconds; default now), one user's tokens issued before it, or one token by `jti`.
+ */
+export const RevokeRequest = z.union([
+  z.strictObject({ jti: z.string().min(1).max(64) }),
+  z.strictObject({ user: z.string().min(1).max(64), before: z.number().int().optional() }),
+  z.strictObject({ before: z.number().int().optional() }),
+]);
+export type RevokeRequest = z.infer<typeof RevokeRequest>;
 
 /** The body of `POST /new` and `GET /room/:id`, exactly as DriftDB returns it. */
 export const RoomResult = z.object({ room: z.string(), socket_url: z.string(), http_url: z.string() });

@@ -10,7 +10,7 @@
  */
 import type { Context } from 'hono';
 import { authConfigFrom, SUBPROTOCOL, tokenFromRequest, verifyToken, type AuthFailure } from './auth/index.ts';
-import { grantOf, type Grant } from './grant.ts';
+import { grantOf, rightsOf, type Grant } from './grant.ts';
 
 type App = { Bindings: Env };
 
@@ -30,6 +30,15 @@ export const isPrivate = (env: Env, room: string): boolean =>
 export const offersSubprotocol = (request: Request): boolean =>
   (request.headers.get('sec-websocket-protocol') ?? '').split(',').some((p) => p.trim() === SUBPROTOCOL);
 
+/** Like admit, but only for a token with the admin right. */
+export async function admitAdmin(c: Context<App>, room: string): Promise<{ ok: true; grant: Grant } | AuthFailure> {
+  const gate = await admit(c, room);
+  if (!gate.ok) return gate;
+  if (!gate.grant) return { ok: false, code: 'unauthorized', message: 'This needs an admin token' };
+  if (!rightsOf(gate.grant).admin) return { ok: false, code: 'forbidden', message: 'This needs a token with the admin right' };
+  return { ok: true, grant: gate.grant };
+}
+
 /** Lets a request into `room`, with what its token grants, or says why not. */
 export async function admit(c: Context<App>, room: string): Promise<GateResult> {
   const found = tokenFromRequest(c.req.raw);
@@ -41,5 +50,5 @@ export async function admit(c: Context<App>, room: string): Promise<GateResult> 
   // Without keys nothing can be verified: a token is refused, not ignored (its holder expects it to count).
   if (!config.keys) return { ok: false, code: 'unauthorized', message: 'This deployment has no AUTH_KEYS: it takes no tokens' };
   const verified = await verifyToken(found.token, { keys: config.keys, room, maxTokenSeconds: config.maxTokenSeconds });
-  return verified.ok ? { ok: true, grant: grantOf(verified.claims, verified.rights) } : verified;
+  return verified.ok ? { ok: true, grant: grantOf(verified.claims, verified.rights, room) } : verified;
 }

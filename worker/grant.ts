@@ -12,6 +12,8 @@ export const GRANT_HEADER = 'x-edgeroom-grant';
 
 export const Grant = z.object({
   user: z.string(),
+  /** The room the token was verified for: a refreshed token must be good for it too. */
+  room: z.string(),
   /** Seconds since the epoch, as in the token. */
   exp: z.number(),
   iat: z.number().optional(),
@@ -20,10 +22,10 @@ export const Grant = z.object({
 });
 export type Grant = z.infer<typeof Grant>;
 
-export function grantOf(claims: Claims, rights: CompiledRights): Grant {
+export function grantOf(claims: Claims, rights: CompiledRights, room: string): Grant {
   return {
     // verifyToken refuses a token without exp, so a verified one has it.
-    user: claims.sub, exp: claims.exp!, rights: rights.serialize() as SerializedRights,
+    user: claims.sub, room, exp: claims.exp!, rights: rights.serialize() as SerializedRights,
     ...(claims.iat === undefined ? {} : { iat: claims.iat }), ...(claims.jti === undefined ? {} : { jti: claims.jti }),
   };
 }

@@ -8,9 +8,9 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
-import { HttpClient, HttpMessage, type RoomResult } from '../protocol/messages.ts';
+import { HttpClient, HttpMessage, NewRoomRequest, RevokeRequest, type RoomResult } from '../protocol/messages.ts';
 import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
-import { admit, offersSubprotocol } from './gate.ts';
+import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts';
 import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
@@ -83,7 +83,33 @@ export const app = new Hono<App>()
   })
   .post('/new', async (c) => {
     if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
-    return c.json(roomResult(c, newRoomId()));
+    // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
+    const text = await c.req.text();
+    if (text.length > 1024) throw new ApiError(413, 'too_large', 'POST /new takes at most a small JSON body');
+    let raw: unknown = {};
+    try {
+      if (text) raw = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'bad_frame', 'Body is not JSON');
+    }
+    const body = NewRoomRequest.safeParse(raw);
+    if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
+    if (!body.data.private) return c.json(roomResult(c, newRoomId()));
+    const room = PRIVATE_PREFIX + newRoomId();
+    const gate = await admitAdmin(c, room);
+    if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+    return c.json(roomResult(c, room));
+  })
+  .post('/room/:id/revoke', async (c) => {
+    const stub = roomStub(c);
+    const gate = await admitAdmin(c, c.req.param('id'));
+    if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+    const body = RevokeRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw new ApiError(400, 'bad_message', 'Revoke takes {"before"?: seconds}, {"user": sub, "before"?: seconds} or {"jti": id}');
+    const now = Math.floor(Date.now() / 1000);
+    const r = body.data;
+    const revocation = 'jti' in r ? { jti: r.jti } : 'user' in r ? { user: r.user, before: r.before ?? now } : { before: r.before ?? now };
+    return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
   })
   .get('/room/:id', (c) => {
     roomStub(c);

@@ -60,6 +60,7 @@ export class Presence {
     c.send({
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
       limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
+      ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
     });
     if (joining) {
       // A join is never held back, but it counts against the presence rate.

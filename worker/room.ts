@@ -12,9 +12,10 @@ import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { forbidden } from './access.ts';
-import { SUBPROTOCOL } from './auth/index.ts';
+import { authConfigFrom, SUBPROTOCOL, verifyToken } from './auth/index.ts';
 import { offersSubprotocol } from './gate.ts';
-import { expired, grantFrom, GRANT_HEADER, type Grant } from './grant.ts';
+import { expired, grantFrom, grantOf, GRANT_HEADER, type Grant } from './grant.ts';
+import { Revocations, type Revocation } from './revocations.ts';
 import { Presence } from './presence.ts';
 import { ADDRESS_HEADER } from './address-limits.ts';
 import { PenaltyBox, RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
@@ -44,6 +45,7 @@ export class Room extends DurableObject<Env> {
   #retention: Retention;
   #presence: Presence;
   #rates: RoomRates;
+  #revocations: Revocations;
   #penalties = new PenaltyBox(RATE_LIMITED_BACKOFF_MS);
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
@@ -53,6 +55,7 @@ export class Room extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
     this.#rates = new RoomRates(this.#limits);
+    this.#revocations = new Revocations(ctx.storage.sql);
     this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -73,7 +76,8 @@ export class Room extends DurableObject<Env> {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
       // The Worker verified the token; its user is the connection's client ID from the start.
       const grant = grantFrom(request.headers.get(GRANT_HEADER));
-      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
+      if (grant && this.#revocations.revoked(grant)) server.close(CLOSE_CODES.tokenRevoked, 'Token revoked');
+      else this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
     }
     // A browser that offered our subprotocol fails the handshake unless it is echoed.
     const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
@@ -86,6 +90,7 @@ export class Room extends DurableObject<Env> {
     // Counted before anything else is done for the frame, so a flood costs little more than this.
     if (!c.rates.frames.take()) return this.#closeForFlooding(c);
     if (c.a.grant && expired(c.a.grant)) return this.#closeExpired(c);
+    if (c.a.grant && this.#revocations.revoked(c.a.grant)) return this.#closeRevoked(c);
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
     const { message, binary } = inbound;
@@ -120,6 +125,50 @@ export class Room extends DurableObject<Env> {
     c.send(errorFrame('token_expired', 'Token expired'));
     c.close(CLOSE_CODES.tokenExpired, 'Token expired');
     this.#loop.run(() => this.#presence.leave(c.ws), false);
+  }
+
+  #closeRevoked(c: Connection): void {
+    c.closing = true;
+    c.send(errorFrame('token_revoked', 'Token revoked'));
+    c.close(CLOSE_CODES.tokenRevoked, 'Token revoked');
+    this.#loop.run(() => this.#presence.leave(c.ws), false);
+  }
+
+  /**
+   * `POST /room/:id/revoke` (an admin token; the router checked it): records the
+   * revocation and closes every open socket it reaches, at once. Returns how many.
+   */
+  async revoke(r: Revocation): Promise<number> {
+    this.#loop.flush();
+    this.#revocations.add(r);
+    let closed = 0;
+    for (const c of [...this.#conns.all()]) {
+      if (c.a.grant && !c.closing && this.#revocations.revoked(c.a.grant)) {
+        this.#closeRevoked(c);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /**
+   * An in-band refresh: a new token for the same user and room replaces the
+   * socket's grant, which keeps its subscriptions and position. A refused one
+   * leaves the old grant to run out.
+   */
+  async #refresh(c: Connection, token: string): Promise<void> {
+    const old = c.a.grant;
+    if (!old) return c.send(errorFrame('unauthorized', 'Only a socket that connected with a token can refresh it'));
+    const config = authConfigFrom(this.env);
+    const result = await verifyToken(token, { keys: config.keys, room: old.room, maxTokenSeconds: config.maxTokenSeconds });
+    if (c.closing || this.#conns.get(c.ws) !== c) return;
+    if (!result.ok) return c.send(errorFrame(result.code, result.message));
+    if (result.claims.sub !== old.user) return c.send(errorFrame('forbidden', 'A refreshed token must name the same user'));
+    const grant = grantOf(result.claims, result.rights, old.room);
+    if (this.#revocations.revoked(grant)) return c.send(errorFrame('token_revoked', 'Token revoked'));
+    c.a.grant = grant;
+    c.save();
+    c.send({ type: 'auth_ok', exp: grant.exp });
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -187,6 +236,12 @@ export class Room extends DurableObject<Env> {
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
         return this.#presence.set(c, m.state);
+      case 'auth':
+        this.#refresh(c, m.token).catch((err) => {
+          console.error('room: refresh failed', err);
+          c.send(errorFrame('internal', 'Internal error'));
+        });
+        return;
       case 'dm': {
         const refusal = this.#rates.admit(c.rates, 1);
         if (refusal) {

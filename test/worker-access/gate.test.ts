@@ -187,3 +187,93 @@ describe('open rooms', () => {
     expect(await s.drain()).toEqual([{ type: 'push', key: 'k', value: 1, seq: 1 }]);
   });
 });
+
+const adminFor = (room: string) => tokenFor(room, 'operator', { rights: { admin: true } });
+
+describe('in-band refresh', () => {
+  it('takes a new token for the same user, keeping the socket, its subscriptions and position', async () => {
+    const room = privateRoom();
+    const { s } = await open(room, { token: await tokenFor(room, 'alice', { rights: { read: ['*'], write: ['a'] } }) });
+    const welcome = await hello(s, 'tab');
+    expect(welcome.exp).toEqual(expect.any(Number));
+    s.send({ type: 'sub', key: 'b', replay: false });
+    s.send(push('b', 1, 'append', 'before'));
+    expect((await s.drain()).map((m) => m.code)).toEqual(['forbidden']);
+    const later = Math.floor(Date.now() / 1000) + 1200;
+    s.send({ type: 'auth', token: await tokenFor(room, 'alice', { exp: later }) });
+    expect(await s.next()).toEqual({ type: 'auth_ok', exp: later });
+    // The new token has no rights claim: it may write everything, b included, and the subscription holds.
+    s.send(push('b', 2, 'append', 'after'));
+    expect(await s.drain()).toEqual([
+      { type: 'push', key: 'b', value: 2, seq: 1, client: 'alice' },
+      { type: 'ack', id: 'after', seq: 1 },
+    ]);
+  });
+
+  it('refuses another user\'s token, and a bad one, keeping the old grant', async () => {
+    const room = privateRoom();
+    const { s } = await open(room, { token: await tokenFor(room, 'alice') });
+    await hello(s, 'tab');
+    s.send({ type: 'auth', token: await tokenFor(room, 'mallory') });
+    expect(await s.next()).toEqual({ type: 'error', code: 'forbidden', message: 'A refreshed token must name the same user' });
+    s.send({ type: 'auth', token: await tokenFor(room, 'alice', {}, true) });
+    expect(await s.next()).toEqual({ type: 'error', code: 'unauthorized', message: 'Bad token signature' });
+    s.send(push('k', 1, 'append', 'still'));
+    expect(await s.until((m) => m.type === 'ack')).toMatchObject({ id: 'still' });
+  });
+});
+
+describe('revocation', () => {
+  const revoke = async (room: string, body: unknown, token?: string) => http(`/room/${room}/revoke`, {
+    method: 'POST', body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? await adminFor(room)}` },
+  });
+
+  it('of a user closes their open sockets at once (4102), and their old token cannot reconnect', async () => {
+    const room = privateRoom();
+    const alice = await tokenFor(room, 'alice', { iat: Math.floor(Date.now() / 1000) - 5 });
+    const { s: a1 } = await open(room, { token: alice });
+    const { s: bob } = await open(room, { token: await tokenFor(room, 'bob') });
+    const res = await revoke(room, { user: 'alice' });
+    expect(await res.json()).toMatchObject({ closed: 1 });
+    expect(await a1.closed).toEqual({ code: 4102, reason: 'Token revoked' });
+    const { s: again } = await open(room, { token: alice });
+    expect(await again.closed).toEqual({ code: 4102, reason: 'Token revoked' });
+    bob.send({ type: 'ping', nonce: 1 });
+    expect(await bob.next()).toEqual({ type: 'pong', nonce: 1 });
+  });
+
+  it('of one token by jti, and of every token issued before a time, across hibernation', async () => {
+    const room = privateRoom();
+    const marked = await tokenFor(room, 'carol', { jti: 't-1' });
+    const { s: c1 } = await open(room, { token: marked });
+    expect(await (await revoke(room, { jti: 't-1' })).json()).toMatchObject({ closed: 1 });
+    expect((await c1.closed).code).toBe(4102);
+    const old = await tokenFor(room, 'dave', { iat: Math.floor(Date.now() / 1000) - 30 });
+    await evictDurableObject(roomStub(room), { webSockets: 'close' });
+    expect(await (await revoke(room, { before: Math.floor(Date.now() / 1000) - 10 })).json()).toMatchObject({ closed: 0 });
+    await evictDurableObject(roomStub(room), { webSockets: 'close' });
+    const { s: d } = await open(room, { token: old });
+    expect((await d.closed).code).toBe(4102);
+  });
+
+  it('needs an admin token', async () => {
+    const room = privateRoom();
+    const res = await revoke(room, { before: 1 }, await tokenFor(room, 'alice'));
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ type: 'error', code: 'forbidden', message: 'This needs a token with the admin right' });
+  });
+});
+
+describe('POST /new', () => {
+  it('makes a private room only with an admin token good for p_*', async () => {
+    const refused = await http('/new', { method: 'POST', body: '{"private":true}' });
+    expect(refused.status).toBe(401);
+    const admin = await tokenFor('p_*', 'operator', { rights: { admin: true } });
+    const made = await http('/new', { method: 'POST', body: '{"private":true}', headers: { authorization: `Bearer ${admin}` } });
+    const { room } = await made.json() as { room: string };
+    expect(room).toMatch(/^p_[A-Za-z0-9]{24}$/);
+    const open = await http('/new', { method: 'POST' });
+    expect((await open.json() as { room: string }).room).toMatch(/^[A-Za-z0-9]{24}$/);
+  });
+});
