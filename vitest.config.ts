@@ -88,7 +88,10 @@ export default defineConfig({
         // The access gate wired in: one HS256 key (kid "hs"), the secret in test/worker-access/tokens.ts.
         plugins: [cloudflareTest({
           wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]' } },
+          miniflare: { bindings: {
+            ADDRESS_LIMITS: 'off', ALLOWED_ORIGINS: 'https://app.example, http://127.0.0.1:8787',
+            AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]',
+          } },
         })],
         test: { name: 'worker-access', include: ['test/worker-access/**/*.test.ts'] },
       },

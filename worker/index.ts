@@ -4,13 +4,13 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
 import { HttpClient, HttpMessage, NewRoomRequest, RevokeRequest, type RoomResult } from '../protocol/messages.ts';
 import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
 import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts';
+import { corsFor, originAllowed } from './origins.ts';
 import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
@@ -59,16 +59,10 @@ function roomStub(c: Context<App>) {
   return c.env.ROOMS.get(c.env.ROOMS.idFromName(id));
 }
 
-const corsHeaders = cors({
-  origin: '*',
-  allowMethods: ['GET', 'POST', 'OPTIONS'],
-  allowHeaders: ['content-type', 'authorization', 'accept'],
-  maxAge: 86_400,
-});
 
 export const app = new Hono<App>()
   // A 101 response's headers cannot be changed, so upgrades skip CORS (browsers do not apply it to sockets).
-  .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsHeaders(c, next)))
+  .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsFor(c.env)(c, next)))
   // The demo pages: `/` makes a room and sends the browser to its shareable
   // URL; every browser that opens that URL joins the same room.
   .get('/', async (c) => {
@@ -124,8 +118,10 @@ export const app = new Hono<App>()
       return refusedSocket(CLOSE_CODES.rateLimited,
         `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
     }
+    const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
+    if (!originAllowed(c.env, c.req.header('origin'))) return refusedSocket(CLOSE_CODES.forbidden, 'Origin not allowed', protocol);
     const gate = await admit(c, c.req.param('id'));
-    if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined);
+    if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
     const forwarded = new Request(c.req.raw);
     // Both headers are the Worker's word to the room: never what a client sent.
     forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));

@@ -277,3 +277,26 @@ describe('POST /new', () => {
     expect((await open.json() as { room: string }).room).toMatch(/^[A-Za-z0-9]{24}$/);
   });
 });
+
+describe('allowed origins (ALLOWED_ORIGINS here: https://app.example, http://127.0.0.1:8787)', () => {
+  it('refuse a browser socket from another origin with 4103, and let a listed one and a non-browser in', async () => {
+    const room = freshRoom();
+    const from = async (origin?: string) => {
+      const res = await http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', ...(origin ? { origin } : {}) } });
+      const s = new TestSocket(res.webSocket!);
+      s.send({ type: 'ping', nonce: 1 });
+      return Promise.race([s.next().then(() => 'open'), s.closed.then((c) => `${c.code} ${c.reason}`)]);
+    };
+    expect(await from('https://evil.example')).toBe('4103 Origin not allowed');
+    expect(await from('https://app.example')).toBe('open');
+    expect(await from(undefined)).toBe('open');
+  });
+
+  it('answer CORS only for a listed origin', async () => {
+    const preflight = (origin: string) => http('/room/abc/send', {
+      method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
