@@ -38,6 +38,11 @@ export const DEFAULT_LIMITS = {
    * closed with 4290: a client that waits as told is never refused twice in a row.
    */
   refusalsBeforeClose: 50,
+  /**
+   * How far a token's `limits` claim may raise a socket's rates: at most this
+   * many times the room's own (frames, publishes, presence). A token may lower them freely.
+   */
+  maxTokenRateFactor: 10,
   /** Publishes per room per second, from every socket and HTTP together. Past it: `rate_limited`. */
   roomPublishesPerSecond: 1000,
   /** Deliveries per room per second: each publish costs one per recipient. Past it: `rate_limited`. */

@@ -59,7 +59,19 @@ export class Connection implements Batched {
 
   /** This socket's rate buckets, made full on its first frame (and again after a wake). */
   get rates(): SocketRates {
-    return (this.#rates ??= new SocketRates(this.#limits));
+    return (this.#rates ??= new SocketRates(this.limits));
+  }
+
+  /** The room's limits, with the rates the socket's token names (within maxTokenRateFactor). */
+  get limits(): Limits {
+    const own = this.a.grant?.limits;
+    if (!own) return this.#limits;
+    const merged = { ...this.#limits };
+    for (const [name, value] of Object.entries(own)) {
+      const key = name as keyof Limits;
+      if (key in merged) merged[key] = Math.min(value, this.#limits[key] * this.#limits.maxTokenRateFactor);
+    }
+    return merged;
   }
 
   /** Used an extension, so extension frames and fields are understood. */

@@ -19,6 +19,8 @@ export const Grant = z.object({
   iat: z.number().optional(),
   jti: z.string().optional(),
   rights: z.tuple([z.array(z.string()), z.array(z.string()), z.array(z.string()), z.number()]),
+  /** The token's own rates, if it names any. */
+  limits: z.record(z.string(), z.number()).optional(),
 });
 export type Grant = z.infer<typeof Grant>;
 
@@ -27,6 +29,7 @@ export function grantOf(claims: Claims, rights: CompiledRights, room: string): G
     // verifyToken refuses a token without exp, so a verified one has it.
     user: claims.sub, room, exp: claims.exp!, rights: rights.serialize() as SerializedRights,
     ...(claims.iat === undefined ? {} : { iat: claims.iat }), ...(claims.jti === undefined ? {} : { jti: claims.jti }),
+    ...(claims.limits === undefined ? {} : { limits: claims.limits }),
   };
 }
 

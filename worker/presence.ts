@@ -59,7 +59,7 @@ export class Presence {
     c.save();
     c.send({
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
-      limits: { ...this.#limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
+      limits: { ...c.limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
       ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
     });
     if (joining) {

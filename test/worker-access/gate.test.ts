@@ -300,3 +300,19 @@ describe('allowed origins (ALLOWED_ORIGINS here: https://app.example, http://127
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('a token\'s own limits', () => {
+  it('raise or lower its holder\'s publish rate, within maxTokenRateFactor (10x), and show in welcome.limits', async () => {
+    const room = privateRoom();
+    const { s: fast } = await open(room, { token: await tokenFor(room, 'fast', { limits: { publishBurst: 150, framesPerSecond: 1_000_000 } }) });
+    const welcome = await hello(fast, 'fast');
+    expect(welcome.limits).toMatchObject({ publishBurst: 150, framesPerSecond: 2000 });
+    for (let i = 1; i <= 151; i++) fast.send(push('k', i, 'relay', `f${i}`));
+    const fastGot = await fast.drain();
+    expect(fastGot.filter((m) => m.type === 'ack')).toHaveLength(150);
+    expect(fastGot.filter((m) => m.type === 'error').map((m) => [m.code, m.id])).toEqual([['rate_limited', 'f151']]);
+    const { s: slow } = await open(room, { token: await tokenFor(room, 'slow', { limits: { publishBurst: 3 } }) });
+    for (let i = 1; i <= 4; i++) slow.send(push('k', i, 'relay', `s${i}`));
+    expect((await slow.drain()).filter((m) => m.type === 'error').map((m) => m.id)).toEqual(['s4']);
+  });
+});

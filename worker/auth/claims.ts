@@ -11,6 +11,14 @@ const numeric = z.number({ error: (issue) => (issue.input === undefined ? 'requi
 /** A room ID (worker/ids.ts's pattern), or a prefix of one ending in `*`; `*` alone is every room. */
 const ROOM_CLAIM = /^(?:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9_-]{0,63}\*)$/;
 
+const rate = z.number().int().positive();
+export const TokenLimits = z.strictObject({
+  framesPerSecond: rate.optional(), frameBurst: rate.optional(),
+  publishesPerSecond: rate.optional(), publishBurst: rate.optional(),
+  presencePerSecond: rate.optional(), presenceBurst: rate.optional(),
+}, { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown limit' : 'must be an object') });
+export type TokenLimits = z.infer<typeof TokenLimits>;
+
 export const Claims = z.object({
   sub: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
     .min(1, 'must be 1-64 characters').max(64, 'must be 1-64 characters'),
@@ -21,6 +29,8 @@ export const Claims = z.object({
   nbf: numeric.optional(),
   jti: z.string('must be a string').max(64, 'must be at most 64 characters').optional(),
   rights: RightsSchema.optional(),
+  /** This holder's own rates, over the room's (within maxTokenRateFactor). */
+  limits: TokenLimits.optional(),
 }, { error: 'must be a JSON object' });
 export type Claims = z.infer<typeof Claims>;
 
