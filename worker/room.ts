@@ -32,7 +32,7 @@ const PONG = '{"type":"pong","nonce":null}';
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
-  status: 200 | 400 | 403 | 429;
+  status: 200 | 400 | 401 | 403 | 429;
   body: string;
   /** With 429: milliseconds until the same push would be accepted. */
   retryAfter?: number;
@@ -201,6 +201,9 @@ export class Room extends DurableObject<Env> {
    */
   async send(message: HttpMessage, client?: string, grant?: Grant): Promise<HttpReply> {
     this.#loop.flush();
+    if (grant && this.#revocations.revoked(grant)) {
+      return { status: 401, body: toJson(errorFrame('token_revoked', 'Token revoked')) };
+    }
     const denied = forbidden(grant, message);
     const reply = denied === undefined ? this.#reply(message, client, grant)
       : errorFrame('forbidden', denied, { key: (message as { key?: string }).key, ...(message.type === 'push' && message.id !== undefined ? { id: message.id } : {}) });

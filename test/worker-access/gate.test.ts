@@ -239,6 +239,9 @@ describe('revocation', () => {
     expect(await a1.closed).toEqual({ code: 4102, reason: 'Token revoked' });
     const { s: again } = await open(room, { token: alice });
     expect(await again.closed).toEqual({ code: 4102, reason: 'Token revoked' });
+    const viaHttp = await send(room, { type: 'ping' }, alice);
+    expect(viaHttp.status).toBe(401);
+    expect(await viaHttp.json()).toEqual({ type: 'error', code: 'token_revoked', message: 'Token revoked' });
     bob.send({ type: 'ping', nonce: 1 });
     expect(await bob.next()).toEqual({ type: 'pong', nonce: 1 });
   });
