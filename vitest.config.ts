@@ -17,7 +17,8 @@ export default defineConfig({
     projects: [
       {
         // Every test connects from the same address; the per-address limits have tests of their own.
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { ADDRESS_LIMITS: 'off' } } })],
+        // AUTH_KEYS empty: this project tests a deployment without keys, whatever `npm run dev` wrote to .dev.vars.
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '' } } })],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
       },
       {

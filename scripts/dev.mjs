@@ -1,11 +1,16 @@
 // `npm run dev`: the service on http://127.0.0.1:8787 (PORT to change it),
-// offline and without prompts, with the demo pages' client bundle built first.
+// offline and without prompts, with the demo pages' client bundle built first,
+// and a development key for private rooms in .dev.vars (scripts/dev-key.mjs).
 import { spawn } from 'node:child_process';
 import { buildDemo } from './build-demo.mjs';
+import { ensureDevKey } from './dev-key.mjs';
 
 const port = process.env.PORT ?? '8787';
 await buildDemo();
+// Private rooms (p_…) need tokens, so a development key comes with the first run.
+if (ensureDevKey()) console.log('edgeroom: wrote a development key (AUTH_KEYS, kid "dev") to .dev.vars, which git ignores');
 console.log(`edgeroom: open http://127.0.0.1:${port}/ for the demo pages`);
+console.log('edgeroom: for a private room, npm run token -- --room p_demo --sub alice');
 const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: {
