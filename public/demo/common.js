@@ -7,8 +7,29 @@ export function roomId() {
   return location.pathname.match(/^\/r\/([\w-]+)/)?.[1] ?? new URLSearchParams(location.search).get('room');
 }
 
-/** A name per tab, kept across reloads (sessionStorage, like the client's secret). */
+/**
+ * The token for a private room (`p_…`), from the address's fragment: `/r/p_team#token=…`.
+ * Browsers never send a fragment with the page request; the token goes only to the room,
+ * in the socket's subprotocol header (`edgeroom.v1, auth.<token>`), not in its URL.
+ */
+export function roomToken() {
+  return new URLSearchParams(location.hash.slice(1)).get('token') || undefined;
+}
+
+/** The user a token names (its `sub`), to show; the room checks the token itself. */
+function tokenUser(token) {
+  try {
+    const json = atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0)))).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A name per tab, kept across reloads (sessionStorage, like the client's secret); with a token, its user. */
 export function myName() {
+  const user = roomToken() && tokenUser(roomToken());
+  if (typeof user === 'string') return user;
   let name = sessionStorage.getItem('demo.name');
   if (!name) sessionStorage.setItem('demo.name', (name = `guest-${Math.random().toString(36).slice(2, 6)}`));
   return name;
@@ -23,9 +44,36 @@ export function element(tag, props = {}, ...children) {
   return node;
 }
 
+// How a room refuses a token (protocol/limits.ts CLOSE_CODES): none or a bad one (4100),
+// expired (4101), revoked (4102), or not for this room (4103). Dialing again cannot help.
+const REFUSED = new Set([4100, 4101, 4102, 4103]);
+
+/** The browser's WebSocket, offering `token` if any, and telling `onRefused` when the room refuses it. */
+function socketClass(token, onRefused) {
+  return class extends WebSocket {
+    constructor(url) {
+      super(url, token ? ['edgeroom.v1', `auth.${token}`] : []);
+      // Registered before the client's onclose, so the room is closed before it would dial again.
+      this.addEventListener('close', (event) => REFUSED.has(event.code) && onRefused(event));
+    }
+  };
+}
+
+/** Says on the page why the room refused it, in the server's words. */
+function showRefusal({ code, reason }, token) {
+  const advice = token
+    ? 'This link\'s token does not let you in (any more): ask for a new one.'
+    : 'It is a private room: open it with a link that carries a token (…#token=…).';
+  const note = element('p', { id: 'refused', className: 'refused', role: 'alert', textContent: `Refused: ${reason || 'no reason given'} (${code}). ${advice}` });
+  document.querySelector('#refused')?.remove();
+  document.querySelector('main').prepend(note);
+}
+
 /**
  * Join the page's room, announcing this tab's name and page in presence. The
  * client reconnects and resumes by itself; the badge shows where it stands.
+ * A private room's token comes from the address (roomToken); if the room
+ * refuses it, the room is closed and the page says why.
  */
 export function openRoom(page) {
   const id = roomId();
@@ -33,7 +81,12 @@ export function openRoom(page) {
     location.replace('/');
     throw new Error('no room ID in this address');
   }
-  const room = connect({ base: location.origin, room: id }, { presence: { name: myName(), page } });
+  const token = roomToken();
+  const refused = (event) => {
+    room.close();
+    showRefusal(event, token);
+  };
+  const room = connect({ base: location.origin, room: id }, { presence: { name: myName(), page }, WebSocket: socketClass(token, refused) });
   const badge = document.querySelector('#status');
   const show = (status) => {
     badge.textContent = status;
@@ -43,7 +96,7 @@ export function openRoom(page) {
   room.on('status', show);
   for (const link of document.querySelectorAll('nav a[data-page]')) {
     const target = link.dataset.page;
-    link.href = target === 'room' ? `/r/${id}` : `/demo/${target}?room=${id}`;
+    link.href = (target === 'room' ? `/r/${id}` : `/demo/${target}?room=${id}`) + (token ? `#token=${token}` : '');
     if (target === page) link.setAttribute('aria-current', 'page');
   }
   globalThis.demo = { room }; // for the console

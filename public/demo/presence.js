@@ -1,9 +1,13 @@
 // The presence list: everyone connected to the room, and which demo they have open.
-import { element, myName, nameOf, openRoom } from '/demo/common.js';
+import { element, myName, nameOf, openRoom, roomToken } from '/demo/common.js';
 
 const room = openRoom('room');
 const share = document.querySelector('#share');
-share.value = location.href;
+// Never the token: it is this visitor's own.
+share.value = location.href.replace(/#.*/, '');
+if (roomToken()) {
+  document.querySelector('#share-hint').textContent = 'A private room: share this address, and whoever opens it needs a token of their own (…#token=…).';
+}
 document.querySelector('#share-form').addEventListener('submit', (event) => {
   event.preventDefault();
   navigator.clipboard?.writeText(share.value).catch(() => share.select());

@@ -39,8 +39,9 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: STEP_MS });
 }
 
-export async function startDemo(): Promise<Demo> {
-  const server = await startServer();
+/** `vars`: wrangler vars for the server, e.g. AUTH_KEYS for private rooms. */
+export async function startDemo(vars: Record<string, string> = {}): Promise<Demo> {
+  const server = await startServer(vars);
   const proxy = await startProxy(server.url);
   const browser = await launchChromium().catch(async (error) => {
     await proxy.close();
