@@ -4,7 +4,7 @@
  * object can be evicted between any two messages and rebuilt on wake.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type Limits } from '../protocol/limits.ts';
+import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
 import type { ClientMessage, HttpMessage, PushOut, ServerMessage } from '../protocol/messages.ts';
 import { containsBytes, toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
@@ -12,13 +12,14 @@ import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { forbidden } from './access.ts';
-import { authConfigFrom, SUBPROTOCOL, verifyToken } from './auth/index.ts';
+import { SUBPROTOCOL } from './auth/index.ts';
 import { offersSubprotocol } from './gate.ts';
-import { expired, grantFrom, grantOf, GRANT_HEADER, type Grant } from './grant.ts';
-import { Revocations, type Revocation } from './revocations.ts';
+import { grantFrom, GRANT_HEADER, type Grant } from './grant.ts';
+import { Guard } from './guard.ts';
+import type { Revocation } from './revocations.ts';
 import { Presence } from './presence.ts';
 import { ADDRESS_HEADER } from './address-limits.ts';
-import { PenaltyBox, RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
+import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
 import { Retention } from './retention.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
@@ -45,8 +46,7 @@ export class Room extends DurableObject<Env> {
   #retention: Retention;
   #presence: Presence;
   #rates: RoomRates;
-  #revocations: Revocations;
-  #penalties = new PenaltyBox(RATE_LIMITED_BACKOFF_MS);
+  #guard: Guard;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -55,9 +55,10 @@ export class Room extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
     this.#rates = new RoomRates(this.#limits);
-    this.#revocations = new Revocations(ctx.storage.sql);
     this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
+    this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql,
+      (c) => this.#loop.run(() => this.#presence.leave(c.ws), false));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
@@ -67,17 +68,13 @@ export class Room extends DurableObject<Env> {
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
     const address = request.headers.get(ADDRESS_HEADER) ?? 'local';
-    const penalty = this.#penalties.remaining(address);
-    if (penalty > 0) {
-      server.close(CLOSE_CODES.rateLimited, `flooding from this address: reconnect after ${penalty} ms`);
-    } else if (this.#conns.size >= this.#limits.maxConnections) {
-      server.close(CLOSE_CODES.roomFull, `room is full (${this.#limits.maxConnections} connections)`);
-    } else {
+    // The Worker verified the token; its user is the connection's client ID from the start.
+    const grant = grantFrom(request.headers.get(GRANT_HEADER));
+    const refusal = this.#guard.refusal(address, grant);
+    if (refusal) server.close(refusal.code, refusal.reason);
+    else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
-      // The Worker verified the token; its user is the connection's client ID from the start.
-      const grant = grantFrom(request.headers.get(GRANT_HEADER));
-      if (grant && this.#revocations.revoked(grant)) server.close(CLOSE_CODES.tokenRevoked, 'Token revoked');
-      else this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
+      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
     }
     // A browser that offered our subprotocol fails the handshake unless it is echoed.
     const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
@@ -87,10 +84,7 @@ export class Room extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
     const c = this.#conns.get(ws);
     if (!c || c.closing) return; // closed by us (replaced, room full, rate limit) and not yet gone
-    // Counted before anything else is done for the frame, so a flood costs little more than this.
-    if (!c.rates.frames.take()) return this.#closeForFlooding(c);
-    if (c.a.grant && expired(c.a.grant)) return this.#closeExpired(c);
-    if (c.a.grant && this.#revocations.revoked(c.a.grant)) return this.#closeRevoked(c);
+    if (!this.#guard.admitFrame(c)) return;
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
     const { message, binary } = inbound;
@@ -105,70 +99,10 @@ export class Room extends DurableObject<Env> {
     }, writes(message));
   }
 
-  /** A socket that keeps publishing while told to wait is flooding, whatever its frame rate. */
-  #closeIfIgnoringRefusals(c: Connection): void {
-    if (c.rates.refusedInARow < this.#limits.refusalsBeforeClose || c.closing) return;
-    this.#closeForFlooding(c, `${c.rates.refusedInARow} publishes refused in a row (refusalsBeforeClose)`);
-  }
-
-  /** Past its frame burst: the socket goes, and its frames still in flight are ignored. */
-  #closeForFlooding(c: Connection, why = `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst})`): void {
-    c.closing = true;
-    if (c.address !== undefined) this.#penalties.add(c.address);
-    c.close(CLOSE_CODES.rateLimited, `${why}: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
-    this.#loop.run(() => this.#presence.leave(c.ws), false);
-  }
-
-  /** A token's end: checked on every frame a socket sends and every push it would receive. */
-  #closeExpired(c: Connection): void {
-    c.closing = true;
-    c.send(errorFrame('token_expired', 'Token expired'));
-    c.close(CLOSE_CODES.tokenExpired, 'Token expired');
-    this.#loop.run(() => this.#presence.leave(c.ws), false);
-  }
-
-  #closeRevoked(c: Connection): void {
-    c.closing = true;
-    c.send(errorFrame('token_revoked', 'Token revoked'));
-    c.close(CLOSE_CODES.tokenRevoked, 'Token revoked');
-    this.#loop.run(() => this.#presence.leave(c.ws), false);
-  }
-
-  /**
-   * `POST /room/:id/revoke` (an admin token; the router checked it): records the
-   * revocation and closes every open socket it reaches, at once. Returns how many.
-   */
+  /** `POST /room/:id/revoke` (an admin token; the router checked it). Returns how many sockets it closed. */
   async revoke(r: Revocation): Promise<number> {
     this.#loop.flush();
-    this.#revocations.add(r);
-    let closed = 0;
-    for (const c of [...this.#conns.all()]) {
-      if (c.a.grant && !c.closing && this.#revocations.revoked(c.a.grant)) {
-        this.#closeRevoked(c);
-        closed++;
-      }
-    }
-    return closed;
-  }
-
-  /**
-   * An in-band refresh: a new token for the same user and room replaces the
-   * socket's grant, which keeps its subscriptions and position. A refused one
-   * leaves the old grant to run out.
-   */
-  async #refresh(c: Connection, token: string): Promise<void> {
-    const old = c.a.grant;
-    if (!old) return c.send(errorFrame('unauthorized', 'Only a socket that connected with a token can refresh it'));
-    const config = authConfigFrom(this.env);
-    const result = await verifyToken(token, { keys: config.keys, room: old.room, maxTokenSeconds: config.maxTokenSeconds });
-    if (c.closing || this.#conns.get(c.ws) !== c) return;
-    if (!result.ok) return c.send(errorFrame(result.code, result.message));
-    if (result.claims.sub !== old.user) return c.send(errorFrame('forbidden', 'A refreshed token must name the same user'));
-    const grant = grantOf(result.claims, result.rights, old.room);
-    if (this.#revocations.revoked(grant)) return c.send(errorFrame('token_revoked', 'Token revoked'));
-    c.a.grant = grant;
-    c.save();
-    c.send({ type: 'auth_ok', exp: grant.exp });
+    return this.#guard.revoke(r);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -201,7 +135,7 @@ export class Room extends DurableObject<Env> {
    */
   async send(message: HttpMessage, client?: string, grant?: Grant): Promise<HttpReply> {
     this.#loop.flush();
-    if (grant && this.#revocations.revoked(grant)) {
+    if (grant && this.#guard.revoked(grant)) {
       return { status: 401, body: toJson(errorFrame('token_revoked', 'Token revoked')) };
     }
     const denied = forbidden(grant, message);
@@ -225,7 +159,7 @@ export class Room extends DurableObject<Env> {
     switch (m.type) {
       case 'push':
         for (const reply of this.#push(m, binary, c.a.client, scopeOf(c), c.rates)) c.send(reply);
-        return this.#closeIfIgnoringRefusals(c);
+        return this.#guard.afterPublish(c);
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
         return;
@@ -240,7 +174,7 @@ export class Room extends DurableObject<Env> {
       case 'presence':
         return this.#presence.set(c, m.state);
       case 'auth':
-        this.#refresh(c, m.token).catch((err) => {
+        this.#guard.refresh(c, m.token).catch((err) => {
           console.error('room: refresh failed', err);
           c.send(errorFrame('internal', 'Internal error'));
         });
@@ -249,7 +183,7 @@ export class Room extends DurableObject<Env> {
         const refusal = this.#rates.admit(c.rates, 1);
         if (refusal) {
           c.send(rateLimited(refusal, m.id));
-          return this.#closeIfIgnoringRefusals(c);
+          return this.#guard.afterPublish(c);
         }
         return this.#presence.direct(c, m, binary);
       }
@@ -300,7 +234,7 @@ export class Room extends DurableObject<Env> {
       const out: PushOut = { type: 'push', key: m.key, value: m.value, seq: applied.seq };
       if (client !== undefined) out.client = client;
       this.#conns.broadcast(m.key, new Outgoing(out, hasBytes));
-      for (const gone of this.#conns.takeExpired()) this.#closeExpired(gone);
+      for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
     }
     const replies: ServerMessage[] = [];
     if (m.id !== undefined) replies.push({ type: 'ack', id: m.id, seq: applied.seq });
