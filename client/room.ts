@@ -343,10 +343,11 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     ws.close();
     awaiting.clear();
     if (status === 'closed') return;
-    if (code === 4003 /* CLOSE_CODES.unsupportedProtocol */) {
-      emit('error', new RoomError('unsupported_protocol'));
-      return room.close();
-    }
+    // 4003 (unsupported protocol) and 4100–4103 (the token: refused, expired, revoked,
+    // forbidden) cannot be cured by dialing again: the room closes. The server's error
+    // frame before such a close says why (withToken, client/auth.ts, adds one where the
+    // server cannot, and turns the refusals a new token may cure into plain drops).
+    if (code === 4003 || (code! > 4099 && code! < 4104)) return room.close();
     if (code === 4001 /* CLOSE_CODES.replaced */) {
       // Another socket (a duplicated tab) holds our secret: take a new one for good.
       inUse.delete(roomId + secret);

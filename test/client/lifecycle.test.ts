@@ -46,14 +46,40 @@ describe('connection status', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('gives up for good on close code 4003 (unsupported protocol)', () => {
+  it('gives up for good on close code 4003 (unsupported protocol), reporting the server\'s error once', () => {
     const room = openRoom();
     const errors: string[] = [];
     room.on('error', (error) => errors.push(error.code));
+    latest().open();
+    // As the server does (worker/presence.ts): the error frame, then the close.
+    latest().receive({ type: 'error', code: 'unsupported_protocol', message: 'This server speaks protocol 1, not 2' });
     latest().drop(CLOSE_CODES.unsupportedProtocol);
     expect(room.status).toBe('closed');
     expect(errors).toEqual(['unsupported_protocol']);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it.each([
+    ['unauthorized', CLOSE_CODES.unauthorized],
+    ['tokenExpired', CLOSE_CODES.tokenExpired],
+    ['tokenRevoked', CLOSE_CODES.tokenRevoked],
+    ['forbidden', CLOSE_CODES.forbidden],
+  ])('gives up for good on close code %s (%i): dialing again with the same token cannot help', (_, code) => {
+    const room = openRoom();
+    latest().accept();
+    latest().drop(code);
+    expect(room.status).toBe('closed');
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('still reconnects after the codes around them (4002, 4099, 4104)', () => {
+    const room = openRoom();
+    for (const code of [CLOSE_CODES.roomFull, 4099, 4104]) {
+      latest().drop(code);
+      expect(room.status).toBe('reconnecting');
+      redial();
+    }
   });
 });
 
