@@ -10,6 +10,8 @@ import type { Room, RoomAddress, RoomOptions } from '../../client/index.ts';
 export class FakeSocket {
   static all: FakeSocket[] = [];
   url: string;
+  /** The subprotocols offered, as `withToken` passes them. */
+  protocols?: string[];
   readyState = 0;
   sent: string[] = [];
   closedByClient = false;
@@ -18,8 +20,9 @@ export class FakeSocket {
   onclose: ((event: { code: number }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
 
-  constructor(url: string) {
+  constructor(url: string, protocols?: string[]) {
     this.url = url;
+    this.protocols = protocols;
     FakeSocket.all.push(this);
   }
   send(data: string): void {
@@ -39,9 +42,9 @@ export class FakeSocket {
   receive(message: object): void {
     this.onmessage?.({ data: JSON.stringify(message) });
   }
-  drop(code = 1006): void {
+  drop(code = 1006, reason = ''): void {
     this.readyState = 3;
-    this.onclose?.({ code });
+    this.onclose?.({ code, reason } as { code: number });
   }
   /** Sent frames, parsed, optionally of one type. */
   frames(type?: string): Record<string, unknown>[] {
