@@ -97,6 +97,14 @@ export default defineConfig({
         test: { name: 'worker-access', include: ['test/worker-access/**/*.test.ts'] },
       },
       {
+        // Silent sockets are presumed gone after 1 s here (halfOpenSeconds), so a test sees the sweep.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: { ADDRESS_LIMITS: 'off', HALF_OPEN_SECONDS: '1' } },
+        })],
+        test: { name: 'worker-half-open', include: ['test/worker-half-open/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

@@ -18,6 +18,11 @@ export const DEFAULT_LIMITS = {
   maxPresenceBytes: 2048,
   /** Seconds without a write before a room's data is wiped. */
   retentionSeconds: 86_400,
+  /**
+   * Seconds a socket that said hello may go without a frame or a ping before it
+   * is presumed gone (close 4004); it leaves presence within 1.5 × this.
+   */
+  halfOpenSeconds: 30,
 
   // ---- rates (token buckets: a steady rate, and a burst the bucket holds) ----
   /**
@@ -78,6 +83,8 @@ export const CLOSE_CODES = {
   roomFull: 4002,
   /** The client asked for a protocol version this server does not speak. */
   unsupportedProtocol: 4003,
+  /** No frame or ping for halfOpenSeconds: presumed gone. Reconnect and resume. */
+  silent: 4004,
   /**
    * The socket sent frames far above `framesPerSecond` (past `frameBurst`).
    * Reconnect after a backoff of at least 5 s, then resume.

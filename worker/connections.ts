@@ -38,6 +38,8 @@ export class Connection implements Batched {
   readonly subs = new Set<string>();
   /** The client's address, as the Worker saw it; only in memory (see PenaltyBox). */
   address?: string;
+  /** When the room last heard from this socket (or saw it, on accept and on wake). */
+  lastSeen = Date.now();
   /** Closed by the room (rate limit): its frames still in flight are ignored. */
   closing = false;
   /** A presence announcement held back by the presence rate; it will carry the latest state. */

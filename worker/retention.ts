@@ -7,22 +7,33 @@
  * since. If the object was evicted in between, that time is lost and the wipe
  * can come up to 1% of the retention period early (about 14 minutes of 24 h).
  */
+import type { AlarmClock } from './alarm-clock.ts';
 import type { Store } from './store.ts';
 
 const SLACK = 0.01;
 
 export class Retention {
-  #storage: DurableObjectStorage;
+  #clock: AlarmClock;
   #store: Store;
   #ms: number;
   #alarmAt: number;
   #lastPush = 0;
 
-  constructor(storage: DurableObjectStorage, store: Store, retentionSeconds: number) {
-    this.#storage = storage;
+  constructor(clock: AlarmClock, store: Store, retentionSeconds: number) {
+    this.#clock = clock;
     this.#store = store;
     this.#ms = retentionSeconds * 1000;
     this.#alarmAt = store.meta('alarm_at');
+    if (this.#alarmAt) clock.set('retention', this.#alarmAt);
+  }
+
+  /**
+   * Whether the wipe is due. The alarm also runs for other jobs; only when its
+   * own time has come may the room be judged idle (after a wake, the time of
+   * the last push is gone, and the stored due time is all there is).
+   */
+  due(now = Date.now()): boolean {
+    return this.#alarmAt > 0 && now >= this.#alarmAt;
   }
 
   /** Called for every push, over WebSocket or HTTP. */
@@ -41,12 +52,13 @@ export class Retention {
     }
     this.#alarmAt = 0;
     this.#store.setMeta('alarm_at', 0);
+    this.#clock.set('retention', undefined);
     return true;
   }
 
   #arm(at: number): void {
     this.#alarmAt = at;
     this.#store.setMeta('alarm_at', at);
-    void this.#storage.setAlarm(at);
+    this.#clock.set('retention', at);
   }
 }

@@ -21,7 +21,9 @@ import { Presence } from './presence.ts';
 import { ADDRESS_HEADER } from './address-limits.ts';
 import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
+import { AlarmClock } from './alarm-clock.ts';
 import { Retention } from './retention.ts';
+import { Sweep } from './sweep.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 
@@ -44,6 +46,8 @@ export class Room extends DurableObject<Env> {
   #store: Store;
   #conns: Connections;
   #retention: Retention;
+  #sweep: Sweep;
+  #clock: AlarmClock;
   #presence: Presence;
   #rates: RoomRates;
   #guard: Guard;
@@ -55,7 +59,9 @@ export class Room extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
     this.#rates = new RoomRates(this.#limits);
-    this.#retention = new Retention(ctx.storage, this.#store, this.#limits.retentionSeconds);
+    this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
+    this.#retention = new Retention(this.#clock, this.#store, this.#limits.retentionSeconds);
+    this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql,
       (c) => this.#loop.run(() => this.#presence.leave(c.ws), false));
@@ -84,6 +90,7 @@ export class Room extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
     const c = this.#conns.get(ws);
     if (!c || c.closing) return; // closed by us (replaced, room full, rate limit) and not yet gone
+    c.lastSeen = Date.now();
     if (!this.#guard.admitFrame(c)) return;
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
@@ -118,10 +125,15 @@ export class Room extends DurableObject<Env> {
     this.#loop.run(() => this.#presence.leave(ws), false);
   }
 
-  /** The retention alarm. */
+  /** The alarm: silent sockets (see sweep.ts), then the retention wipe when it is due. */
   override async alarm(): Promise<void> {
     this.#loop.flush();
-    if (!this.#retention.expired()) return;
+    this.#clock.fired();
+    for (const c of this.#sweep.run()) {
+      c.close(CLOSE_CODES.silent, `no frame or ping for ${this.#limits.halfOpenSeconds} s`);
+      this.#presence.leave(c.ws);
+    }
+    if (!this.#retention.due() || !this.#retention.expired()) return;
     this.#store.wipe();
     for (const c of [...this.#conns.all()]) {
       this.#conns.remove(c);
@@ -166,7 +178,8 @@ export class Room extends DurableObject<Env> {
       case 'ping':
         return c.send({ type: 'pong', nonce: m.nonce ?? null });
       case 'hello':
-        return this.#presence.hello(c, m);
+        this.#presence.hello(c, m);
+        return this.#sweep.schedule();
       case 'sub':
         return this.#subscribe(c, m);
       case 'unsub':
