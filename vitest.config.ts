@@ -72,6 +72,21 @@ export default defineConfig({
         test: { name: 'worker-paging', include: ['test/worker-paging/**/*.test.ts'] },
       },
       {
+        // The model-based test (test/worker-model): random operations by several clients, checked
+        // against a reference model. Rates out of the way; MODEL_RUNS, MODEL_SEED and MODEL_BREAK
+        // reach the test as bindings.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: {
+            bindings: {
+              ...UNLIMITED_RATES, PRESENCE_PER_SECOND: '1000000', PRESENCE_BURST: '1000000', AUTH_KEYS: '',
+              MODEL_RUNS: process.env.MODEL_RUNS ?? '', MODEL_SEED: process.env.MODEL_SEED ?? '', MODEL_BREAK: process.env.MODEL_BREAK ?? '',
+            },
+          },
+        })],
+        test: { name: 'worker-model', include: ['test/worker-model/**/*.test.ts'] },
+      },
+      {
         // Token verification (worker/auth, not wired into the routes yet). Tests make their
         // own keys; these vars are only for reading the settings from the environment.
         plugins: [cloudflareTest({

@@ -1,0 +1,371 @@
+// Model-based: random sequences of operations by several clients against the
+// real worker (relay, replace, append, compact; sub from a seq or the last N,
+// unsub; presence; dms; dropped sockets and resumes; evictions, hibernating or
+// closing the sockets), every observation checked against model.ts.
+//
+//   npm test                                   a few cases (MODEL_RUNS, default 40)
+//   npm run test:model                          500 cases
+//   MODEL_SEED=123 npx vitest run --project worker-model   replays one seed
+//
+// After each step every open socket is drained (a ping answered proves what
+// was, and was not, sent before it), so each step's effects are checked alone.
+import { env } from 'cloudflare:workers';
+import { evictDurableObject } from 'cloudflare:test';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { connect, freshRoom, http, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { type Action, type Entry, RoomModel } from './model.ts';
+
+const CLIENTS = 3;
+const KEYS = ['a', 'b', 'c'] as const;
+/** How long to wait for a message the model expects. */
+const READ_MS = 2000;
+
+const settings = env as unknown as { MODEL_RUNS?: string; MODEL_SEED?: string; MODEL_BREAK?: string };
+const RUNS = Number(settings.MODEL_RUNS || 40);
+const SEED = settings.MODEL_SEED ? Number(settings.MODEL_SEED) : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0;
+/** Deliberate breakage of the driver, to show that the test fails: `no-resubscribe`. */
+const BREAK = settings.MODEL_BREAK ?? '';
+
+interface Client {
+  name: string;
+  id: string;
+  s?: TestSocket;
+  conn?: string;
+  /** Subjects subscribed to, each with the last seq this client saw of it (where it resumes from). */
+  subs: Map<string, number>;
+  state: unknown;
+}
+
+interface Sys {
+  room: string;
+  m: RoomModel;
+  clients: Client[];
+  ids: number;
+}
+
+const connected = (sys: Sys) => sys.clients.filter((c) => c.s);
+
+async function read(c: Client, n: number): Promise<Msg[]> {
+  const got: Msg[] = [];
+  try {
+    while (got.length < n) got.push(await c.s!.next(READ_MS));
+  } catch { /* fewer than expected: the comparison says what is missing */ }
+  return got;
+}
+
+/** Drains `c` and checks that what it got in this step is exactly `expected`. */
+async function settle(c: Client, got: Msg[], expected: Msg[], step: string): Promise<void> {
+  got.push(...(await c.s!.drain()));
+  expect(got, `${c.name} after ${step}`).toEqual(expected);
+}
+
+/** Reads each open socket's expected messages of this step, then checks them exactly (and nothing else). */
+async function observe(sys: Sys, expected: Map<Client, Msg[]>, step: string): Promise<void> {
+  for (const c of connected(sys)) {
+    const want = expected.get(c) ?? [];
+    await settle(c, await read(c, want.length), want, step);
+  }
+}
+
+const initOf = (key: string, data: Entry[], reset: boolean): Msg =>
+  ({ type: 'init', key, data, ...(reset ? { reset: true } : {}) });
+
+const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
+
+/** Connects `c` with its secret and presence, checks the welcome and the join, and resubscribes from where it was. */
+async function connectAs(sys: Sys, c: Client): Promise<void> {
+  const s = await connect(sys.room);
+  s.send({ type: 'hello', protocol: 1, secret: secretOf(c.name), ...(c.state === null ? {} : { presence: c.state }) });
+  const welcome = await s.next(READ_MS);
+  expect(welcome).toEqual({
+    type: 'welcome', protocol: 1, conn: expect.any(String), client: c.id, seq: expect.any(Number),
+    limits: expect.any(Object), peers: expect.any(Array),
+  });
+  const byConn = (a: { conn: string }, b: { conn: string }) => (a.conn < b.conn ? -1 : 1);
+  expect([...welcome.peers].sort(byConn), `${c.name}'s welcome roster`).toEqual(sys.m.peersFor(welcome.conn).sort(byConn));
+  expect(sys.m.welcomeSeq(welcome.seq)).toBeUndefined();
+  const peer = { conn: welcome.conn, client: c.id, state: c.state };
+  const others = connected(sys);
+  c.s = s;
+  c.conn = welcome.conn;
+  sys.m.join(peer);
+  const expected = new Map<Client, Msg[]>(others.map((o) => [o, [{ type: 'presence', event: 'join', peer }]]));
+  // Resume as our client does: every subject again, from the last seq seen of it.
+  const mine: Msg[] = [];
+  if (BREAK !== 'no-resubscribe') {
+    for (const [key, from] of c.subs) {
+      s.send({ type: 'sub', key, seq: from });
+      const { data, reset } = sys.m.replay(key, from);
+      mine.push(initOf(key, data, reset));
+    }
+  }
+  expected.set(c, mine);
+  await observe(sys, expected, `${c.name} connects`);
+  for (const msg of mine) for (const e of msg.data) seen(c, msg.key, e.seq);
+}
+
+// ---- commands --------------------------------------------------------------
+
+type Cmd = fc.AsyncCommand<Sys, Sys, false>;
+
+class Write implements Cmd {
+  readonly who: number;
+  readonly key: string;
+  readonly action: Action;
+  readonly value: unknown;
+  readonly withId: boolean;
+  constructor(who: number, key: string, action: Action, value: unknown, withId: boolean) { this.who = who; this.key = key; this.action = action; this.value = value; this.withId = withId; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    const id = this.withId ? `m${++sys.ids}` : undefined;
+    c.s!.send(push(this.key, this.value, this.action, id));
+    const sizeAfter = this.action === 'relay' ? sys.m.size(this.key) : this.action === 'replace' ? 1 : sys.m.size(this.key) + 1;
+    const audience = connected(sys).filter((o) => o.subs.has(this.key));
+    const count = (o: Client) => (o.subs.has(this.key) ? 1 : 0) + (o === c ? (id ? 1 : 0) + (sizeAfter > 1 ? 1 : 0) : 0);
+    const got = new Map<Client, Msg[]>();
+    for (const o of connected(sys)) got.set(o, await read(o, count(o)));
+    // The seq: from the ack, or from whoever saw the push. An unseen relay without an ID stays unknown.
+    let seq: number | undefined = id ? got.get(c)!.find((x) => x.type === 'ack')?.seq
+      : [...got.values()].flat().find((x) => x.type === 'push')?.seq;
+    if (seq === undefined && this.action !== 'relay') {
+      // A stored value nobody saw: it is what follows the last seq known, over HTTP.
+      const res = await http(`/room/${sys.room}/send`, { method: 'POST', body: JSON.stringify({ type: 'get', key: this.key, seq: sys.m.lastSeq }) });
+      const init = await res.json() as Msg;
+      expect(init, `${this}: the value after seq ${sys.m.lastSeq}`).toEqual({
+        type: 'init', key: this.key, data: [{ value: this.value, seq: expect.any(Number), client: c.id }] });
+      seq = init.data[0].seq;
+    }
+    if (seq !== undefined) expect(sys.m.takeSeq(seq), `${this}`).toBeUndefined();
+    else expect(id === undefined && this.action === 'relay' && audience.length === 0, `${this}: no seq observed`).toBe(true);
+    if (seq !== undefined) sys.m.write(this.key, this.action, this.value, seq, c.id);
+    const out = { type: 'push', key: this.key, value: this.value, seq, client: c.id };
+    for (const o of connected(sys)) {
+      const want: Msg[] = o.subs.has(this.key) ? [out] : [];
+      if (o === c) {
+        if (id) want.push({ type: 'ack', id, seq });
+        if (sizeAfter > 1) want.push({ type: 'stream_size', key: this.key, size: sizeAfter });
+      }
+      await settle(o, got.get(o)!, want, `${this}`);
+    }
+    if (seq !== undefined) for (const o of audience) seen(o, this.key, seq);
+  }
+  toString = () => `${this.action}(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}${this.withId ? ', id' : ''})`;
+}
+
+class Compact implements Cmd {
+  at = 0;
+  readonly who: number;
+  readonly key: string;
+  readonly value: unknown;
+  readonly pick: number;
+  constructor(who: number, key: string, value: unknown, pick: number) { this.who = who; this.key = key; this.value = value; this.pick = pick; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.m.lastSeq > 0;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    // A valid seq (at most the room's latest): one of the subject's, its floor, or any handed out.
+    const own = sys.m.replay(this.key, 0).data.map((e) => e.seq);
+    const candidates = [...own, sys.m.floor(this.key), sys.m.lastSeq, 1 + (this.pick % sys.m.lastSeq)].filter((n) => n > 0);
+    this.at = candidates[this.pick % candidates.length]!;
+    const id = `m${++sys.ids}`;
+    c.s!.send(push(this.key, this.value, { type: 'compact', seq: this.at }, id));
+    sys.m.compact(this.key, this.value, this.at, c.id);
+    const size = sys.m.size(this.key);
+    const mine: Msg[] = [{ type: 'ack', id, seq: this.at }, ...(size > 1 ? [{ type: 'stream_size', key: this.key, size }] : [])];
+    await observe(sys, new Map([[c, mine]]), `${this}`);
+  }
+  toString = () => `compact(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}, seq ${this.at || `pick ${this.pick}`})`;
+}
+
+type SubMode = { seq: number } | { last: number } | { all: true };
+class Sub implements Cmd {
+  from: SubMode | undefined;
+  readonly who: number;
+  readonly key: string;
+  readonly mode: 'seq' | 'last' | 'all';
+  readonly n: number;
+  constructor(who: number, key: string, mode: 'seq' | 'last' | 'all', n: number) { this.who = who; this.key = key; this.mode = mode; this.n = n; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    let frame: Msg;
+    let want: Msg;
+    if (this.mode === 'last') {
+      const n = 1 + (this.n % 3);
+      this.from = { last: n };
+      frame = { type: 'sub', key: this.key, last: n };
+      want = initOf(this.key, sys.m.last(this.key, n), false);
+    } else if (this.mode === 'all') {
+      this.from = { all: true };
+      frame = { type: 'sub', key: this.key };
+      want = initOf(this.key, sys.m.replay(this.key, 0).data, false);
+    } else {
+      const floor = sys.m.floor(this.key);
+      const candidates = [0, c.subs.get(this.key) ?? 0, floor, floor - 1, sys.m.lastSeq,
+        ...sys.m.replay(this.key, 0).data.map((e) => e.seq)].filter((x) => x >= 0);
+      const seq = candidates[this.n % candidates.length]!;
+      this.from = { seq };
+      frame = { type: 'sub', key: this.key, seq };
+      const { data, reset } = sys.m.replay(this.key, seq);
+      want = initOf(this.key, data, reset);
+      seen(c, this.key, seq);
+    }
+    c.s!.send(frame);
+    c.subs.set(this.key, c.subs.get(this.key) ?? 0);
+    await observe(sys, new Map([[c, [want]]]), `${this}`);
+    for (const e of want.data) seen(c, this.key, e.seq);
+  }
+  toString = () => `sub(c${this.who}, ${this.key}, ${this.from ? JSON.stringify(this.from) : `${this.mode} ${this.n}`})`;
+}
+
+class Unsub implements Cmd {
+  readonly who: number;
+  readonly key: string;
+  constructor(who: number, key: string) { this.who = who; this.key = key; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.clients[this.who]!.subs.has(this.key);
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    c.s!.send({ type: 'unsub', key: this.key });
+    c.subs.delete(this.key);
+    await observe(sys, new Map(), `${this}`);
+  }
+  toString = () => `unsub(c${this.who}, ${this.key})`;
+}
+
+class Presence implements Cmd {
+  readonly who: number;
+  readonly state: unknown;
+  constructor(who: number, state: unknown) { this.who = who; this.state = state; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    c.s!.send({ type: 'presence', state: this.state });
+    c.state = this.state;
+    const peer = { conn: c.conn!, client: c.id, state: this.state };
+    sys.m.join(peer);
+    const others = connected(sys).filter((o) => o !== c);
+    await observe(sys, new Map(others.map((o) => [o, [{ type: 'presence', event: 'update', peer }]])), `${this}`);
+  }
+  toString = () => `presence(c${this.who}, ${JSON.stringify(this.state)})`;
+}
+
+class Dm implements Cmd {
+  readonly who: number;
+  readonly to: number;
+  readonly value: unknown;
+  constructor(who: number, to: number, value: unknown) { this.who = who; this.to = to; this.value = value; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && this.who !== this.to && sys.clients[this.to]!.conn !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    const t = sys.clients[this.to]!;
+    const to = t.conn!;
+    const id = `d${++sys.ids}`;
+    c.s!.send({ type: 'dm', to, value: this.value, id });
+    const expected = sys.m.present.has(to)
+      ? new Map([[t, [{ type: 'dm', from: c.conn, value: this.value }]]])
+      : new Map([[c, [{ type: 'error', code: 'no_such_connection', id, message: `No connection ${to} in this room` }]]]);
+    await observe(sys, expected, `${this}`);
+  }
+  toString = () => `dm(c${this.who} → c${this.to}, ${JSON.stringify(this.value)})`;
+}
+
+async function closedWithin(s: TestSocket, ms = READ_MS): Promise<void> {
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('socket not closed')), ms));
+  await Promise.race([s.closed, timeout]);
+}
+
+class Drop implements Cmd {
+  readonly who: number;
+  constructor(who: number) { this.who = who; }
+  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    c.s!.close();
+    await closedWithin(c.s!);
+    c.s = undefined;
+    const peer = sys.m.leave(c.conn!)!;
+    await observe(sys, new Map(connected(sys).map((o) => [o, [{ type: 'presence', event: 'leave', peer }]])), `${this}`);
+  }
+  toString = () => `drop(c${this.who})`;
+}
+
+class Resume implements Cmd {
+  readonly who: number;
+  constructor(who: number) { this.who = who; }
+  check = (sys: Sys) => sys.clients[this.who]!.s === undefined;
+  run = (sys: Sys) => connectAs(sys, sys.clients[this.who]!);
+  toString = () => `resume(c${this.who})`;
+}
+
+class Evict implements Cmd {
+  readonly webSockets: 'hibernate' | 'close';
+  constructor(webSockets: 'hibernate' | 'close') { this.webSockets = webSockets; }
+  check = () => true;
+  async run(sys: Sys): Promise<void> {
+    // Only a running object can be evicted: a ping over HTTP wakes it, as any request would.
+    const woke = await http(`/room/${sys.room}/send`, { method: 'POST', body: JSON.stringify({ type: 'ping', nonce: 1 }) });
+    expect(woke.status).toBe(200);
+    await evictDurableObject(roomStub(sys.room), { webSockets: this.webSockets });
+    if (this.webSockets === 'hibernate') return observe(sys, new Map(), `${this}`);
+    // Every socket is closed, and nobody is left to see anyone leave.
+    for (const c of connected(sys)) {
+      await closedWithin(c.s!);
+      const late = await c.s!.next(50).catch(() => undefined);
+      expect(late, `${c.name} after ${this}`).toBeUndefined();
+      c.s = undefined;
+      sys.m.leave(c.conn!);
+    }
+  }
+  toString = () => `evict(${this.webSockets})`;
+}
+
+// ---- the property ----------------------------------------------------------
+
+const who = fc.integer({ min: 0, max: CLIENTS - 1 });
+const key = fc.constantFrom(...KEYS);
+const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.string({ maxLength: 4 }), fc.boolean(), fc.constant(null),
+  fc.record({ x: fc.integer({ min: 0, max: 9 }) }));
+const commands = fc.commands([
+  fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value, fc.boolean())
+    .map(([w, k, a, v, i]) => new Write(w, k, a, v, i)),
+  fc.tuple(who, key, fc.constantFrom<Action>('append', 'replace'), value).map(([w, k, a, v]) => new Write(w, k, a, v, true)),
+  fc.tuple(who, key, value, fc.nat(1000)).map(([w, k, v, p]) => new Compact(w, k, v, p)),
+  fc.tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000)).map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n)),
+  fc.tuple(who, key).map(([w, k]) => new Unsub(w, k)),
+  fc.tuple(who, fc.record({ n: fc.integer({ min: 0, max: 99 }) })).map(([w, s]) => new Presence(w, s)),
+  fc.tuple(who, who, value).map(([w, t, v]) => new Dm(w, t, v)),
+  who.map((w) => new Drop(w)),
+  who.map((w) => new Resume(w)),
+  who.map((w) => new Resume(w)),
+  fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
+], { maxCommands: 60, size: 'max' });
+
+describe('a room against its model', () => {
+  it('agrees on every observation, under drops, resumes and evictions', async () => {
+    let cases = 0;
+    let steps = 0;
+    const started = Date.now();
+    console.log(`model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`);
+    try {
+      await fc.assert(fc.asyncProperty(commands, async (cmds) => {
+        cases++;
+        const sys: Sys = {
+          room: freshRoom('model'), m: new RoomModel(), ids: 0,
+          clients: Array.from({ length: CLIENTS }, (_, i) => ({ name: `c${i}`, id: idOf(`c${i}`), subs: new Map(), state: null })),
+        };
+        try {
+          for (const c of sys.clients) await connectAs(sys, c);
+          await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
+          steps += [...cmds].length;
+        } finally {
+          for (const c of sys.clients) c.s?.close();
+        }
+      }), { numRuns: RUNS, seed: SEED });
+    } catch (err) {
+      console.log(`model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}`);
+      throw err;
+    }
+    console.log(`model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}`);
+  }, 3_600_000);
+});
