@@ -154,6 +154,59 @@ class Write implements Cmd {
   toString = () => `${this.action}(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}${this.withId ? ', id' : ''})`;
 }
 
+/**
+ * Writes by several clients sent at once, without waiting in between. The room
+ * orders them; the seqs in the acks say how, and every socket must see its
+ * share in exactly that order.
+ */
+class Burst implements Cmd {
+  readonly writes: [number, string, Action, unknown][];
+  constructor(writes: [number, string, Action, unknown][]) { this.writes = writes; }
+  check = (sys: Sys) => this.writes.every(([w]) => sys.clients[w]!.s !== undefined);
+  async run(sys: Sys): Promise<void> {
+    const sent = this.writes.map(([w, key, action, value]) => ({ c: sys.clients[w]!, key, action, value, id: `m${++sys.ids}`, seq: 0 }));
+    for (const x of sent) x.c.s!.send(push(x.key, x.value, x.action, x.id));
+    // What each socket gets does not depend on the order, except stream_size: read up to the last ack.
+    const got = new Map<Client, Msg[]>();
+    for (const o of connected(sys)) {
+      const pushes = sent.filter((x) => o.subs.has(x.key)).length;
+      const acks = sent.filter((x) => x.c === o).length;
+      // stream_size replies are not known in number until the order is: read past them.
+      const msgs: Msg[] = [];
+      while (msgs.filter((m) => m.type !== 'stream_size').length < pushes + acks) {
+        const more = await read(o, 1);
+        if (more.length === 0) break;
+        msgs.push(...more);
+      }
+      got.set(o, msgs);
+    }
+    for (const x of sent) {
+      const ack = got.get(x.c)!.find((m) => m.type === 'ack' && m.id === x.id);
+      expect(ack, `${this}: ack of ${x.id}`).toBeDefined();
+      x.seq = ack.seq;
+    }
+    sent.sort((a, b) => a.seq - b.seq);
+    const expected = new Map<Client, Msg[]>(connected(sys).map((o) => [o, []]));
+    for (const x of sent) {
+      expect(sys.m.takeSeq(x.seq), `${this}`).toBeUndefined();
+      sys.m.write(x.key, x.action, x.value, x.seq, x.c.id);
+      const out = { type: 'push', key: x.key, value: x.value, seq: x.seq, client: x.c.id };
+      for (const o of connected(sys)) if (o.subs.has(x.key)) expected.get(o)!.push(out);
+      expected.get(x.c)!.push({ type: 'ack', id: x.id, seq: x.seq });
+      const size = sys.m.size(x.key);
+      if (size > 1) expected.get(x.c)!.push({ type: 'stream_size', key: x.key, size });
+    }
+    for (const o of connected(sys)) {
+      const want = expected.get(o)!;
+      const have = got.get(o)!;
+      have.push(...(await read(o, want.length - have.length)));
+      await settle(o, have, want, `${this}`);
+    }
+    for (const x of sent) for (const o of connected(sys)) if (o.subs.has(x.key)) seen(o, x.key, x.seq);
+  }
+  toString = () => `burst(${this.writes.map(([w, k, a, v]) => `${a}(c${w}, ${k}, ${JSON.stringify(v)})`).join(', ')})`;
+}
+
 class Compact implements Cmd {
   at = 0;
   readonly who: number;
@@ -331,6 +384,8 @@ const commands = fc.commands([
     .map(([w, k, a, v, i]) => new Write(w, k, a, v, i)),
   fc.tuple(who, key, fc.constantFrom<Action>('append', 'replace'), value).map(([w, k, a, v]) => new Write(w, k, a, v, true)),
   fc.tuple(who, key, value, fc.nat(1000)).map(([w, k, v, p]) => new Compact(w, k, v, p)),
+  fc.array(fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value), { minLength: 2, maxLength: 6 })
+    .map((ws) => new Burst(ws)),
   fc.tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000)).map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n)),
   fc.tuple(who, key).map(([w, k]) => new Unsub(w, k)),
   fc.tuple(who, fc.record({ n: fc.integer({ min: 0, max: 99 }) })).map(([w, s]) => new Presence(w, s)),
