@@ -74,7 +74,7 @@ const initOf = (key: string, data: Entry[], reset: boolean): Msg =>
 const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
 
 /** Connects `c` with its secret and presence, checks the welcome and the join, and resubscribes from where it was. */
-async function connectAs(sys: Sys, c: Client): Promise<void> {
+async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void> {
   const s = await connect(sys.room);
   s.send({ type: 'hello', protocol: 1, secret: secretOf(c.name), ...(c.state === null ? {} : { presence: c.state }) });
   const welcome = await s.next(READ_MS);
@@ -93,7 +93,7 @@ async function connectAs(sys: Sys, c: Client): Promise<void> {
   const expected = new Map<Client, Msg[]>(others.map((o) => [o, [{ type: 'presence', event: 'join', peer }]]));
   // Resume as our client does: every subject again, from the last seq seen of it.
   const mine: Msg[] = [];
-  if (BREAK !== 'no-resubscribe') {
+  if (resubscribe && BREAK !== 'no-resubscribe') {
     for (const [key, from] of c.subs) {
       s.send({ type: 'sub', key, seq: from });
       const { data, reset } = sys.m.replay(key, from);
@@ -351,10 +351,80 @@ class Resume implements Cmd {
   toString = () => `resume(c${this.who})`;
 }
 
+/**
+ * A resume while another client appends: each subject's `init` comes before
+ * any push of it, and the init and the pushes after it are together exactly
+ * what followed the seq resumed from, with no gap and no duplicate.
+ */
+class ResumeUnderWrites implements Cmd {
+  readonly who: number;
+  readonly writer: number;
+  readonly writes: [string, unknown][];
+  constructor(who: number, writer: number, writes: [string, unknown][]) { this.who = who; this.writer = writer; this.writes = writes; }
+  check = (sys: Sys) => this.who !== this.writer && sys.clients[this.who]!.s === undefined && sys.clients[this.writer]!.s !== undefined;
+  async run(sys: Sys): Promise<void> {
+    const c = sys.clients[this.who]!;
+    const w = sys.clients[this.writer]!;
+    await connectAs(sys, c, false);
+    const froms = [...c.subs];
+    const resets = new Map(froms.map(([k, from]) => [k, sys.m.replay(k, from).reset]));
+    const sent = this.writes.map(([key, value]) => ({ key, value, id: `m${++sys.ids}`, seq: 0 }));
+    for (let i = 0; i < Math.max(froms.length, sent.length); i++) {
+      const sub = froms[i];
+      if (sub && BREAK !== 'no-resubscribe') c.s!.send({ type: 'sub', key: sub[0], seq: sub[1] });
+      const x = sent[i];
+      if (x) w.s!.send(push(x.key, x.value, 'append', x.id));
+    }
+    // The writer first: once its acks are in, every push has gone out.
+    const mine: Msg[] = [];
+    while (mine.filter((m) => m.type === 'ack').length < sent.length) {
+      const more = await read(w, 1);
+      if (more.length === 0) break;
+      mine.push(...more);
+    }
+    for (const x of sent) {
+      const ack = mine.find((m) => m.type === 'ack' && m.id === x.id);
+      expect(ack, `${this}: ack of ${x.id}`).toBeDefined();
+      x.seq = ack.seq;
+    }
+    sent.sort((a, b) => a.seq - b.seq);
+    const expected = new Map<Client, Msg[]>(connected(sys).map((o) => [o, []]));
+    for (const x of sent) {
+      expect(sys.m.takeSeq(x.seq), `${this}`).toBeUndefined();
+      sys.m.write(x.key, 'append', x.value, x.seq, w.id);
+      const out = { type: 'push', key: x.key, value: x.value, seq: x.seq, client: w.id };
+      for (const o of connected(sys)) if (o !== c && o.subs.has(x.key)) expected.get(o)!.push(out);
+      expected.get(w)!.push({ type: 'ack', id: x.id, seq: x.seq });
+      const size = sys.m.size(x.key);
+      if (size > 1) expected.get(w)!.push({ type: 'stream_size', key: x.key, size });
+    }
+    const want = expected.get(w)!;
+    mine.push(...(await read(w, want.length - mine.length)));
+    await settle(w, mine, want, `${this}`);
+    for (const o of connected(sys)) if (o !== c && o !== w) await settle(o, await read(o, expected.get(o)!.length), expected.get(o)!, `${this}`);
+    // The resumed client: per subject, its init, then live pushes.
+    const got = await c.s!.drain();
+    for (const [key, from] of froms) {
+      const mineOfKey = got.filter((m) => m.key === key);
+      expect(mineOfKey[0], `${c.name}'s first message of ${key} in ${this}`).toMatchObject({ type: 'init', key });
+      const reset = resets.get(key)!;
+      expect(mineOfKey[0].reset === true, `${key} reset in ${this}`).toBe(reset);
+      const entries = [...mineOfKey[0].data, ...mineOfKey.slice(1).map((m) => {
+        expect(m.type, `${c.name} after its init of ${key} in ${this}`).toBe('push');
+        return { value: m.value, seq: m.seq, client: m.client };
+      })];
+      expect(entries, `${c.name}'s ${key} from seq ${from} in ${this}`).toEqual(reset ? sys.m.replay(key, 0).data : sys.m.replay(key, from).data);
+      for (const e of entries) seen(c, key, e.seq);
+    }
+    expect(got.filter((m) => !c.subs.has(m.key)), `${c.name}: anything else in ${this}`).toEqual([]);
+  }
+  toString = () => `resumeUnderWrites(c${this.who}, c${this.writer} appends ${this.writes.map(([k, v]) => `${k}:${JSON.stringify(v)}`).join(' ')})`;
+}
+
 class Evict implements Cmd {
   readonly webSockets: 'hibernate' | 'close';
   constructor(webSockets: 'hibernate' | 'close') { this.webSockets = webSockets; }
-  check = () => true;
+  check = (sys: Sys) => connected(sys).length > 0;
   async run(sys: Sys): Promise<void> {
     // Only a running object can be evicted: a ping over HTTP wakes it, as any request would.
     const woke = await http(`/room/${sys.room}/send`, { method: 'POST', body: JSON.stringify({ type: 'ping', nonce: 1 }) });
@@ -379,27 +449,32 @@ const who = fc.integer({ min: 0, max: CLIENTS - 1 });
 const key = fc.constantFrom(...KEYS);
 const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.string({ maxLength: 4 }), fc.boolean(), fc.constant(null),
   fc.record({ x: fc.integer({ min: 0, max: 9 }) }));
+const write = fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value, fc.boolean())
+  .map(([w, k, a, v, i]) => new Write(w, k, a, v, i));
+const sub = fc.tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000)).map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
+// fc.commands picks each arbitrary alike: writes and subs are listed more than once to weigh more.
 const commands = fc.commands([
-  fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value, fc.boolean())
-    .map(([w, k, a, v, i]) => new Write(w, k, a, v, i)),
+  write, write, write, sub,
   fc.tuple(who, key, fc.constantFrom<Action>('append', 'replace'), value).map(([w, k, a, v]) => new Write(w, k, a, v, true)),
   fc.tuple(who, key, value, fc.nat(1000)).map(([w, k, v, p]) => new Compact(w, k, v, p)),
   fc.array(fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value), { minLength: 2, maxLength: 6 })
     .map((ws) => new Burst(ws)),
-  fc.tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000)).map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n)),
+  sub,
   fc.tuple(who, key).map(([w, k]) => new Unsub(w, k)),
   fc.tuple(who, fc.record({ n: fc.integer({ min: 0, max: 99 }) })).map(([w, s]) => new Presence(w, s)),
   fc.tuple(who, who, value).map(([w, t, v]) => new Dm(w, t, v)),
   who.map((w) => new Drop(w)),
   who.map((w) => new Resume(w)),
-  who.map((w) => new Resume(w)),
+  fc.tuple(who, who, fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 6 })).map(([w, x, ws]) => new ResumeUnderWrites(w, x, ws)),
   fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
-], { maxCommands: 60, size: 'max' });
+], { maxCommands: 80, size: 'max' });
 
 describe('a room against its model', () => {
   it('agrees on every observation, under drops, resumes and evictions', async () => {
     let cases = 0;
     let steps = 0;
+    const tally = new Map<string, number>();
+    const counted = new WeakSet<object>();
     const started = Date.now();
     console.log(`model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`);
     try {
@@ -411,8 +486,15 @@ describe('a room against its model', () => {
         };
         try {
           for (const c of sys.clients) await connectAs(sys, c);
+          for (const cmd of cmds) {
+            if (counted.has(cmd)) continue;
+            counted.add(cmd);
+            const run = cmd.run.bind(cmd);
+            const inner = (cmd as unknown as { cmd?: Cmd }).cmd ?? cmd; // fast-check wraps each command
+            const name = inner instanceof Write ? inner.action : inner.constructor.name;
+            cmd.run = (m, r) => { tally.set(name, (tally.get(name) ?? 0) + 1); steps++; return run(m, r); };
+          }
           await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
-          steps += [...cmds].length;
         } finally {
           for (const c of sys.clients) c.s?.close();
         }
@@ -421,6 +503,6 @@ describe('a room against its model', () => {
       console.log(`model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}`);
       throw err;
     }
-    console.log(`model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}`);
+    console.log(`model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }, 3_600_000);
 });
