@@ -6,6 +6,10 @@
 //   npm test                                   a few cases (MODEL_RUNS, default 40)
 //   npm run test:model                          500 cases
 //   MODEL_SEED=123 npx vitest run --project worker-model   replays one seed
+//   MODEL_BREAK=no-resubscribe ...             the driver skips the resubscribe on resume: must fail
+//
+// It prints the number of cases, the seed and a tally of the steps run; a
+// failure prints fast-check's shrunk counterexample (the list of steps).
 //
 // After each step every open socket is drained (a ping answered proves what
 // was, and was not, sent before it), so each step's effects are checked alone.
