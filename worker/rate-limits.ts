@@ -81,12 +81,17 @@ export class RoomRates {
 
 /**
  * Addresses whose socket this room closed for flooding (4290). A reconnect
- * from one within RATE_LIMITED_BACKOFF_MS is closed again at once, before it can
- * send a frame, so reconnecting does not buy a flooder a fresh frame burst.
- * Kept in memory: a flooder keeps the room awake.
+ * from one while its penalty lasts is closed again at once, before it can send
+ * a frame, so reconnecting does not buy a flooder a fresh frame burst. Each
+ * offence within PENALTY_MEMORY_MS of the last doubles the penalty, from the
+ * backoff a client is told (5 s) up to PENALTY_MAX_MS. Kept in memory: a
+ * flooder keeps the room awake.
  */
+export const PENALTY_MAX_MS = 60_000;
+const PENALTY_MEMORY_MS = 5 * 60_000;
+
 export class PenaltyBox {
-  #until = new Map<string, number>();
+  #entries = new Map<string, { until: number; strikes: number; last: number }>();
   #ms: number;
 
   constructor(ms: number) {
@@ -94,17 +99,19 @@ export class PenaltyBox {
   }
 
   add(address: string, now = Date.now()): void {
-    // Bounded: expired entries go whenever the box grows.
-    if (this.#until.size >= 1000) for (const [a, t] of this.#until) if (t <= now) this.#until.delete(a);
-    this.#until.set(address, now + this.#ms);
+    // Bounded: entries long forgotten go whenever the box grows.
+    if (this.#entries.size >= 1000) {
+      for (const [a, e] of this.#entries) if (now - e.last > PENALTY_MEMORY_MS) this.#entries.delete(a);
+    }
+    const before = this.#entries.get(address);
+    const strikes = before && now - before.last <= PENALTY_MEMORY_MS ? before.strikes + 1 : 1;
+    const penalty = Math.min(this.#ms * 2 ** (strikes - 1), PENALTY_MAX_MS);
+    this.#entries.set(address, { until: now + penalty, strikes, last: now });
   }
 
   /** Milliseconds the address must still wait (0 when it may connect). */
   remaining(address: string, now = Date.now()): number {
-    const until = this.#until.get(address);
-    if (until === undefined) return 0;
-    if (until > now) return until - now;
-    this.#until.delete(address);
-    return 0;
+    const entry = this.#entries.get(address);
+    return entry && entry.until > now ? entry.until - now : 0;
   }
 }

@@ -21,8 +21,12 @@ function floodSocket() {
       if (ws.readyState !== WebSocket.OPEN) return;
       if (Date.now() >= deadline) return ws.close();
       // As fast as the socket drains: keep about 1 MB in flight, and let replies in between.
-      for (let i = 0; i < 1000 && ws.bufferedAmount < (Number(process.env.FLOOD_INFLIGHT) || 1 << 20); i++) send(ws);
-      timer = setImmediate(pump);
+      const inflight = Number(process.env.FLOOD_INFLIGHT) || 1 << 20;
+      for (let i = 0; i < 1000 && ws.bufferedAmount < inflight; i++) send(ws);
+      // A full socket is waited on with a timer, not spun on: a spinning load generator would take
+      // a core from the server it shares this machine with, which no remote attacker can.
+      if (ws.bufferedAmount >= inflight) timer = setTimeout(pump, 1);
+      else timer = setImmediate(pump);
     };
     ws.on('open', pump);
     ws.on('message', (data) => {
@@ -36,6 +40,7 @@ function floodSocket() {
     ws.on('error', () => {});
     ws.on('close', (code) => {
       clearImmediate(timer);
+      clearTimeout(timer);
       stats.closes[code] = (stats.closes[code] ?? 0) + 1;
       resolve(undefined);
     });
