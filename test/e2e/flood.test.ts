@@ -11,7 +11,7 @@
  *
  * With 100 samples a phase, p99 is the second-worst round trip, so one stall of
  * the shared 2-core machine can fail a run: a failing flood is run once more,
- * and only a second failure counts (a flood the limits do not stop fails both:
+ * twice, and only a third failure counts (a flood the limits do not stop fails all:
  * without them the witnesses wait seconds). The bound is 1.5x quiet or 5 ms over
  * it, whichever is larger: quiet p99s here are 3-8 ms and vary by more than 1.5x
  * between runs. The ratio itself is printed for every run.
@@ -96,7 +96,7 @@ const summary = (rtts: number[]) =>
   `p50 ${percentile(rtts, 50).toFixed(1)} ms, p99 ${percentile(rtts, 99).toFixed(1)} ms (${rtts.length} samples)`;
 
 describe.each((process.env.FLOOD_MODES?.split(',') ?? ['relay', 'dm', 'http']) as ('relay' | 'dm' | 'http' | 'ping')[])('a flood of %s', (mode) => {
-  it('is throttled, and witnesses in its room and in another keep their p99 within 1.5x of quiet', { retry: 1, timeout: 120_000 }, async () => {
+  it('is throttled, and witnesses in its room and in another keep their p99 within 1.5x of quiet', { retry: 2, timeout: 120_000 }, async () => {
     const quiet = await witnessBoth(QUIET_MS);
     const memoryBefore = workerdMiB();
     const dmsBefore = near.dms;
