@@ -10,7 +10,7 @@
  * baseline, measured just before, in the same run. Every figure is printed.
  *
  * With 100 samples a phase, p99 is the second-worst round trip, so one stall of
- * the shared 2-core machine can fail a run: a failing flood is run once more,
+ * the shared 2-core machine can fail a run: a failing flood is run again, up to
  * twice, and only a third failure counts (a flood the limits do not stop fails all:
  * without them the witnesses wait seconds). The bound is 1.5x quiet or 5 ms over
  * it, whichever is larger: quiet p99s here are 3-8 ms and vary by more than 1.5x
