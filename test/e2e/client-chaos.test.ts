@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRoom, type Room } from '../../client/index.ts';
 import { closeAll, droppableSockets, open, recorder, seeded, waitFor } from './client-harness.ts';
-import { startServer, type TestServer } from './server.ts';
+import { LIMITS_OUT_OF_THE_WAY, startServer, type TestServer } from './server.ts';
 
 const SUBJECTS = ['alpha', 'beta', 'gamma', 'delta'];
 const PER_SUBJECT = 1000;
@@ -25,14 +25,7 @@ beforeAll(async () => {
   // 50 publishes/s per socket the client would pace its 4,000 appends over 80 s,
   // and its bursts of resent publishes and subscriptions would pass the frame
   // and room limits. Raised far above what the test sends.
-  server = await startServer({
-    PUBLISHES_PER_SECOND: '100000',
-    PUBLISH_BURST: '100000',
-    FRAMES_PER_SECOND: '100000',
-    FRAME_BURST: '100000',
-    ROOM_PUBLISHES_PER_SECOND: '100000',
-    ROOM_DELIVERIES_PER_SECOND: '1000000',
-  });
+  server = await startServer(LIMITS_OUT_OF_THE_WAY);
 });
 afterAll(async () => {
   closeAll();

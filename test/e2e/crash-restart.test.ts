@@ -46,7 +46,7 @@ import { closeAll, open, recorder, seeded, waitFor } from './client-harness.ts';
 import { alive, listeningWorkerds, roomWorkerds } from './crash/processes.ts';
 import { storedAtCrash, type StoredRow } from './crash/snapshot.ts';
 import { wire as watchWire } from './crash/wire.ts';
-import { startServer, type TestServer } from './server.ts';
+import { LIMITS_OUT_OF_THE_WAY, startServer, type TestServer } from './server.ts';
 
 const SUBJECT = 'log';
 const PUBLISHERS = 4;
@@ -57,16 +57,8 @@ const RUNS = 3;
 const TOTAL = PUBLISHERS * PER_PUBLISHER;
 
 // Throughput and per-address limits are not what this tests: raised out of the
-// way (as in client-chaos.test.ts), so reconnects and resends are never refused.
-const VARS = {
-  PUBLISHES_PER_SECOND: '100000',
-  PUBLISH_BURST: '100000',
-  FRAMES_PER_SECOND: '100000',
-  FRAME_BURST: '100000',
-  ROOM_PUBLISHES_PER_SECOND: '100000',
-  ROOM_DELIVERIES_PER_SECOND: '1000000',
-  ADDRESS_LIMITS: 'off',
-};
+// way, so reconnects and resends are never refused.
+const VARS = LIMITS_OUT_OF_THE_WAY;
 
 type Value = { p: number; i: number };
 const name = (v: Value): string => `${v.p}:${v.i}`;

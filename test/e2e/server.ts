@@ -30,6 +30,20 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 // As `npm run dev` runs it (scripts/dev.mjs): without wrangler's per-message event log.
 process.env.X_LOCAL_OBSERVABILITY ??= 'false';
 
+/**
+ * Wrangler vars that raise the rate limits far above what a test sends, and turn the per-address
+ * limits off: for tests of something else (resume, crashes) whose bursts would otherwise be refused.
+ */
+export const LIMITS_OUT_OF_THE_WAY: Record<string, string> = {
+  PUBLISHES_PER_SECOND: '100000',
+  PUBLISH_BURST: '100000',
+  FRAMES_PER_SECOND: '100000',
+  FRAME_BURST: '100000',
+  ROOM_PUBLISHES_PER_SECOND: '100000',
+  ROOM_DELIVERIES_PER_SECOND: '1000000',
+  ADDRESS_LIMITS: 'off',
+};
+
 export async function startServer(vars: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   const persist = options.persist ?? mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
   const worker = await unstable_startWorker({
