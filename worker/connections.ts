@@ -297,8 +297,9 @@ export class Connections {
   broadcast(key: string, out: Outgoing): void {
     const subscribers = this.#bySubject.get(key);
     const wide = this.#firehose.size + (subscribers?.size ?? 0) >= LARGE_AUDIENCE;
-    for (const c of this.#firehose) if (this.#mayReceive(c, key)) out.to(c, wide);
-    if (subscribers) for (const c of subscribers) if (this.#mayReceive(c, key)) out.to(c, wide);
+    const now = Date.now();
+    for (const c of this.#firehose) if (this.#mayReceive(c, key, now)) out.to(c, wide);
+    if (subscribers) for (const c of subscribers) if (this.#mayReceive(c, key, now)) out.to(c, wide);
   }
 
   /** Sockets whose token expired while they only listened; the room closes them (see takeExpired). */
@@ -309,10 +310,10 @@ export class Connections {
    * never sends would otherwise listen forever) and only for subjects it may
    * read (a DriftDB socket subscribes to nothing and gets every push).
    */
-  #mayReceive(c: Connection, key: string): boolean {
+  #mayReceive(c: Connection, key: string, now: number): boolean {
     const grant = c.a.grant;
     if (!grant) return true;
-    if (expired(grant)) {
+    if (expired(grant, now)) {
       if (!c.closing) {
         c.closing = true;
         this.#expired.push(c);
