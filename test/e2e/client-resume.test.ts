@@ -8,11 +8,11 @@ import WebSocket from 'ws';
 import { createRoom } from '../../client/index.ts';
 import { droppableSockets, open, recorder, useServer, waitFor } from './client-harness.ts';
 
-/** A raw socket that collects parsed frames. */
+/** A raw socket that collects parsed messages, one by one out of any batch (a JSON array frame). */
 async function rawSocket(url: string) {
   const ws = new WebSocket(url);
   const frames: Record<string, unknown>[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+  ws.on('message', (data) => frames.push(...[JSON.parse(String(data))].flat()));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   return { ws, frames, send: (frame: object) => ws.send(JSON.stringify(frame)) };
 }
