@@ -144,6 +144,20 @@ export default defineConfig({
         },
       },
       {
+        // Small versions of the load scripts (bench/load): hundreds of sockets and a reconnect
+        // storm. After the flood project, alone: they would skew its latencies, and load the
+        // 2 cores that every other project's timeouts assume.
+        test: {
+          name: 'load',
+          include: ['test/load/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
         // Real Chromium (Debian's, via playwright-core) on the demo pages, served by the real worker.
         test: {
           name: 'browser',
