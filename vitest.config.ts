@@ -120,6 +120,15 @@ export default defineConfig({
         test: { name: 'worker-half-open', include: ['test/worker-half-open/**/*.test.ts'] },
       },
       {
+        // Slow consumers: a backlog bound small enough to pass in a test (128 KiB, acks every 32 KiB),
+        // left behind for at most 1 s; rates out of the way.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: { ...UNLIMITED_RATES, MAX_SOCKET_BACKLOG_BYTES: '131072', SLOW_CONSUMER_SECONDS: '1', AUTH_KEYS: '' } },
+        })],
+        test: { name: 'worker-backlog', include: ['test/worker-backlog/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {
