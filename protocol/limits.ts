@@ -16,6 +16,13 @@ export const DEFAULT_LIMITS = {
   maxConnections: 10_000,
   /** Largest presence state, in bytes of JSON. Kept in the socket attachment (16 KiB max). */
   maxPresenceBytes: 2048,
+  /**
+   * In a room where LARGE_AUDIENCE (64) or more sockets said hello, presence
+   * announcements wait up to this long and go out together, each socket getting
+   * them in one frame: otherwise a room of N costs N sends per join. Smaller
+   * rooms announce at once.
+   */
+  presenceBatchMs: 50,
   /** Seconds without a write before a room's data is wiped. */
   retentionSeconds: 86_400,
   /**

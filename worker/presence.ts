@@ -2,13 +2,15 @@
  * Presence and direct messages: who is in the room, as the server sees it.
  * Only sockets that said hello take part, so a DriftDB client never receives
  * a frame it does not know. Presence lives in socket attachments, so it
- * survives hibernation with the sockets themselves.
+ * survives hibernation with the sockets themselves. Who has been told what,
+ * and the batching of announcements in a large room, is in presence-roster.ts.
  */
 import { CLOSE_CODES, PROTOCOL_VERSION, type Limits } from '../protocol/limits.ts';
-import type { ClientMessage, PresenceOut } from '../protocol/messages.ts';
-import { containsBytes, utf8Length } from './codec.ts';
-import { Outgoing, type Connection, type Connections } from './connections.ts';
+import type { ClientMessage } from '../protocol/messages.ts';
+import { containsBytes, toJson, utf8Length } from './codec.ts';
+import type { Connection, Connections } from './connections.ts';
 import { anonymousClientId, clientIdOf } from './identity.ts';
+import { Roster } from './presence-roster.ts';
 import { errorFrame } from './validate.ts';
 
 type HelloIn = Extract<ClientMessage, { type: 'hello' }>;
@@ -19,11 +21,13 @@ export class Presence {
   #limits: Limits;
   /** The room's latest seq, for `welcome`. */
   #seq: () => number;
+  #roster: Roster;
 
   constructor(conns: Connections, limits: Limits, seq: () => number) {
     this.#conns = conns;
     this.#limits = limits;
     this.#seq = seq;
+    this.#roster = new Roster(conns, limits.presenceBatchMs);
   }
 
   hello(c: Connection, m: HelloIn): void {
@@ -44,8 +48,8 @@ export class Presence {
     // The same client saying hello again means its old socket is half-open or a
     // duplicate: the newest socket wins, and the old one leaves. Only the holder
     // of the secret can get here with this client ID.
-    for (const other of [...this.#conns.present(c)]) {
-      if (other.a.client !== client || other.a.device !== c.a.device) continue;
+    const other = this.#roster.holder(client, c.a.device, c);
+    if (other) {
       this.leave(other.ws);
       other.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
     }
@@ -57,16 +61,23 @@ export class Presence {
     c.a.client = client;
     if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
     c.save();
-    c.send({
-      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
-      limits: { ...c.limits }, peers: [...this.#conns.present(c)].map((p) => p.peer),
-      ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
-    });
+    this.#welcome(c, client);
     if (joining) {
-      // A join is never held back, but it counts against the presence rate.
+      // A join is never held back by the presence rate, but it counts against it.
       c.rates.presence.take();
-      this.#announce('join', c);
+      this.#roster.join(c);
     } else this.#announceUpdate(c);
+  }
+
+  /** The roster as announced so far: what the room sends this socket next brings it up to date. */
+  #welcome(c: Connection, client: string): void {
+    const head = {
+      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
+      limits: { ...c.limits }, ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
+    } as const;
+    if (c.a.cbor) return c.send({ ...head, peers: this.#roster.peers(c) });
+    // The peers, encoded once for every joiner, go last.
+    c.sendFrame(`${toJson(head).slice(0, -1)},"peers":${this.#roster.peersJson(c)}}`);
   }
 
   set(c: Connection, state: unknown): void {
@@ -90,7 +101,7 @@ export class Presence {
   leave(ws: WebSocket): void {
     const c = this.#conns.get(ws);
     if (!c || !this.#conns.remove(c)) return;
-    if (c.a.hello) this.#announce('leave', c);
+    if (c.a.hello) this.#roster.leave(c);
   }
 
   #fits(c: Connection, state: unknown): boolean {
@@ -108,17 +119,12 @@ export class Presence {
   #announceUpdate(c: Connection): void {
     if (c.heldAnnouncement !== undefined) return;
     const bucket = c.rates.presence;
-    if (bucket.take()) return this.#announce('update', c);
+    if (bucket.take()) return this.#roster.update(c);
     c.heldAnnouncement = setTimeout(() => {
       c.heldAnnouncement = undefined;
       if (this.#conns.get(c.ws) !== c) return;
       bucket.take();
-      this.#announce('update', c);
+      this.#roster.update(c);
     }, bucket.wait());
-  }
-
-  #announce(event: PresenceOut['event'], c: Connection): void {
-    const out = new Outgoing({ type: 'presence', event, peer: c.peer });
-    for (const other of this.#conns.present(c)) out.to(other);
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * Who is in the room, and the presence announcements on their way.
+ *
+ * In a small room every join, update and leave goes out at once, one frame per
+ * member, as it always did. In a room of LARGE_AUDIENCE members or more that
+ * would cost the square of the room: each of N joins is sent to up to N
+ * sockets, and each welcome carries up to N peers. There, announcements wait
+ * up to `presenceBatchMs` and go out together: each is encoded once, and the
+ * batching in connections.ts gives each member the lot in one frame.
+ *
+ * Two rosters stay consistent through this. `#announced` is the room as of the
+ * last flush, which every member has been told (in its welcome, or by the
+ * events since); a `welcome` carries it, encoded once per change. `#pending`
+ * holds, per peer, the one event that brings it up to date. So a socket
+ * welcomed between two flushes receives the next flush minus its own events,
+ * and never sees a join twice or a leave of a peer it was not shown.
+ */
+import type { Peer, PresenceOut } from '../protocol/messages.ts';
+import { LARGE_AUDIENCE } from './batching.ts';
+import { Outgoing, type Connection, type Connections } from './connections.ts';
+
+type Event = PresenceOut['event'];
+
+export class Roster {
+  #conns: Connections;
+  #batchMs: number;
+  /** Sockets that said hello and are still here, by connection ID. */
+  #members = new Map<string, Connection>();
+  /** The member holding each identity (client ID and device): a newer hello replaces an older socket. */
+  #byIdentity = new Map<string, Connection>();
+  /** The room as of the last flush. */
+  #announced = new Map<string, Peer>();
+  /** `#announced`, encoded for a welcome; undefined once it changed. */
+  #announcedJson: string | undefined;
+  /**
+   * Per peer, the one event since the last flush that brings `#announced` up to
+   * date, in the order of each peer's latest change. A join and leave within one
+   * window cancel; later updates replace earlier ones (a join keeps being a join).
+   */
+  #pending = new Map<string, PresenceOut>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** After a wake: everyone who said hello was announced before the object slept. */
+  constructor(conns: Connections, batchMs: number) {
+    this.#conns = conns;
+    this.#batchMs = batchMs;
+    for (const c of conns.present()) {
+      this.#members.set(c.a.conn, c);
+      this.#byIdentity.set(identity(c), c);
+      this.#announced.set(c.a.conn, c.peer);
+    }
+  }
+
+  /** The member, other than `c`, with this client ID and device: the socket a hello from `c` replaces. */
+  holder(client: string, device: string | undefined, c: Connection): Connection | undefined {
+    this.#forgetWiped();
+    const holder = this.#byIdentity.get(identityOf(client, device));
+    return holder === c ? undefined : holder;
+  }
+
+  /** The welcome's `peers`: the room as announced, without `c`. */
+  peers(c: Connection): Peer[] {
+    return [...this.#announced.values()].filter((p) => p.conn !== c.a.conn);
+  }
+
+  /** `peers(c)` as JSON, encoded once per change of the roster for every joiner. */
+  peersJson(c: Connection): string {
+    if (this.#announced.has(c.a.conn)) return JSON.stringify(this.peers(c)); // a second hello: rare
+    return (this.#announcedJson ??= JSON.stringify([...this.#announced.values()]));
+  }
+
+  join(c: Connection): void {
+    this.#members.set(c.a.conn, c);
+    this.#byIdentity.set(identity(c), c);
+    this.#queue('join', c.peer);
+  }
+
+  update(c: Connection): void {
+    if (this.#members.get(c.a.conn) === c) this.#queue('update', c.peer);
+  }
+
+  leave(c: Connection): void {
+    if (this.#members.get(c.a.conn) !== c) return;
+    this.#members.delete(c.a.conn);
+    if (this.#byIdentity.get(identity(c)) === c) this.#byIdentity.delete(identity(c));
+    this.#queue('leave', c.peer);
+  }
+
+  #queue(event: Event, peer: Peer): void {
+    const known = this.#announced.has(peer.conn);
+    this.#pending.delete(peer.conn);
+    // Nobody was told of a peer that joins and leaves within one window.
+    if (known || event !== 'leave') {
+      this.#pending.set(peer.conn, { type: 'presence', event: known || event === 'leave' ? event : 'join', peer });
+    }
+    if (this.#members.size < LARGE_AUDIENCE) this.flush();
+    else this.#timer ??= setTimeout(() => this.#flushSafely(), this.#batchMs);
+  }
+
+  /** Sends what is pending to every member but its subject, and makes it the announced roster. */
+  flush(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.size === 0) return;
+    const events = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#announcedJson = undefined;
+    for (const { event, peer } of events) {
+      if (event === 'leave') this.#announced.delete(peer.conn);
+      else this.#announced.set(peer.conn, peer);
+    }
+    const outs = events.map((e) => ({ about: e.peer.conn, out: new Outgoing(e) }));
+    const wide = this.#members.size >= LARGE_AUDIENCE;
+    for (const m of this.#members.values()) {
+      for (const { about, out } of outs) if (about !== m.a.conn) out.to(m, wide);
+    }
+  }
+
+  #flushSafely(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      console.error('presence: flush failed', err);
+    }
+  }
+
+  /**
+   * The retention wipe drops every socket without a leave (nobody is left to
+   * tell). Seen from here, one member gone that way means all of them are:
+   * forget them before a new socket is shown a roster.
+   */
+  #forgetWiped(): void {
+    const first = this.#members.values().next().value;
+    if (first === undefined || this.#conns.get(first.ws) === first) return;
+    for (const [conn, m] of this.#members) {
+      if (this.#conns.get(m.ws) === m) continue;
+      this.#members.delete(conn);
+      if (this.#byIdentity.get(identity(m)) === m) this.#byIdentity.delete(identity(m));
+      this.#announced.delete(conn);
+      this.#pending.delete(conn);
+    }
+    this.#announcedJson = undefined;
+  }
+}
+
+/** With a token, one user's tabs are told apart by device; otherwise the client ID alone. */
+const identityOf = (client: string, device: string | undefined): string => `${client}\n${device ?? ''}`;
+const identity = (c: Connection): string => identityOf(c.a.client ?? c.a.conn, c.a.device);
