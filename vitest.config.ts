@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { buildDemo } from './scripts/build-demo.mjs';
+
+// The Worker imports the demo pages' module (worker/demo/files.generated.ts), which a fresh clone lacks.
+await buildDemo();
 
 // For projects that write more in a test than a client may per second.
 const UNLIMITED_RATES = {

@@ -11,6 +11,7 @@ import { HttpClient, HttpMessage, NewRoomRequest, RevokeRequest, type RoomResult
 import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
 import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts';
 import { corsFor, originAllowed } from './origins.ts';
+import { demoFile } from './demo.ts';
 import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
@@ -72,9 +73,11 @@ export const app = new Hono<App>()
   })
   .get('/r/:id', (c) => {
     roomStub(c); // validates the ID
-    // The page reads the room ID from its own address; the asset is the same for every room.
-    return c.env.ASSETS.fetch(new URL('/demo/', c.req.url));
+    // The page reads the room ID from its own address; the file is the same for every room.
+    return demoFile(c, '/demo/') ?? c.notFound();
   })
+  .get('/demo/*', (c) => demoFile(c, c.req.path) ?? c.notFound())
+  .get('/lib/*', (c) => demoFile(c, c.req.path) ?? c.notFound())
   .post('/new', async (c) => {
     if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
     // DriftDB posts no body; ours may ask for a private room, which takes an admin token.

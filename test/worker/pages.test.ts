@@ -1,5 +1,6 @@
 // The demo pages' routes: `/` makes a room and redirects to its shareable
-// URL, which serves the demo page from the static assets.
+// URL, which serves the demo page; the Worker serves the pages and the client
+// bundle they load itself (worker/demo.ts).
 import { describe, expect, it } from 'vitest';
 import { http } from './helpers.ts';
 
@@ -26,5 +27,44 @@ describe('demo page routes', () => {
     const bad = await http('/r/not%20ok!');
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ type: 'error', code: 'bad_room_id', message: expect.stringContaining('Room IDs') });
+  });
+
+  it('serves the demo files with their types, by name with or without .html', async () => {
+    const cases: [string, RegExp, string][] = [
+      ['/demo/', /^text\/html/, '<script type="module" src="/demo/presence.js"></script>'],
+      ['/demo/chat', /^text\/html/, '<script type="module" src="/demo/chat.js"></script>'],
+      ['/demo/chat.html', /^text\/html/, '<script type="module" src="/demo/chat.js"></script>'],
+      ['/demo/common.js', /^text\/javascript/, "from '/lib/edgeroom.js'"],
+      ['/demo/style.css', /^text\/css/, 'body'],
+      ['/lib/edgeroom.js', /^text\/javascript/, 'export'],
+      ['/lib/signaling.js', /^text\/javascript/, 'export'],
+      ['/lib/auth.js', /^text\/javascript/, 'export'],
+      ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
+    ];
+    for (const [path, type, text] of cases) {
+      const response = await http(path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type'), path).toMatch(type);
+      expect(await response.text(), path).toContain(text);
+    }
+  });
+
+  it('answers a revalidation with 304 while the file is unchanged', async () => {
+    const first = await http('/lib/edgeroom.js');
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{16}"$/);
+    expect(first.headers.get('cache-control')).toBe('no-cache');
+    const again = await http('/lib/edgeroom.js', { headers: { 'if-none-match': etag! } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    expect((await http('/lib/edgeroom.js', { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+  });
+
+  it('answers 404 for files the demo does not have', async () => {
+    for (const path of ['/demo/nope', '/lib/nope.js', '/demo/../wrangler.toml', '/lib/']) {
+      const response = await http(path);
+      expect(response.status, path).toBe(404);
+      expect(await response.json(), path).toEqual({ type: 'error', code: 'not_found', message: expect.stringContaining('No route') });
+    }
   });
 });
