@@ -98,7 +98,7 @@ export async function runSuite(options, argv, progress) {
     progress.total =
       (only.has('fanout') ? sizes.fanout.subscribers.length * contenders.length * rounds : 0) +
       (only.has('latency') ? (contenders.length + 1) * rounds : 0) +
-      (only.has('connect') ? onePerServer.length * rounds : 0) +
+      (only.has('connect') ? (onePerServer.length + 1) * rounds : 0) +
       (only.has('replay') && edgeroomRelay ? rounds + 1 : 0) +
       (only.has('resume') && edgeroomRelay ? rounds : 0);
 
@@ -155,10 +155,12 @@ export async function runSuite(options, argv, progress) {
       }
     }
 
+    // Connect: DriftDB-style sockets, and sockets that say hello and sub as our client does.
+    const connecting = contenders.filter((c) => onePerServer.includes(c) || c.id === 'edgeroom-relay-hello');
     if (only.has('connect')) {
-      results.connect = Object.fromEntries(onePerServer.map((c) => [c.id, []]));
+      results.connect = Object.fromEntries(connecting.map((c) => [c.id, []]));
       for (let round = 1; round <= rounds; round++) {
-        for (const c of onePerServer) {
+        for (const c of connecting) {
           const r = await trial(`connect ${sizes.connect.sockets} round ${round}/${rounds} ${c.label}`, () => connectStorm(c, sizes.connect),
             (r) => `all open in ${r.connectMs.toFixed(0)} ms, first broadcast to all in ${r.firstBroadcastMs.toFixed(1)} ms`);
           results.connect[c.id].push(r);

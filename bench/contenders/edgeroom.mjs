@@ -58,7 +58,8 @@ function edgeroomRoom(url, hello) {
   return {
     url,
     async subscribe(socket, key) {
-      if (hello) socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+      // With a secret, as our client sends one: the room derives the client ID from it.
+      if (hello) socket.send(JSON.stringify({ type: 'hello', protocol: 1, secret: crypto.randomUUID() }));
       socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
       await roundTrip(socket);
     },

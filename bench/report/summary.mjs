@@ -189,6 +189,17 @@ export function targets(results) {
     const p99 = (/** @type {any} */ r) => r.latency.p99;
     out.push(ratioTarget('same, measured at the same time', results.latencyTogether['edgeroom-relay'], results.latencyTogether.partyserver, p99, ms, '<=', 1));
   }
+  if (results.connect) {
+    // Issue 11: a deploy reconnects every client at once, so connecting must be no slower than partyserver.
+    const n = results.meta.plan.connect.sockets;
+    const open = (/** @type {any} */ r) => r.connectMs;
+    const first = (/** @type {any} */ r) => r.firstBroadcastMs;
+    for (const [id, what] of [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub']]) {
+      if (!results.connect[id]) continue;
+      out.push(ratioTarget(`connect ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, open, ms, '<=', 1));
+      out.push(ratioTarget(`first broadcast to ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, first, ms, '<=', 1));
+    }
+  }
   if (results.replay) {
     const replay = results.replay.error ? NaN : median(results.replay.rounds, (r) => r.replayMs);
     out.push(absoluteTarget(`replay of ${int(results.meta.plan.replay.entries)} entries < ${REPLAY_TARGET_MS} ms`, replay, (v) => v < REPLAY_TARGET_MS, `${ms(replay)} ms`));
@@ -203,7 +214,7 @@ export function targets(results) {
 /** @param {ReturnType<typeof targets>} verdicts @returns {Table} */
 export function targetTable(verdicts) {
   return {
-    title: 'Targets (issue 5)',
+    title: 'Targets (issues 5 and 11)',
     note: 'edgeroom and reference: medians over rounds. Ratio: edgeroom ÷ reference within each round (contenders run back to back), median (min–max) over rounds; the verdict uses that median.',
     header: ['target', 'edgeroom', 'reference', 'ratio per round', 'result'],
     rows: verdicts.map((v) => [v.name, v.edgeroom, v.reference, v.ratio, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL']),

@@ -1,8 +1,11 @@
 /**
  * Connect: open many sockets to one room at once, then time the first
- * broadcast to all of them. Edgeroom's sockets stay DriftDB-style (no `sub`),
- * which receive every push in the room, so an open socket is a ready one for
- * every contender.
+ * broadcast to all of them. The plain edgeroom contender's sockets stay
+ * DriftDB-style (no `sub`): they receive every push in the room, so an open
+ * socket is a ready one, as for every other contender. The hello contender's
+ * sockets do what our client does before it counts as connected: `hello`
+ * (with a secret), `sub`, and the round trip that confirms both; "open all"
+ * includes that for them.
  */
 import { messageIndex, pushFrame } from '../lib/payload.mjs';
 import { closeAll, openMany, openSocket, waitFor } from '../lib/sockets.mjs';
@@ -26,7 +29,11 @@ export async function connectStorm(contender, { sockets: count }) {
       everyone.poke();
     };
     const start = performance.now();
-    sockets = await openMany(count, count, () => openSocket(room.url, onFrame, 60_000));
+    sockets = await openMany(count, count, async () => {
+      const socket = await openSocket(room.url, onFrame, 60_000);
+      if (contender.id.endsWith('-hello')) await room.subscribe(socket, 'k');
+      return socket;
+    });
     const connectMs = performance.now() - start;
     const sentAt = performance.now();
     publisher.send(pushFrame(contender.action, 'k', 0));
