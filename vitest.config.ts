@@ -133,6 +133,15 @@ export default defineConfig({
         test: { name: 'worker-backlog', include: ['test/worker-backlog/**/*.test.ts'] },
       },
       {
+        // Presence announcements in a large room wait 2 s here (presenceBatchMs), so a test can
+        // act within one window and see what the batch makes of it.
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './wrangler.toml' },
+          miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', PRESENCE_BATCH_MS: '2000' } },
+        })],
+        test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {
