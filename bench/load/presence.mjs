@@ -45,7 +45,11 @@ setLocalObservability(false);
 const started = performance.now();
 const log = (/** @type {string} */ text) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
 
-/** @typedef {{ variant: 'plain' | 'hello', round: number, ms: number, beforeMiB: number, afterMiB: number }} Result */
+/**
+ * CPU seconds tell which side a variant's time went to: the room's workerd, or
+ * this load generator (which shares the machine's cores with it).
+ * @typedef {{ variant: 'plain' | 'hello', round: number, ms: number, beforeMiB: number, afterMiB: number, workerdCpuS: number, clientCpuS: number }} Result
+ */
 /** @type {Result[]} */
 const results = [];
 log(`${SOCKETS} sockets per variant, ${AT_ONCE} opening at a time, ${ROUNDS} rounds`);
@@ -82,7 +86,8 @@ async function onFreshServer(variant, round) {
  */
 async function measure(origin, variant, round, count) {
   const url = await newEdgeroomRoom(origin);
-  const beforeMiB = workerdMiB();
+  const before = workerd();
+  const clientBefore = process.cpuUsage();
   /** @type {WebSocket[]} */
   const sockets = [];
   let done = 0;
@@ -106,8 +111,12 @@ async function measure(origin, variant, round, count) {
     clearTimeout(timer);
   }
   const ms = performance.now() - start;
-  const afterMiB = workerdMiB();
-  log(`${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; workerd ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB`);
+  const after = workerd();
+  const client = process.cpuUsage(clientBefore);
+  const [beforeMiB, afterMiB] = [before.mib, after.mib];
+  const workerdCpuS = after.cpuS - before.cpuS;
+  const clientCpuS = (client.user + client.system) / 1e6;
+  log(`${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; workerd ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB; CPU s workerd ${workerdCpuS.toFixed(1)}, client ${clientCpuS.toFixed(1)}`);
   await closeAll(sockets, 30_000);
   // Settle before the next variant: the closes reached the room before this
   // ping, and one room handles its events one at a time, so by its pong the
@@ -115,7 +124,7 @@ async function measure(origin, variant, round, count) {
   const probe = await openPlain(url);
   await roundTrip(probe, SOCKET_TIMEOUT_MS);
   await closeAll([probe]);
-  return { variant, round, ms, beforeMiB, afterMiB };
+  return { variant, round, ms, beforeMiB, afterMiB, workerdCpuS, clientCpuS };
 }
 
 /** @param {string} url @returns {Promise<WebSocket>} */
@@ -173,22 +182,23 @@ function openHello(url, index, round) {
 
 /**
  * MiB resident in the workerd processes under this one (the room's runtime),
- * read from /proc; NaN off Linux. See also test/e2e/flood/memory.ts.
+ * and the CPU seconds they used so far, read from /proc; NaN off Linux.
+ * See also test/e2e/flood/memory.ts.
  */
-function workerdMiB() {
-  /** @type {Map<number, { ppid: number, name: string, rss: number }>} */
+function workerd() {
+  /** @type {Map<number, { ppid: number, name: string, rss: number, ticks: number }>} */
   const stats = new Map();
   let pids;
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   } catch {
-    return NaN;
+    return { mib: NaN, cpuS: NaN };
   }
   for (const pid of pids) {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(pid, { ppid: Number(fields[1]), name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), rss: Number(fields[21]) });
+      stats.set(pid, { ppid: Number(fields[1]), name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), rss: Number(fields[21]), ticks: Number(fields[11]) + Number(fields[12]) });
     } catch {
       // The process ended while we looked.
     }
@@ -201,8 +211,14 @@ function workerdMiB() {
     return false;
   };
   let pages = 0;
-  for (const [pid, s] of stats) if (s.name === 'workerd' && mine(pid)) pages += s.rss;
-  return (pages * 4096) / (1024 * 1024);
+  let ticks = 0;
+  for (const [pid, s] of stats) {
+    if (s.name !== 'workerd' || !mine(pid)) continue;
+    pages += s.rss;
+    ticks += s.ticks;
+  }
+  // Pages of 4 KiB and clock ticks of 10 ms, as on every Linux this runs on.
+  return { mib: (pages * 4096) / (1024 * 1024), cpuS: ticks / 100 };
 }
 
 /** @param {Result[]} rows */
@@ -211,20 +227,21 @@ function report(rows) {
   for (const r of rows) byRound.set(r.round, { ...byRound.get(r.round), [r.variant]: r });
   const per1000 = (/** @type {Result} */ r) => ((r.afterMiB - r.beforeMiB) * 1000) / SOCKETS;
   console.log(`\n${SOCKETS} sockets, ${AT_ONCE} at once`);
-  console.log('round | plain open ms | hello welcomed ms | hello ÷ plain | plain MiB/1000 | hello MiB/1000');
-  console.log('---|---|---|---|---|---');
+  console.log('round | plain open ms | hello welcomed ms | hello ÷ plain | plain MiB/1000 | hello MiB/1000 | CPU s plain (workerd/client) | CPU s hello (workerd/client)');
+  console.log('---|---|---|---|---|---|---|---');
+  const cpu = (/** @type {Result} */ r) => `${r.workerdCpuS.toFixed(1)} / ${r.clientCpuS.toFixed(1)}`;
   /** @type {number[]} */
   const ratios = [];
   for (const [round, { plain, hello }] of byRound) {
     const ratio = hello.ms / plain.ms;
     ratios.push(ratio);
-    console.log(`${round} | ${plain.ms.toFixed(0)} | ${hello.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${per1000(plain).toFixed(0)} | ${per1000(hello).toFixed(0)}`);
+    console.log(`${round} | ${plain.ms.toFixed(0)} | ${hello.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${per1000(plain).toFixed(0)} | ${per1000(hello).toFixed(0)} | ${cpu(plain)} | ${cpu(hello)}`);
   }
   const median = (/** @type {number[]} */ v) => {
     const s = [...v].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
   const of = (/** @type {'plain' | 'hello'} */ v, /** @type {(r: Result) => number} */ f) => median(rows.filter((r) => r.variant === v).map(f));
-  console.log(`median | ${of('plain', (r) => r.ms).toFixed(0)} | ${of('hello', (r) => r.ms).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${of('plain', per1000).toFixed(0)} | ${of('hello', per1000).toFixed(0)}`);
+  console.log(`median | ${of('plain', (r) => r.ms).toFixed(0)} | ${of('hello', (r) => r.ms).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${of('plain', per1000).toFixed(0)} | ${of('hello', per1000).toFixed(0)} | | `);
   console.log(`\ntarget hello ÷ plain ≤ 2: ${median(ratios) <= 2 ? 'met' : 'NOT met'} (median of ${ratios.length} rounds)`);
 }
