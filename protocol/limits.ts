@@ -30,6 +30,23 @@ export const DEFAULT_LIMITS = {
    * is presumed gone (close 4004); it leaves presence within 1.5 × this.
    */
   halfOpenSeconds: 30,
+  /**
+   * What the room may hold for one socket that reports receipts (its hello said
+   * `acks`): sent and not yet acknowledged by its `ack`, held for this turn's
+   * batch, or queued behind a replay. Text frames count their length in UTF-16
+   * units, binary ones their bytes. A socket more than this behind for
+   * `slowConsumerSeconds`, or more than BACKLOG_HARD_FACTOR times this at all,
+   * is closed with 4291. Its client acks every quarter of this (`ackEveryBytes`
+   * in welcome.limits); replays wait for its acks instead of tripping it.
+   */
+  maxSocketBacklogBytes: 2 * 1024 * 1024,
+  /**
+   * Seconds a socket that reports receipts may stay more than maxSocketBacklogBytes
+   * behind. A burst goes past the bound before the client's receipt can come
+   * back, and in a busy room receipts wait their turn behind other frames: a
+   * reader that keeps up is back under it well within this.
+   */
+  slowConsumerSeconds: 2,
 
   // ---- rates (token buckets: a steady rate, and a burst the bucket holds) ----
   /**
@@ -73,6 +90,18 @@ export const DEFAULT_LIMITS = {
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
 
+/** A socket that reports receipts and is this many times maxSocketBacklogBytes behind is closed at once. */
+export const BACKLOG_HARD_FACTOR = 4;
+
+/**
+ * How often a client that reports receipts sends one: every quarter of
+ * `maxSocketBacklogBytes` received. Rare enough to cost little of the frame
+ * rate, and below half the bound, where a replay waits for a receipt, so a
+ * waiting replay always gets one. Sent in `welcome.limits`, not a var of its own.
+ */
+export const ackEveryBytes = (limits: Pick<Limits, 'maxSocketBacklogBytes'>): number =>
+  Math.floor(limits.maxSocketBacklogBytes / 4);
+
 /** Largest `last` a subscriber may ask for (the tail of a stream). */
 export const MAX_TAIL = 10_000;
 /** Longest client ID and client message ID. */
@@ -97,6 +126,11 @@ export const CLOSE_CODES = {
    * Reconnect after a backoff of at least 5 s, then resume.
    */
   rateLimited: 4290,
+  /**
+   * A socket that reports receipts fell too far behind what the room sent it
+   * (maxSocketBacklogBytes). Reconnect with the normal backoff and resume.
+   */
+  slowConsumer: 4291,
   /** No token, or a bad one, where one is required. Get a token, then connect again. */
   unauthorized: 4100,
   /** The token expired. Get a new one, then connect again and resume. */

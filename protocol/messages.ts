@@ -42,6 +42,8 @@ export const HelloIn = z.object({
   protocol: z.number().int(),
   secret: z.string().min(MIN_SECRET_LENGTH).max(MAX_ID_LENGTH).optional(),
   presence: z.unknown().optional(),
+  /** Extension: this client sends `ack` receipts, so the room bounds its backlog (see AckIn). */
+  acks: z.boolean().optional(),
 });
 /** Extension: subscribe. Replays seq > `seq`, or only the `last` N values, unless `replay` is false. */
 export const SubIn = z.object({
@@ -63,8 +65,17 @@ export const DirectIn = z.object({ type: z.literal('dm'), to: id, value, id: id.
  */
 export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
 
+/**
+ * Extension: a receipt. `received` is the running total of what this socket has
+ * received: the length of each text frame (UTF-16 units) and the bytes of each
+ * binary one, except the runtime's bare `{"type":"pong","nonce":null}`, the
+ * units the room counts when it sends. A client whose hello said `acks` sends
+ * one whenever `welcome.limits.ackEveryBytes` more have arrived.
+ */
+export const AckIn = z.object({ type: z.literal('ack'), received: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
 export const ClientMessage = z.discriminatedUnion('type', [
-  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn, AuthIn,
+  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn, AuthIn, AckIn,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageInput = z.input<typeof ClientMessage>;

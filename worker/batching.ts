@@ -46,6 +46,27 @@ export class BatchWindows {
   }
 }
 
+/**
+ * Numbers the turns of the event loop in which the room sends. A receipt for
+ * a frame can only come back in a later turn, so what a socket was sent in
+ * this one is never held against it yet (see Connection.#tooSlow).
+ */
+export class Turns {
+  #n = 0;
+  #scheduled = false;
+
+  now(): number {
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => {
+        this.#scheduled = false;
+        this.#n++;
+      }, 0);
+    }
+    return this.#n;
+  }
+}
+
 /** The frames one socket has held in its open window. */
 export class HeldFrames {
   #frames: string[] = [];
@@ -57,6 +78,11 @@ export class HeldFrames {
     this.#frames.push(frame);
     this.#bytes += frame.length;
     return overflow;
+  }
+
+  /** The length of the frame `take` would make now (an array adds brackets and commas). */
+  get length(): number {
+    return this.#frames.length > 1 ? this.#bytes + this.#frames.length + 1 : this.#bytes;
   }
 
   /** Everything held, as one frame (an array when more than one), and empties the hold. */

@@ -1,11 +1,13 @@
 /**
  * The sockets of one room, rebuilt from the runtime after every wake.
  * Per-socket state lives in the socket attachment (at most 16 KiB), and
- * explicit subscriptions in SQLite, so hibernation loses nothing.
+ * explicit subscriptions in SQLite, so hibernation loses nothing. What a
+ * socket has not read yet (backlog.ts) is counted in memory only.
  */
-import type { Limits } from '../protocol/limits.ts';
+import { ackEveryBytes, BACKLOG_HARD_FACTOR, type Limits } from '../protocol/limits.ts';
 import type { Peer, ServerMessage } from '../protocol/messages.ts';
-import { BATCH_BYTES, BatchWindows, HeldFrames, LARGE_AUDIENCE, type Batched } from './batching.ts';
+import { Backlog, frameLength } from './backlog.ts';
+import { BATCH_BYTES, BatchWindows, HeldFrames, LARGE_AUDIENCE, Turns, type Batched } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
 import { expired, rightsOf, type Grant } from './grant.ts';
 import { SocketRates } from './rate-limits.ts';
@@ -27,6 +29,20 @@ export interface Attachment {
   grant?: Grant;
   /** With a token, the client ID its secret would give: tells one user's tabs apart. */
   device?: string;
+  /** Its hello said `acks`: it sends receipts, so its backlog is bounded (maxSocketBacklogBytes). */
+  acks?: boolean;
+}
+
+/** The room's limits as a socket sees them: with the receipt interval its welcome announces. */
+export type SocketLimits = Limits & { ackEveryBytes: number };
+
+export interface ConnectionOptions {
+  /** Called when a socket that sends receipts falls past maxSocketBacklogBytes: the room closes it. */
+  onSlow?: (c: Connection) => void;
+  /** Accepted by this object, so every frame it was sent was counted here; false when found on a wake. */
+  exact?: boolean;
+  /** The room's turn counter, shared by its sockets. */
+  turns?: Turns;
 }
 
 export type Frame = string | Uint8Array;
@@ -44,19 +60,38 @@ export class Connection implements Batched {
   closing = false;
   /** A presence announcement held back by the presence rate; it will carry the latest state. */
   heldAnnouncement: ReturnType<typeof setTimeout> | undefined;
+  /** Sent, and acknowledged by the client's receipts. */
+  readonly backlog: Backlog;
   #windows: BatchWindows;
   #limits: Limits;
+  #onSlow: (c: Connection) => void;
   #rates?: SocketRates;
   /** Frames held while this socket's batch window is open (see batching.ts). */
   #held: HeldFrames | null = null;
   /** A long replay in progress, and every frame for this socket that waits behind it. */
   #behind: (Frame | Iterator<Frame>)[] = [];
+  /** The length of the frames (not replays) in #behind: held in this isolate's memory. */
+  #queued = 0;
+  /** The replay in front waits for a receipt (see #mustWait). */
+  #waiting = false;
+  /** Fell too far behind: nothing more is sent to it, so its memory stops growing. */
+  #dropped = false;
+  /** Since when it has been more than maxSocketBacklogBytes behind (a socket that reports receipts). */
+  #overSince: number | undefined;
+  #turns: Turns;
+  /** The turn of its last live frame, and what it held unread before that turn's first one. */
+  #turn = -1;
+  #beforeTurn = 0;
 
-  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows, limits: Limits) {
+  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows, limits: Limits,
+    { onSlow = () => {}, exact = true, turns = new Turns() }: ConnectionOptions = {}) {
     this.ws = ws;
     this.a = attachment;
     this.#windows = windows;
     this.#limits = limits;
+    this.#onSlow = onSlow;
+    this.#turns = turns;
+    this.backlog = new Backlog(exact);
   }
 
   /** This socket's rate buckets, made full on its first frame (and again after a wake). */
@@ -65,10 +100,10 @@ export class Connection implements Batched {
   }
 
   /** The room's limits, with the rates the socket's token names (within maxTokenRateFactor). */
-  get limits(): Limits {
+  get limits(): SocketLimits {
+    const merged = { ...this.#limits, ackEveryBytes: ackEveryBytes(this.#limits) };
     const own = this.a.grant?.limits;
-    if (!own) return this.#limits;
-    const merged = { ...this.#limits };
+    if (!own) return merged;
     for (const [name, value] of Object.entries(own)) {
       const key = name as keyof Limits;
       if (key in merged) merged[key] = Math.min(value, this.#limits[key] * this.#limits.maxTokenRateFactor);
@@ -96,10 +131,73 @@ export class Connection implements Batched {
   /**
    * Sends a pre-encoded frame, after any replay in progress. `wide` marks a
    * broadcast to a large audience: see LARGE_AUDIENCE in batching.ts.
+   *
+   * A socket that sends receipts and falls too far behind is a slow consumer
+   * (see #tooSlow): the room closes it, and it gets nothing more. The runtime
+   * would otherwise buffer for it without bound.
    */
   sendFrame(frame: Frame, wide = false): void {
-    if (this.#behind.length > 0) this.#behind.push(frame);
-    else this.#deliver(frame, wide);
+    if (this.#dropped) return;
+    const length = frameLength(frame);
+    if (this.a.acks && this.#tooSlow(length)) {
+      this.#dropped = true;
+      this.#behind = [];
+      this.#queued = 0;
+      return this.#onSlow(this);
+    }
+    if (this.#behind.length > 0) {
+      this.#behind.push(frame);
+      this.#queued += length;
+    } else this.#deliver(frame, wide);
+  }
+
+  /** What the room holds for this socket: sent and not acknowledged, held for this turn's batch, queued behind a replay. */
+  #unread(): number {
+    return this.backlog.unacked + (this.#held?.length ?? 0) + this.#queued;
+  }
+
+  /**
+   * Whether this socket must go rather than be sent `length` more. A burst takes
+   * it past the bound before the client's receipt can come back, so that alone
+   * is not enough: it must have stayed past the bound for slowConsumerSeconds,
+   * or have been past BACKLOG_HARD_FACTOR times the bound before this turn's
+   * frames (a receipt for those cannot have come back yet). The clock is read
+   * only while it is past the bound.
+   */
+  #tooSlow(length: number): boolean {
+    const unread = this.#unread();
+    const turn = this.#turns.now();
+    if (turn !== this.#turn) {
+      this.#turn = turn;
+      this.#beforeTurn = unread;
+    }
+    const bound = this.#limits.maxSocketBacklogBytes;
+    if (unread + length <= bound) return false;
+    if (this.#beforeTurn > bound * BACKLOG_HARD_FACTOR) return true;
+    const now = Date.now();
+    this.#overSince ??= now;
+    return now - this.#overSince > this.#limits.slowConsumerSeconds * 1000;
+  }
+
+  /** A receipt: the client's running total received. Returns why it is refused, if it is. */
+  ack(received: number): string | undefined {
+    const refused = this.backlog.ack(received);
+    if (this.#unread() <= this.#limits.maxSocketBacklogBytes) this.#overSince = undefined;
+    if (this.#waiting && !this.#mustWait()) {
+      this.#waiting = false;
+      this.#pump();
+    }
+    return refused;
+  }
+
+  /**
+   * A replay to a socket that sends receipts goes no faster than the client
+   * reads it: it waits while half the bound is unacknowledged, instead of
+   * tripping the bound. The client acks every quarter of it, so it always gets
+   * a receipt that lets the replay go on once the client has read that far.
+   */
+  #mustWait(): boolean {
+    return !!this.a.acks && this.backlog.unacked >= this.#limits.maxSocketBacklogBytes / 2;
   }
 
   /**
@@ -109,6 +207,7 @@ export class Connection implements Batched {
    * A replay of one frame goes at once.
    */
   sendStream(frames: Iterator<Frame>): void {
+    if (this.#dropped) return;
     if (this.#behind.length > 0) {
       this.#behind.push(frames);
       return;
@@ -125,11 +224,19 @@ export class Connection implements Batched {
   /** Sends the next frame of the replay in front, then whatever waited behind it. */
   #pump(): void {
     // A socket that went away needs the rest of its replay no more.
-    if (this.ws.readyState > 1) this.#behind = [];
+    if (this.ws.readyState > 1) {
+      this.#behind = [];
+      this.#queued = 0;
+    }
     while (this.#behind.length > 0) {
+      if (this.#mustWait()) {
+        this.#waiting = true;
+        return;
+      }
       const head = this.#behind[0]!;
       if (typeof head === 'string' || head instanceof Uint8Array) {
         this.#behind.shift();
+        this.#queued -= frameLength(head);
         this.#deliver(head);
         continue;
       }
@@ -169,7 +276,8 @@ export class Connection implements Batched {
 
   /** A socket that is already gone is ignored: its close handler cleans up. */
   #send(frame: Frame | undefined): void {
-    if (frame === undefined) return;
+    if (frame === undefined || this.#dropped) return;
+    this.backlog.sent(frameLength(frame));
     try {
       this.ws.send(frame);
     } catch {
@@ -216,15 +324,19 @@ export class Connections {
   #firehose = new Set<Connection>();
   #bySubject = new Map<string, Set<Connection>>();
   #windows = new BatchWindows();
+  #turns = new Turns();
   #store: Store;
   #limits: Limits;
+  #onSlow: ConnectionOptions['onSlow'];
 
-  constructor(sockets: WebSocket[], store: Store, limits: Limits) {
+  constructor(sockets: WebSocket[], store: Store, limits: Limits, onSlow?: ConnectionOptions['onSlow']) {
     this.#store = store;
     this.#limits = limits;
+    this.#onSlow = onSlow;
     for (const ws of sockets) {
       const a = ws.deserializeAttachment() as Attachment | null;
-      if (a) this.#register(new Connection(ws, a, this.#windows, limits));
+      // Found on a wake: what was sent to it before is unknown here (see Backlog).
+      if (a) this.#register(new Connection(ws, a, this.#windows, limits, { onSlow, exact: false, turns: this.#turns }));
     }
     // Subscriptions of sockets that died while the object was gone are dropped.
     for (const { conn, key } of store.subscriptions()) {
@@ -240,7 +352,7 @@ export class Connections {
 
   add(ws: WebSocket, attachment: Attachment): Connection {
     ws.serializeAttachment(attachment);
-    return this.#register(new Connection(ws, attachment, this.#windows, this.#limits));
+    return this.#register(new Connection(ws, attachment, this.#windows, this.#limits, { onSlow: this.#onSlow, turns: this.#turns }));
   }
 
   get(ws: WebSocket): Connection | undefined {

@@ -99,6 +99,18 @@ export class Guard {
     c.send({ type: 'auth_ok', exp: grant.exp });
   }
 
+  /**
+   * A socket that sends receipts fell more than maxSocketBacklogBytes behind
+   * what it was sent: it goes (4291) and leaves. No error frame: it would be
+   * read only after the whole backlog.
+   */
+  slowConsumer(c: Connection): void {
+    if (c.closing) return;
+    c.closing = true;
+    c.close(CLOSE_CODES.slowConsumer, `over maxSocketBacklogBytes (${this.#limits.maxSocketBacklogBytes}) unread: reconnect and resume`);
+    this.#leave(c);
+  }
+
   /** Past its frame burst, or ignoring refusals: the socket goes, and its address waits out the backoff. */
   #flooding(c: Connection, why = `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst})`): void {
     if (c.address !== undefined) this.#penalties.add(c.address);

@@ -57,7 +57,7 @@ export class Room extends DurableObject<Env> {
     super(ctx, env);
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
-    this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits);
+    this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
     this.#retention = new Retention(this.#clock, this.#store, this.#limits.retentionSeconds);
@@ -95,6 +95,10 @@ export class Room extends DurableObject<Env> {
     const inbound = parseFrame(frame, this.#limits);
     if (!inbound.ok) return this.#loop.run(() => c.send(inbound.error), false);
     const { message, binary } = inbound;
+    // A receipt only moves counters (and may let a waiting replay go on): taken at
+    // once, not behind the frames queued for the next commit, or a busy room would
+    // hold the receipts of readers that keep up against them.
+    if (message.type === 'ack') return this.#ack(c, message.received);
     this.#loop.run(() => {
       try {
         this.#handle(c, message, binary);
@@ -178,6 +182,8 @@ export class Room extends DurableObject<Env> {
       case 'ping':
         return c.send({ type: 'pong', nonce: m.nonce ?? null });
       case 'hello':
+        // Saved with the rest of the hello; once said, a later hello cannot take it back.
+        if (m.acks) c.a.acks = true;
         this.#presence.hello(c, m);
         return this.#sweep.schedule();
       case 'sub':
@@ -192,6 +198,8 @@ export class Room extends DurableObject<Env> {
           c.send(errorFrame('internal', 'Internal error'));
         });
         return;
+      case 'ack':
+        return this.#ack(c, m.received);
       case 'dm': {
         const refusal = this.#rates.admit(c.rates, 1);
         if (refusal) {
@@ -201,6 +209,12 @@ export class Room extends DurableObject<Env> {
         return this.#presence.direct(c, m, binary);
       }
     }
+  }
+
+  /** A receipt: not a publish, so it counted against the frame rate only. */
+  #ack(c: Connection, received: number): void {
+    const refused = c.ack(received);
+    if (refused) c.send(errorFrame('bad_message', `Invalid ack: received: ${refused}`));
   }
 
   #reply(m: HttpMessage, client: string | undefined, grant: Grant | undefined): ServerMessage | null {
