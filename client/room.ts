@@ -3,7 +3,7 @@ import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
 import { randomId, stableSecret } from './ids.ts';
-import type { Listener, Room, RoomEvents, RoomOptions, Status, SubscribeOptions } from './types.ts';
+import type { Listener, Room, RoomEvents, RoomOptions, Status, SubscribeOptions, WebSocketConstructor } from './types.ts';
 import { roomOf, socketUrl, type RoomAddress } from './url.ts';
 
 /** One `subscribe` call. Each keeps its own checkpoint, so listeners never see a seq twice. */
@@ -32,9 +32,6 @@ interface Publish extends Outgoing {
   reject(error: RoomError): void;
 }
 
-const OPEN = 1;
-const PING = '{"type":"ping"}';
-const noop = (): void => {};
 /** Whether `text` is over `max` bytes of UTF-8 (a UTF-16 unit is at most 3). */
 const over = (text: string, max: number): boolean =>
   text.length * 3 > max && new TextEncoder().encode(text).length > max;
@@ -54,21 +51,21 @@ const inUse = new Set<string>();
  */
 export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const {
-    WebSocket: Socket = globalThis.WebSocket as unknown as RoomOptions['WebSocket'],
+    // Browsers, Workers and Node 22+ have one (on Node 20, pass `ws`'s); without one the first dial throws.
+    WebSocket: Socket = globalThis.WebSocket as unknown as WebSocketConstructor,
     queueLimit = 1000,
     minDelay = 250,
     maxDelay = 15_000,
     heartbeat = 10_000,
     random,
   } = options;
-  if (!Socket) throw new TypeError('no WebSocket: pass options.WebSocket');
   // The room's limits come with each welcome; nothing is published before one.
   // Until then only presence is checked: DEFAULT_LIMITS.maxPresenceBytes, copied
   // because importing that object would bundle all of it (the unit tests check
   // the copy, as they do the close codes and the delay written as literals below).
   // A server older than the publish limits sends none: the pacing is then NaN,
   // `wait > 0` never holds, and nothing waits.
-  let limits = { maxPresenceBytes: 2048 } as Limits;
+  let limits = { maxPresenceBytes: 2048 } as Limits & { ackEveryBytes: number };
   /** Throws, as the server would refuse it (and an oversized hello presence once kept us waiting). */
   const checkPresence = (state: unknown): void => {
     if (over(JSON.stringify(state ?? null), limits.maxPresenceBytes)) {
@@ -128,7 +125,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   };
 
   const send = (frame: ClientMessageInput | string): void => {
-    if (socket?.readyState === OPEN) socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    if (socket?.readyState === 1 /* OPEN */) socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   };
 
   const remember = (subject: string, value: unknown, seq: number): void => {
@@ -324,13 +321,23 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const dial = (): void => {
     retry = undefined;
     const ws = (socket = new Socket(url));
+    // Receipts: what this socket received, and what we last said so. The room
+    // closes a socket that falls too far behind (4291) and paces replays by them.
+    let got = 0;
+    let acked = 0;
     lastHeard = Date.now();
-    ws.onerror = noop; // `ws` throws on an unhandled 'error'; 'close' follows it anyway
-    ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence });
-    ws.onmessage = (event: { data: unknown }) => {
+    ws.onerror = () => {}; // `ws` throws on an unhandled 'error'; 'close' follows it anyway
+    ws.onopen = () => send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true });
+    // Frames are JSON text: the room sends binary (CBOR) only to a `?cbor=` URL.
+    ws.onmessage = ({ data }: { data: string }) => {
       lastHeard = Date.now();
+      // Counted as the room counts them (text length), leaving out the runtime's answer
+      // to our ping, which the room never sees. `ackEveryBytes` comes with the welcome.
+      if (data !== '{"type":"pong","nonce":null}' && (got += data.length) - acked >= limits.ackEveryBytes) {
+        send({ type: 'ack', received: (acked = got) });
+      }
       // Under load the server batches frames into one JSON array (docs/protocol.md).
-      if (typeof event.data === 'string') for (const m of [JSON.parse(event.data)].flat()) receive(m as ServerMessage);
+      for (const m of [JSON.parse(data)].flat()) receive(m as ServerMessage);
     };
     ws.onclose = (event: { code: number }) => drop(event.code);
   };
@@ -364,7 +371,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const beat = setInterval(() => {
     if (!socket) return;
     if (Date.now() - lastHeard > 2 * heartbeat) drop();
-    else send(PING);
+    else send('{"type":"ping"}'); // answered by the runtime without waking the room
   }, heartbeat);
 
   const wake = (): void => {
@@ -451,8 +458,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       doc?.removeEventListener('visibilitychange', wake);
       inUse.delete(roomId + secret);
       drop();
-      const closed = new RoomError('closed');
-      publishes.forEach((pending) => pending.reject(closed));
+      publishes.forEach((pending) => pending.reject(new RoomError('closed')));
       for (const map of [publishes, dms, subscriptions, awaiting, values, optimistic, peers]) map.clear();
       handlers = {};
     },

@@ -30,7 +30,7 @@ describe('identity', () => {
     const room = openRoom({ secret: undefined }, 'ws://h.test/room/hello-room/connect');
     latest().open();
     const [hello] = latest().frames('hello');
-    expect(Object.keys(hello!).sort()).toEqual(['protocol', 'secret', 'type']);
+    expect(Object.keys(hello!).sort()).toEqual(['acks', 'protocol', 'secret', 'type']);
     const secret = hello!.secret as string;
     expect(secret.length).toBeGreaterThanOrEqual(MIN_SECRET_LENGTH);
     expect(secret.length).toBeLessThanOrEqual(MAX_ID_LENGTH);

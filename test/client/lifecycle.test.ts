@@ -192,6 +192,6 @@ describe('presence and direct messages', () => {
     expect(dms).toEqual([{ from: 'c9', value: { answer: 'sdp' } }]);
     latest().drop();
     redial().open();
-    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { cursor: 3 } }]);
+    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { cursor: 3 }, acks: true }]);
   });
 });

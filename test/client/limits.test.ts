@@ -302,7 +302,7 @@ describe('presence size', () => {
     expect(latest().frames('presence')).toEqual([{ type: 'presence', state: 'é'.repeat(9) }]);
     latest().drop();
     redial().open();
-    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: 'é'.repeat(9) }]);
+    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: 'é'.repeat(9), acks: true }]);
   });
 
   it('connect throws at the call for an oversized presence (DEFAULT_LIMITS before any welcome) and leaves nothing behind', () => {

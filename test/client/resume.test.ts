@@ -23,7 +23,7 @@ describe('subscribe frames', () => {
     room.subscribe('d', () => {}, { replay: false });
     const socket = latest();
     socket.open();
-    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'ann' } }]);
+    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'ann' }, acks: true }]);
     socket.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq: 50, limits: {}, peers: [] });
     expect(socket.frames('sub')).toEqual([
       { type: 'sub', key: 'a' },
