@@ -40,7 +40,11 @@ export class Roster {
   #pending = new Map<string, PresenceOut>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** After a wake: everyone who said hello was announced before the object slept. */
+  /**
+   * After a wake, everyone who said hello was announced before the object slept:
+   * a pending flush's timer keeps it from being evicted (since compatibility date
+   * 2026-10-01, pending timers do), and a crash drops the sockets with it.
+   */
   constructor(conns: Connections, batchMs: number) {
     this.#conns = conns;
     this.#batchMs = batchMs;
