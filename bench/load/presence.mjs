@@ -10,11 +10,11 @@
  * falls on both). Each variant runs on a workerd of its own, warmed up first,
  * because workerd keeps the memory it once used. A plain socket counts once it
  * is open; a hello socket once its `welcome` arrives. `--at-once` sockets are
- * opening at any moment. Memory is the resident size of the workerd processes
- * under this one (the room runs in one), before the variant and once all are in.
+ * opening at any moment. Memory is the resident size of the workerd process
+ * that runs the room (not wrangler's proxy), before the variant and once all are in.
  * The target (issue 11): hello ÷ plain ≤ 2.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import WebSocket from 'ws';
 import { BENCH_VARS, EDGEROOM_CONFIG, newEdgeroomRoom, roundTrip } from '../contenders/edgeroom.mjs';
 import { setLocalObservability, startWorkerd } from '../contenders/workerd.mjs';
@@ -46,9 +46,9 @@ const started = performance.now();
 const log = (/** @type {string} */ text) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
 
 /**
- * CPU seconds tell which side a variant's time went to: the room's workerd, or
- * this load generator (which shares the machine's cores with it).
- * @typedef {{ variant: 'plain' | 'hello', round: number, ms: number, beforeMiB: number, afterMiB: number, workerdCpuS: number, clientCpuS: number }} Result
+ * CPU seconds tell where a variant's time went: the room's workerd, wrangler's
+ * proxy in front of it, or this load generator (all share the machine's cores).
+ * @typedef {{ variant: 'plain' | 'hello', round: number, ms: number, beforeMiB: number, afterMiB: number, roomCpuS: number, proxyCpuS: number, clientCpuS: number }} Result
  */
 /** @type {Result[]} */
 const results = [];
@@ -114,9 +114,10 @@ async function measure(origin, variant, round, count) {
   const after = workerd();
   const client = process.cpuUsage(clientBefore);
   const [beforeMiB, afterMiB] = [before.mib, after.mib];
-  const workerdCpuS = after.cpuS - before.cpuS;
+  const roomCpuS = after.roomCpuS - before.roomCpuS;
+  const proxyCpuS = after.proxyCpuS - before.proxyCpuS;
   const clientCpuS = (client.user + client.system) / 1e6;
-  log(`${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; workerd ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB; CPU s workerd ${workerdCpuS.toFixed(1)}, client ${clientCpuS.toFixed(1)}`);
+  log(`${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; room process ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB; CPU s room ${roomCpuS.toFixed(1)}, proxy ${proxyCpuS.toFixed(1)}, client ${clientCpuS.toFixed(1)}`);
   await closeAll(sockets, 30_000);
   // Settle before the next variant: the closes reached the room before this
   // ping, and one room handles its events one at a time, so by its pong the
@@ -124,7 +125,7 @@ async function measure(origin, variant, round, count) {
   const probe = await openPlain(url);
   await roundTrip(probe, SOCKET_TIMEOUT_MS);
   await closeAll([probe]);
-  return { variant, round, ms, beforeMiB, afterMiB, workerdCpuS, clientCpuS };
+  return { variant, round, ms, beforeMiB, afterMiB, roomCpuS, proxyCpuS, clientCpuS };
 }
 
 /** @param {string} url @returns {Promise<WebSocket>} */
@@ -181,9 +182,11 @@ function openHello(url, index, round) {
 }
 
 /**
- * MiB resident in the workerd processes under this one (the room's runtime),
- * and the CPU seconds they used so far, read from /proc; NaN off Linux.
- * See also test/e2e/flood/memory.ts.
+ * The local server is two workerd processes under this one: wrangler's proxy,
+ * which every request and frame passes through, and the runtime that runs the
+ * room. The room's is the one holding the Durable Objects' SQLite files open.
+ * Returns its resident MiB and the CPU seconds of each so far, read from /proc
+ * (NaN off Linux). See also test/e2e/flood/memory.ts.
  */
 function workerd() {
   /** @type {Map<number, { ppid: number, name: string, rss: number, ticks: number }>} */
@@ -192,7 +195,7 @@ function workerd() {
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   } catch {
-    return { mib: NaN, cpuS: NaN };
+    return { mib: NaN, roomCpuS: NaN, proxyCpuS: NaN };
   }
   for (const pid of pids) {
     try {
@@ -210,15 +213,29 @@ function workerd() {
     }
     return false;
   };
-  let pages = 0;
-  let ticks = 0;
+  const holdsRooms = (/** @type {number} */ pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`).includes('/do/edgeroom-Room');
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  let [mib, roomCpuS, proxyCpuS] = [NaN, 0, 0];
   for (const [pid, s] of stats) {
     if (s.name !== 'workerd' || !mine(pid)) continue;
-    pages += s.rss;
-    ticks += s.ticks;
+    // Pages of 4 KiB and clock ticks of 10 ms, as on every Linux this runs on.
+    if (holdsRooms(pid)) {
+      mib = (s.rss * 4096) / (1024 * 1024);
+      roomCpuS += s.ticks / 100;
+    } else proxyCpuS += s.ticks / 100;
   }
-  // Pages of 4 KiB and clock ticks of 10 ms, as on every Linux this runs on.
-  return { mib: (pages * 4096) / (1024 * 1024), cpuS: ticks / 100 };
+  return { mib, roomCpuS, proxyCpuS };
 }
 
 /** @param {Result[]} rows */
@@ -227,9 +244,9 @@ function report(rows) {
   for (const r of rows) byRound.set(r.round, { ...byRound.get(r.round), [r.variant]: r });
   const per1000 = (/** @type {Result} */ r) => ((r.afterMiB - r.beforeMiB) * 1000) / SOCKETS;
   console.log(`\n${SOCKETS} sockets, ${AT_ONCE} at once`);
-  console.log('round | plain open ms | hello welcomed ms | hello ÷ plain | plain MiB/1000 | hello MiB/1000 | CPU s plain (workerd/client) | CPU s hello (workerd/client)');
+  console.log('round | plain open ms | hello welcomed ms | hello ÷ plain | room MiB/1000 plain | room MiB/1000 hello | CPU s plain (room/proxy/client) | CPU s hello (room/proxy/client)');
   console.log('---|---|---|---|---|---|---|---');
-  const cpu = (/** @type {Result} */ r) => `${r.workerdCpuS.toFixed(1)} / ${r.clientCpuS.toFixed(1)}`;
+  const cpu = (/** @type {Result} */ r) => `${r.roomCpuS.toFixed(1)} / ${r.proxyCpuS.toFixed(1)} / ${r.clientCpuS.toFixed(1)}`;
   /** @type {number[]} */
   const ratios = [];
   for (const [round, { plain, hello }] of byRound) {
