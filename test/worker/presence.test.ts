@@ -44,6 +44,19 @@ describe('presence', () => {
     expect(nw.peers.map((p: { client: string }) => p.client)).toEqual([idOf('watcher')]);
   });
 
+  it('welcomes a CBOR socket with the roster in CBOR, and announces it to JSON sockets', async () => {
+    const room = freshRoom();
+    const { s: alice, welcome: aw } = await connectClient(room, 'alice', { color: 'red' });
+    const cbor = await connect(room, '?cbor=1');
+    const kinds: string[] = [];
+    cbor.ws.addEventListener('message', (e) => kinds.push(typeof e.data === 'string' ? 'text' : 'binary'));
+    cbor.send({ type: 'hello', protocol: 1, secret: secretOf('carol') });
+    const welcome = await cbor.next();
+    expect(welcome).toMatchObject({ type: 'welcome', client: idOf('carol'), peers: [{ conn: aw.conn, client: idOf('alice'), state: { color: 'red' } }] });
+    expect(kinds).toEqual(['binary']);
+    expect(await alice.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: welcome.conn, client: idOf('carol'), state: null } });
+  });
+
   it('rejects presence over the size limit and presence before hello', async () => {
     const room = freshRoom();
     const drift = await connect(room);
