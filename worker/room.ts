@@ -8,6 +8,7 @@ import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
 import type { ClientMessage, HttpMessage, PushOut, ServerMessage } from '../protocol/messages.ts';
 import { containsBytes, toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
+import { AUTO_PONG } from './backlog.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
@@ -29,9 +30,8 @@ import { errorFrame, parseFrame } from './validate.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
 
-/** Answered by the runtime without waking the object: heartbeats cost nothing. */
+/** Answered by the runtime (AUTO_PONG) without waking the object: heartbeats cost nothing. */
 const PING = '{"type":"ping"}';
-const PONG = '{"type":"pong","nonce":null}';
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
@@ -65,7 +65,7 @@ export class Room extends DurableObject<Env> {
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql,
       (c) => this.#loop.run(() => this.#presence.leave(c.ws), false));
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, AUTO_PONG));
   }
 
   /** The WebSocket upgrade, forwarded by the router. */
