@@ -15,7 +15,7 @@ function record() {
 describe('subscribe frames', () => {
   useFakeSockets();
 
-  it('says hello with the secret, then subscribes once welcomed, with each option on the wire', () => {
+  it('says hello with the secret and subscribes right behind it, without waiting for the welcome', () => {
     const room = openRoom({ presence: { name: 'ann' } });
     room.subscribe('a', () => {});
     room.subscribe('b', () => {}, { seq: 41 });
@@ -23,14 +23,23 @@ describe('subscribe frames', () => {
     room.subscribe('d', () => {}, { replay: false });
     const socket = latest();
     socket.open();
-    expect(socket.frames()).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'ann' }, acks: true }]);
-    socket.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq: 50, limits: {}, peers: [] });
-    expect(socket.frames('sub')).toEqual([
+    expect(socket.frames()).toEqual([
+      { type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'ann' }, acks: true },
       { type: 'sub', key: 'a' },
       { type: 'sub', key: 'b', seq: 41 },
       { type: 'sub', key: 'c', last: 20 },
       { type: 'sub', key: 'd', last: 1 },
     ]);
+    // A subscription made between the hello and the welcome goes at once; the welcome sends none again.
+    room.subscribe('e', () => {});
+    socket.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq: 50, limits: {}, peers: [] });
+    expect(socket.frames('sub').map((f) => f.key)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('sends no subscription before the socket is open', () => {
+    const room = openRoom();
+    room.subscribe('a', () => {});
+    expect(latest().frames()).toEqual([]);
   });
 
   it('sends unsub only when the last listener of a subject leaves', () => {
