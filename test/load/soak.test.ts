@@ -5,7 +5,8 @@
  * leaves and joins, cut sockets, resubscribes and compactions. Then every
  * stream is checked for loss and duplicates, and everyone must hold what the
  * room stored and see everyone else. The 8 s are the length of the load, not a
- * wait for something: every wait after it has a deadline.
+ * wait for something: every wait after it has a deadline (4 s each here, so
+ * a failing check is reported within the test's time).
  */
 import { expect, it } from 'vitest';
 import { describeSoak, soak } from '../../bench/load/lib/soak.mjs';
@@ -13,7 +14,7 @@ import { describeSoak, soak } from '../../bench/load/lib/soak.mjs';
 it('a short mixed load: no loss, no duplicate, everyone holds what is stored, no error', async () => {
   const r = await soak({
     durationMs: 8000, rooms: 2, members: 15, plainSockets: 2, opsPerSecond: 20, churnPerSecond: 2,
-    compactEveryMs: 2000, reportEveryMs: 4000,
+    compactEveryMs: 2000, reportEveryMs: 4000, checkTimeoutMs: 4000,
     seed: process.env.SOAK_SEED ? Number(process.env.SOAK_SEED) : undefined,
     log: (text) => console.log(text),
   });

@@ -7,8 +7,8 @@
  * replayed from the start), `state` (key/value), `cursor` (relays, live only)
  * and `log` (a stream compacted now and then, subscribed to its last 5).
  * `tick()` does one random operation; `churn()` one membership change: a
- * member leaves and a new one joins, a member's socket is cut (it reconnects
- * and resumes), or a member unsubscribes from `chat` and subscribes again.
+ * member leaves and a new one joins, a member is cut off for a second or two
+ * (it reconnects and resumes what it missed), or a member unsubscribes from `chat` and subscribes again.
  * `check()` then compares what everyone holds with what the room stored.
  */
 import WebSocket from 'ws';
@@ -146,7 +146,8 @@ export class SoakRoom {
       t.leaves++;
       t.joins++;
     } else if (roll < 0.8) {
-      if (m.cut()) t.cuts++;
+      // Away for 0.5 to 2 s, long enough for several values to be appended meanwhile.
+      if (m.cut(500 + 1500 * this.o.random())) t.cuts++;
     } else {
       m.resubscribe();
       t.resubs++;
@@ -220,6 +221,8 @@ class Member {
   #expectDrop = false;
   /** @type {WebSocket[]} */
   #sockets = [];
+  /** Until then (performance.now()), its dials go nowhere: it is cut off. */
+  #awayUntil = 0;
   /** @type {() => void} */
   #offChat = () => {};
 
@@ -233,10 +236,12 @@ class Member {
     this.n = n;
     this.tally = tally;
     const sockets = this.#sockets;
+    const away = () => performance.now() < this.#awayUntil;
     class Tracked extends WebSocket {
       /** @param {string} address */
       constructor(address) {
-        super(address, { perMessageDeflate: false });
+        // While cut off, a dial goes to a port nobody listens on and fails, as on a dead network.
+        super(away() ? 'ws://127.0.0.1:9/' : address, { perMessageDeflate: false });
         sockets.splice(0, sockets.length, this);
       }
     }
@@ -283,11 +288,16 @@ class Member {
     this.#subscribeChat();
   }
 
-  /** Cuts the socket without a closing handshake; the client reconnects and resumes. */
-  cut() {
+  /**
+   * Cuts the socket without a closing handshake and keeps the client off the network for
+   * `awayMs`; it reconnects with its backoff and resumes.
+   * @param {number} awayMs
+   */
+  cut(awayMs) {
     const socket = this.#sockets[0];
     if (this.room.status !== 'open' || socket?.readyState !== WebSocket.OPEN) return false;
     this.#expectDrop = true;
+    this.#awayUntil = performance.now() + awayMs;
     socket.terminate();
     return true;
   }

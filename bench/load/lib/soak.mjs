@@ -24,6 +24,7 @@ import { seeded } from './wait.mjs';
  * @property {number} [churnPerSecond] membership changes per room per second (default 1)
  * @property {number} [compactEveryMs] default 60 s
  * @property {number} [reportEveryMs] default 60 s
+ * @property {number} [checkTimeoutMs] bound of each wait in the checks at the end (default 30 s)
  * @property {number} [seed]
  * @property {(text: string) => void} [log]
  */
@@ -32,7 +33,7 @@ import { seeded } from './wait.mjs';
 export async function soak(plan) {
   const {
     durationMs, rooms: roomCount = 6, members = 50, plainSockets = 3, opsPerSecond = 20, churnPerSecond = 1,
-    compactEveryMs = 60_000, reportEveryMs = 60_000, log = () => {},
+    compactEveryMs = 60_000, reportEveryMs = 60_000, checkTimeoutMs = 30_000, log = () => {},
   } = plan;
   const seed = plan.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = seeded(seed);
@@ -78,7 +79,7 @@ export async function soak(plan) {
 
     /** @type {string[]} */
     const problems = [];
-    for (const r of rooms) problems.push(...(await r.check(30_000)));
+    for (const r of rooms) problems.push(...(await r.check(checkTimeoutMs)));
     report();
     const end = memory.at(-1)?.mib ?? NaN;
     for (const r of rooms) await r.close();
