@@ -11,7 +11,10 @@ await buildDemo();
 if (ensureDevKey()) console.log('edgeroom: wrote a development key (AUTH_KEYS, kid "dev") to .dev.vars, which git ignores');
 console.log(`edgeroom: open http://127.0.0.1:${port}/ for the demo pages`);
 console.log('edgeroom: for a private room, npm run token -- --room p_demo --sub alice');
+// wrangler starts workerd processes of its own. It runs in a process group of
+// its own, so that stopping this script, by Ctrl-C or by its PID, stops them all.
 const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
+  detached: true,
   stdio: ['ignore', 'inherit', 'inherit'],
   env: {
     ...process.env,
@@ -25,5 +28,26 @@ const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.
     X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? 'false',
   },
 });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code) => process.exit(code ?? 0));
+/** Signals the whole group: npx, wrangler and its workerd processes. */
+const signalAll = (/** @type {NodeJS.Signals} */ signal) => {
+  try {
+    process.kill(-(/** @type {number} */ (child.pid)), signal);
+  } catch {
+    // Already gone.
+  }
+};
+let stopping = false;
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.on(signal, () => {
+    if (stopping) return signalAll('SIGKILL'); // asked twice: no more waiting
+    stopping = true;
+    signalAll('SIGTERM');
+    // A child that ignores it is killed after 5 s; this script exits when the group leader does.
+    setTimeout(() => signalAll('SIGKILL'), 5000).unref();
+  });
+}
+child.on('exit', (code) => {
+  // Whatever wrangler left behind in its group goes with it.
+  signalAll('SIGKILL');
+  process.exit(stopping ? 0 : (code ?? 0));
+});
