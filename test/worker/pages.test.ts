@@ -60,6 +60,12 @@ describe('demo page routes', () => {
     expect((await http('/lib/edgeroom.js', { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
   });
 
+  it('serves the client modules with CORS, so pages on other origins can import them', async () => {
+    const response = await http('/lib/edgeroom.js', { headers: { origin: 'https://app.example.com' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('answers 404 for files the demo does not have', async () => {
     for (const path of ['/demo/nope', '/lib/nope.js', '/demo/../wrangler.toml', '/lib/']) {
       const response = await http(path);
