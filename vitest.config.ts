@@ -142,6 +142,27 @@ export default defineConfig({
         test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
       },
       {
+        // edgeroom embedded in another Worker (test/embed/fixture): mounted under /rt/ next to the
+        // fixture's own routes, with its options given in code (typed subjects, a binding of its own).
+        plugins: [cloudflareTest({
+          wrangler: { configPath: './test/embed/fixture/wrangler.toml' },
+          miniflare: { bindings: { ADDRESS_LIMITS: 'off' } },
+        })],
+        test: { name: 'embed', include: ['test/embed/worker/**/*.test.ts'] },
+      },
+      {
+        // The embedding fixture run by wrangler for the published clients, and `wrangler deploy --dry-run`
+        // of the fixture and of the project, offline.
+        test: {
+          name: 'embed-e2e',
+          include: ['test/embed/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {
