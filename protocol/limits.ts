@@ -158,6 +158,7 @@ export const ERROR_CODES = [
   'rate_limited', // over a publish rate; retry after `retryAfter` ms with the same id
   'too_many_subjects', // the room holds maxSubjects subjects
   'room_storage_full', // the room holds maxRoomBytes of values
+  'invalid_value', // a value its subject's schema refuses (typed subjects); nothing was stored or relayed
   'unauthorized', // no token where one is required, or a bad one
   'token_expired', // the token's exp has passed
   'token_revoked', // the token, its user, or every token issued before it, was revoked
