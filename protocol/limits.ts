@@ -165,7 +165,6 @@ export const ERROR_CODES = [
   'forbidden', // the token does not grant this (room, subject, presence, dm, admin)
   'unsupported_protocol',
   'bad_room_id',
-  'room_full',
   'not_found',
   'internal',
 ] as const;
