@@ -48,7 +48,7 @@ const SUBJECTS = ['s0', 's1', 's2'];
  * @property {number} [seed] of the clients' backoff jitter (default: random, printed)
  * @property {number} [parallel] clients opening at a time (default 50)
  * @property {number} [timeoutMs] for every client to catch up after the restart (default 60 s)
- * @property {number} [bucketMs] of the dial histogram (default 250)
+ * @property {number} [bucketMs] of the dial histogram (default 250; wider if it would take over 60 lines)
  * @property {(text: string) => void} [log] progress lines
  */
 
@@ -166,7 +166,10 @@ export async function reconnectStorm(plan) {
     const perClient = clients.map(() => 0);
     for (const d of after) perClient[d.tag] = (perClient[d.tag] ?? 0) + 1;
     perClient.sort((a, b) => a - b);
-    const chart = dialChart(after, cutAt, bucketMs, [
+    // Buckets wide enough for about 60 lines: a storm held back by the connect limiter lasts minutes.
+    const span = Math.max(0, ...after.map((d) => d.at - cutAt));
+    const bucket = [1, 2, 4, 10, 20, 40].map((k) => k * bucketMs).find((b) => span / b <= 60) ?? 100 * bucketMs;
+    const chart = dialChart(after, cutAt, bucket, [
       { at: publishedAt, label: `${missed} values published (old server)` },
       { at: stoppedAt, label: 'old server stopped' },
       { at: backAt, label: 'new server listening' },
@@ -187,7 +190,7 @@ export async function reconnectStorm(plan) {
       dialsPerClient: { p50: percentile(perClient, 0.5), p99: percentile(perClient, 0.99), max: perClient.at(-1) ?? 0 },
       rssAfter: rss,
       chart,
-      bucketMs,
+      bucketMs: bucket,
     };
   } finally {
     for (const c of clients) c.room.close();
