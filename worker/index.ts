@@ -15,6 +15,7 @@ import { demoFile } from './demo.ts';
 import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
+import { badRoomPage } from './bad-room-page.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkMessage, errorFrame } from './validate.ts';
 
@@ -52,13 +53,22 @@ function roomResult(c: Context<App>, room: string): RoomResult {
   };
 }
 
+const ROOM_ID_RULE = 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -';
+/** The most POST /new reads: no body (DriftDB), or {"private": true}. */
+const NEW_ROOM_BODY_BYTES = 1024;
+
 function roomStub(c: Context<App>) {
   const id = c.req.param('id') ?? '';
   if (!isRoomId(id)) {
-    throw new ApiError(400, 'bad_room_id', 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -');
+    throw new ApiError(400, 'bad_room_id', ROOM_ID_RULE);
   }
   return c.env.ROOMS.get(c.env.ROOMS.idFromName(id));
 }
+
+/** The methods each path answers, for a 405's Allow header (HEAD comes with every GET). */
+const ALLOW = { get: 'GET, HEAD', post: 'POST' } as const;
+const wrongMethod = (allow: string) => (c: Context<App>) =>
+  c.json(errorFrame('bad_message', `${c.req.method} is not allowed here; use ${allow}`), 405, { allow });
 
 
 export const app = new Hono<App>()
@@ -71,18 +81,25 @@ export const app = new Hono<App>()
     c.header('cache-control', 'no-store');
     return c.redirect(`/r/${newRoomId()}`, 302);
   })
+  .all('/', wrongMethod(ALLOW.get))
   .get('/r/:id', (c) => {
-    roomStub(c); // validates the ID
+    // A person followed this link: tell them in a page, not in JSON.
+    if (!isRoomId(c.req.param('id'))) return c.html(badRoomPage(c.req.param('id'), ROOM_ID_RULE), 400);
     // The page reads the room ID from its own address; the file is the same for every room.
     return demoFile(c, '/demo/') ?? c.notFound();
   })
+  .all('/r/:id', wrongMethod(ALLOW.get))
   .get('/demo/*', (c) => demoFile(c, c.req.path) ?? c.notFound())
+  .all('/demo/*', wrongMethod(ALLOW.get))
   .get('/lib/*', (c) => demoFile(c, c.req.path) ?? c.notFound())
+  .all('/lib/*', wrongMethod(ALLOW.get))
   .post('/new', async (c) => {
     if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
     // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
     const text = await c.req.text();
-    if (text.length > 1024) throw new ApiError(413, 'too_large', 'POST /new takes at most a small JSON body');
+    if (text.length > NEW_ROOM_BODY_BYTES) {
+      throw new ApiError(413, 'too_large', `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`);
+    }
     let raw: unknown = {};
     try {
       if (text) raw = JSON.parse(text);
@@ -97,6 +114,7 @@ export const app = new Hono<App>()
     if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
     return c.json(roomResult(c, room));
   })
+  .all('/new', wrongMethod(ALLOW.post))
   .post('/room/:id/revoke', async (c) => {
     const stub = roomStub(c);
     const gate = await admitAdmin(c, c.req.param('id'));
@@ -108,10 +126,12 @@ export const app = new Hono<App>()
     const revocation = 'jti' in r ? { jti: r.jti } : 'user' in r ? { user: r.user, before: r.before ?? now } : { before: r.before ?? now };
     return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
   })
+  .all('/room/:id/revoke', wrongMethod(ALLOW.post))
   .get('/room/:id', (c) => {
     roomStub(c);
     return c.json(roomResult(c, c.req.param('id')));
   })
+  .all('/room/:id', wrongMethod(ALLOW.get))
   .get('/room/:id/connect', async (c) => {
     const stub = roomStub(c);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
@@ -132,11 +152,15 @@ export const app = new Hono<App>()
     else forwarded.headers.delete(GRANT_HEADER);
     return stub.fetch(forwarded);
   })
+  .all('/room/:id/connect', wrongMethod(ALLOW.get))
   .post('/room/:id/send',
-    (c, next) => bodyLimit({
-      maxSize: limitsFrom(c.env).maxMessageBytes,
-      onError: () => { throw new ApiError(413, 'too_large', 'Body exceeds maxMessageBytes'); },
-    })(c, next),
+    (c, next) => {
+      const max = limitsFrom(c.env).maxMessageBytes;
+      return bodyLimit({
+        maxSize: max,
+        onError: () => { throw new ApiError(413, 'too_large', `Body exceeds maxMessageBytes (${max} bytes)`); },
+      })(c, next);
+    },
     async (c) => {
       const stub = roomStub(c);
       if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
@@ -164,6 +188,7 @@ export const app = new Hono<App>()
       if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
       return c.body(reply.body, reply.status, headers);
     })
+  .all('/room/:id/send', wrongMethod(ALLOW.post))
   .notFound((c) => c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
   .onError((err, c) => {
     if (err instanceof ApiError) {

@@ -23,10 +23,17 @@ describe('demo page routes', () => {
     expect(await (await http('/r/another')).text()).toBe(page);
   });
 
-  it('rejects a malformed room ID in the shareable URL', async () => {
+  it('answers a malformed room ID in the shareable URL with a page that says so (400), the ID escaped', async () => {
     const bad = await http('/r/not%20ok!');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ type: 'error', code: 'bad_room_id', message: expect.stringContaining('Room IDs') });
+    expect(bad.headers.get('content-type')).toMatch(/^text\/html/);
+    const page = await bad.text();
+    expect(page).toContain('malformed room ID');
+    expect(page).toContain('<code>not ok!</code>');
+    expect(page).toContain('1-64 characters of A-Z, a-z, 0-9, _ and -');
+    const script = await (await http('/r/%3Cscript%3Ealert(1)%3C%2Fscript%3E')).text();
+    expect(script).not.toContain('<script>');
+    expect(script).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
   });
 
   it('serves the demo files with their types, by name with or without .html', async () => {
