@@ -6,7 +6,7 @@
  * out) keep DriftDB's exact shapes. Extension frames are documented in
  * docs/protocol.md and are only sent to sockets that used an extension.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -4,7 +4,7 @@
  * is `PUBLISHES_PER_SECOND`). A bad value fails loudly at the first request
  * rather than silently falling back to the default.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
 
 type LimitName = keyof typeof DEFAULT_LIMITS;

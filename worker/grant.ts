@@ -5,7 +5,7 @@
  * anything a client sent), and lives on in the socket's attachment, so rights
  * survive hibernation with the socket.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOCK_LEEWAY_SECONDS, CompiledRights, type Claims, type SerializedRights } from './auth/index.ts';
 
 export const GRANT_HEADER = 'x-edgeroom-grant';

@@ -2,7 +2,7 @@
  * The claims a token must carry, checked with zod once its signature is good.
  * Other registered claims (iss, aud, …) are ignored: a key belongs to one issuer.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RightsSchema } from './rights.ts';
 
 // `required` for a missing claim, so the message says which mistake it was.

@@ -3,7 +3,7 @@
  * keys.ts) and `MAX_TOKEN_SECONDS`, the longest lifetime a token may claim.
  * A bad value fails loudly, as worker/config.ts does for the limits.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_SECONDS } from './verify.ts';
 
 const AuthEnv = z.object({

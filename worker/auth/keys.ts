@@ -9,7 +9,7 @@
  * A bad config throws, with the reason: a typo must not quietly leave every
  * token refused (or, worse, accepted by a key the operator did not mean).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];

@@ -18,7 +18,7 @@
  * );
  */
 import { sign } from 'hono/jwt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Claims, claimsProblem } from './claims.ts';
 import type { RightsClaim } from './rights.ts';
 import { DEFAULT_MAX_TOKEN_SECONDS } from './verify.ts';

@@ -8,7 +8,7 @@
  * by a prefix, and one starting with `!` only by a pattern that does not start
  * with it: acceptable for names we choose, and it keeps matching unambiguous.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MAX_PATTERNS = 32;
 export const MAX_RIGHTS_BYTES = 2048;
