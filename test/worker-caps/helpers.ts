@@ -8,7 +8,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { storeOf } from '../../worker/store.ts';
-import { connect, http, roomStub, type Msg } from '../worker/helpers.ts';
+import { connect, http, roomStub, schemaProblem, type Msg } from '../worker/helpers.ts';
 
 export const MESSAGE_SUBJECTS = 'A room may hold 4 subjects (maxSubjects)';
 
@@ -22,7 +22,11 @@ export async function httpSend(room: string, body: unknown): Promise<{ status: n
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: JSON.parse(text), text };
+  const reply = JSON.parse(text);
+  // A reply is null, or one message as a socket would get it.
+  const problem = reply === null ? undefined : schemaProblem(reply);
+  if (problem) throw new Error(`The server replied off its schema: ${problem} in ${text.slice(0, 300)}`);
+  return { status: res.status, body: reply, text };
 }
 
 /** HTTP `get`, as DriftDB clients send it. */

@@ -4,6 +4,8 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { decode } from 'cborg';
+import { afterEach } from 'vitest';
+import { ServerMessage } from '../../protocol/messages.ts';
 import { clientIdOf } from '../../worker/identity.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,6 +22,35 @@ export const roomStub = (room: string) => env.ROOMS.get(env.ROOMS.idFromName(roo
 export function http(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://edgeroom.test${path}`, init));
 }
+
+/**
+ * Why a message the server sent is not a ServerMessage, or undefined when it is.
+ * Strict: a field the schema does not name is drift too, though zod's objects
+ * would strip it and pass.
+ */
+export function schemaProblem(message: unknown): string | undefined {
+  const parsed = ServerMessage.safeParse(message);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
+  const extra = extraFields(message, parsed.data, '');
+  return extra.length ? `fields the schema does not name: ${extra.join(', ')}` : undefined;
+}
+
+/** Fields of `raw` that zod left out of `parsed`. A z.unknown() value comes back as the same reference, so it is not searched. */
+function extraFields(raw: unknown, parsed: unknown, path: string): string[] {
+  if (raw === parsed || raw === null || typeof raw !== 'object' || parsed === null || typeof parsed !== 'object') return [];
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  const out = parsed as Record<string, unknown>;
+  return Object.entries(raw).flatMap(([k, v]) => (k in out ? extraFields(v, out[k], at(k)) : [at(k)]));
+}
+
+/** What the sockets of the running test received that is not a ServerMessage. */
+const offSchema: string[] = [];
+// Messages a test reads through next(), until() or drain() fail it at once; this
+// catches the rest (read from `received`, or never read) when the test ends.
+afterEach(() => {
+  const found = offSchema.splice(0);
+  if (found.length) throw new Error(`The server sent ${found.length} message(s) off its schema:\n${found.join('\n')}`);
+});
 
 export class TestSocket {
   readonly ws: WebSocket;
@@ -40,10 +71,13 @@ export class TestSocket {
       const message = typeof e.data === 'string' ? JSON.parse(e.data)
         : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never });
       // Clients that said hello may get a batch: several messages in one array frame.
-      if (Array.isArray(message) && typeof e.data === 'string') {
-        this.batches.push(message.length);
-        this.received.push(...message);
-      } else this.received.push(message);
+      const batch = Array.isArray(message) && typeof e.data === 'string';
+      if (batch) this.batches.push(message.length);
+      for (const m of batch ? message : [message]) {
+        const problem = schemaProblem(m);
+        if (problem) offSchema.push(`${problem} in ${JSON.stringify(m)?.slice(0, 300)}`);
+        this.received.push(m);
+      }
       this.#wake();
     });
     this.closed = new Promise((resolve) => ws.addEventListener('close', (e) => {
@@ -63,7 +97,10 @@ export class TestSocket {
   /** The next message not yet read. */
   async next(timeoutMs = WAIT_MS): Promise<Msg> {
     await this.#waitFor(() => this.received.length > this.#read, timeoutMs, 'a message');
-    return this.received[this.#read++];
+    const m = this.received[this.#read++];
+    const problem = schemaProblem(m);
+    if (problem) throw new Error(`The server sent a message off its schema: ${problem} in ${JSON.stringify(m)?.slice(0, 300)}`);
+    return m;
   }
 
   /** Reads messages until one matches; returns it (skipped ones are consumed). */
