@@ -1,12 +1,40 @@
-// The client's size as users ship it: bundled, minified ESM, gzip -9.
-// Exits non-zero when an entry point is over its budget, so CI can run it:
-// the core at most 3 KB (issue 3), the token helper at most 700 bytes.
+// Sizes with budgets; exits non-zero when anything is over its budget, so CI can run it.
+//
+// The client as users ship it: bundled, minified ESM, gzip -9. The core at most
+// 3 KB (issue 3), the token helper at most 700 bytes.
+//
+// The Worker as `wrangler deploy` uploads it: `wrangler deploy --dry-run`, with
+// wrangler.toml's own settings (minify), measured in bytes of the script. Cold
+// starts parse every byte of it. The budget leaves out the demo pages' module
+// (worker/demo/files.generated.ts, built by scripts/build-demo.mjs): it is page
+// text and source maps served as strings, not code that runs, and it grows with
+// the demos rather than with the server; its size is printed beside the budget.
+//
+// `npm run size -- client/index.ts` measures only the client entries named.
 import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 
 const BUDGETS = { 'client/index.ts': 3072, 'client/auth.ts': 700 };
-const entries = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BUDGETS);
+/**
+ * The minified Worker without the demo pages' module. Issue 12 asked for a quarter
+ * of the bundle of the time: 1,102,887 bytes unminified, 752 KB of it zod (366 KB
+ * its locales). Minified, with zod imported as a namespace so that esbuild keeps
+ * only what is used, it measured 302,731 bytes: 220,869 without the demo pages
+ * (81,862), zod 104,221 of it.
+ */
+const WORKER_BUDGET = 230 * 1024;
+const DEMO_MODULE = 'worker/demo/files.generated.ts';
+
+const named = process.argv.slice(2);
+const entries = named.length ? named : Object.keys(BUDGETS);
 const over = [];
+const fmt = (n) => n.toLocaleString('en-US');
+
 for (const entry of entries) {
   const result = await build({
     entryPoints: [entry],
@@ -22,7 +50,43 @@ for (const entry of entries) {
   console.log(`${entry}: ${code.length} bytes minified, ${gzipped} bytes min+gzip${budget ? ` (budget ${budget})` : ''}`);
   if (gzipped > budget) over.push(entry);
 }
+
+if (!named.length) {
+  const worker = await workerSize();
+  console.log(`worker (wrangler deploy --dry-run): ${fmt(worker.bytes)} bytes, ${fmt(worker.gzipped)} gzipped;`
+    + ` without the demo pages' module ${fmt(worker.code)} bytes (budget ${fmt(WORKER_BUDGET)}).`
+    + ` Of it: zod ${fmt(worker.zod)} (its locales ${fmt(worker.locales)}), demo pages ${fmt(worker.demo)}`);
+  if (worker.code > WORKER_BUDGET) over.push('the worker');
+}
+
 if (over.length) {
   console.error(`over its size budget: ${over.join(', ')}`);
   process.exit(1);
+}
+
+/** Bundles the Worker exactly as a deploy would, offline, and splits its bytes by source. */
+async function workerSize() {
+  const dir = await mkdtemp(join(tmpdir(), 'edgeroom-size-'));
+  try {
+    const meta = join(dir, 'meta.json');
+    await promisify(execFile)('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', join(dir, 'out'), '--metafile', meta], {
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const { outputs } = JSON.parse(await readFile(meta, 'utf8'));
+    const [file, output] = Object.entries(outputs).find(([, o]) => o.entryPoint);
+    const script = await readFile(file.startsWith('/') ? file : join(process.cwd(), file));
+    const share = (test) => Object.entries(output.inputs).filter(([path]) => test(path)).reduce((n, [, i]) => n + i.bytesInOutput, 0);
+    const demo = share((p) => p.endsWith(DEMO_MODULE));
+    return {
+      bytes: script.length,
+      gzipped: gzipSync(script, { level: 9 }).length,
+      code: script.length - demo,
+      demo,
+      zod: share((p) => p.includes('node_modules/zod/')),
+      locales: share((p) => /node_modules\/zod\/(v4\/)?locales\//.test(p)),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
