@@ -177,7 +177,8 @@ export default defineConfig({
         },
       },
       {
-        // The flood test compares latencies, so it runs alone, after every other project.
+        // The flood test compares latencies, so it runs alone: a group of its own (groupOrder 1), with
+        // nothing beside it. (vitest runs the projects without file parallelism, e2e and browser, last.)
         test: {
           name: 'flood',
           include: ['test/e2e/flood.test.ts'],
