@@ -10,6 +10,7 @@ export { connect } from './room.ts';
 export { RoomError, type RoomErrorCode } from './errors.ts';
 export { socketUrl, type RoomAddress } from './url.ts';
 export type * from './types.ts';
+export type { SubjectValue, TypedRoom } from './typed.ts';
 export type { RoomResult };
 
 /**

@@ -26,6 +26,7 @@ import { AlarmClock } from './alarm-clock.ts';
 import { Retention } from './retention.ts';
 import { Sweep } from './sweep.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
+import type { SubjectRules } from './subjects.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
@@ -51,10 +52,17 @@ export class Room extends DurableObject<Env> {
   #presence: Presence;
   #rates: RoomRates;
   #guard: Guard;
+  /** Typed subjects, when the room class came from createEdgeroom with a `subjects` map. */
+  #subjects: SubjectRules | undefined;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  /**
+   * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
+   * overlaid with the options given in code, and the subject schemas.
+   */
+  constructor(ctx: DurableObjectState, env: Env, subjects?: SubjectRules) {
     super(ctx, env);
+    this.#subjects = subjects;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
@@ -244,6 +252,11 @@ export class Room extends DurableObject<Env> {
     if (msgKey !== undefined && m.id !== undefined) {
       const seen = this.#store.seqOfMessage(msgKey);
       if (seen !== undefined) return [{ type: 'ack', id: m.id, seq: seen, duplicate: true }];
+    }
+    // Before the room's budgets: a refused value costs other clients nothing.
+    const invalid = this.#subjects?.problem(m.key, m.value);
+    if (invalid !== undefined) {
+      return [errorFrame('invalid_value', `Invalid value for ${m.key}: ${invalid}`, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
     }
     // Refused before anything is applied or remembered, so a resend with the same ID applies once.
     const refusal = this.#rates.admit(rates, m.action.type === 'compact' ? 0 : this.#conns.audience(m.key));

@@ -1,0 +1,236 @@
+/**
+ * The HTTP front door (Hono). It validates and forwards; all room state lives
+ * in the Room Durable Object, one per room ID. Built per set of options by
+ * createEdgeroom (worker/server.ts); the routes work at the root or under any
+ * prefix they are mounted at.
+ */
+import { Hono, type Context } from 'hono';
+import { basePath as mountPath } from 'hono/route';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CLOSE_CODES, RATE_LIMITED_BACKOFF_MS, type ErrorCode } from '../protocol/limits.ts';
+import { HttpClient, HttpMessage, NewRoomRequest, RevokeRequest, type RoomResult } from '../protocol/messages.ts';
+import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
+import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts';
+import { corsFor, originAllowed } from './origins.ts';
+import { demoFile } from './demo.ts';
+import { GRANT_HEADER } from './grant.ts';
+import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
+import { limitsFrom } from './config.ts';
+import { badRoomPage } from './bad-room-page.ts';
+import { envWith, type EdgeroomOptions } from './options.ts';
+import { isRoomId, newRoomId } from './ids.ts';
+import { checkMessage, errorFrame } from './validate.ts';
+
+type App = { Bindings: Env };
+
+/** One error type for the whole router, rendered as the same JSON as a socket `error` frame. */
+class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  /** Seconds, for a 429's Retry-After. */
+  readonly retryAfter?: number;
+  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string, retryAfter?: number) {
+    super(status, { message });
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const tooManyFromAddress = (what: string) => new ApiError(429, 'rate_limited',
+  `Too many ${what} from this address; try again in ${ADDRESS_WINDOW_SECONDS} s`, ADDRESS_WINDOW_SECONDS);
+
+const ROOM_ID_RULE = 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -';
+/** The most POST /new reads: no body (DriftDB), or {"private": true}. */
+const NEW_ROOM_BODY_BYTES = 1024;
+
+/**
+ * The path these routes are mounted under, as the request spelt it: '' at the
+ * root, `/rt` for `app.route('/rt', …)` or basePath `/rt` (Hono knows which
+ * part of the path its route matched, parameters in the prefix included).
+ */
+const prefixOf = (c: Context<App>): string => mountPath(c).replace(/\/$/, '');
+
+/**
+ * URLs for a room, on the host and under the prefix the request came to.
+ * `wss`/`https` when the request arrived over TLS (directly, or per
+ * X-Forwarded-Proto behind a proxy). `socket_url` has no query string: the
+ * DriftDB client appends `?cbor=true`.
+ */
+function roomResult(c: Context<App>, room: string, prefix: string): RoomResult {
+  const url = new URL(c.req.url);
+  const tls = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+  return {
+    room,
+    socket_url: `${tls ? 'wss' : 'ws'}://${url.host}${prefix}/room/${room}/connect`,
+    http_url: `${tls ? 'https' : 'http'}://${url.host}${prefix}/room/${room}/send`,
+  };
+}
+
+function roomStub(c: Context<App>) {
+  const id = c.req.param('id') ?? '';
+  if (!isRoomId(id)) {
+    throw new ApiError(400, 'bad_room_id', ROOM_ID_RULE);
+  }
+  return c.env.ROOMS.get(c.env.ROOMS.idFromName(id));
+}
+
+/** The methods each path answers, for a 405's Allow header (HEAD comes with every GET). */
+const ALLOW = { get: 'GET, HEAD', post: 'POST' } as const;
+const wrongMethod = (allow: string) => (c: Context<App>) =>
+  c.json(errorFrame('bad_message', `${c.req.method} is not allowed here; use ${allow}`), 405, { allow });
+
+/** The router for one set of options. The env it sees is overlaid with them (worker/options.ts). */
+export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
+  const envs = new WeakMap<object, Env>();
+  const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
+  const app = base
+    // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
+    // Put back afterwards, so the host app's own middleware sees its env as it was.
+    .use('*', async (c, next) => {
+      const own = c.env;
+      c.env = envWith(own, options, envs);
+      try {
+        await next();
+      } finally {
+        c.env = own;
+      }
+    })
+    // A 101 response's headers cannot be changed, so upgrades skip CORS (browsers do not apply it to sockets).
+    .use('*', (c, next) => (c.req.header('upgrade') ? next() : corsFor(c.env)(c, next)));
+
+  if (options.demo) {
+    app
+      // The demo pages: `/` makes a room and sends the browser to its shareable
+      // URL; every browser that opens that URL joins the same room.
+      .get('/', async (c) => {
+        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+        c.header('cache-control', 'no-store');
+        return c.redirect(`${prefixOf(c)}/r/${newRoomId()}`, 302);
+      })
+      .all('/', wrongMethod(ALLOW.get))
+      .get('/r/:id', (c) => {
+        // A person followed this link: tell them in a page, not in JSON.
+        if (!isRoomId(c.req.param('id'))) return c.html(badRoomPage(c.req.param('id'), ROOM_ID_RULE), 400);
+        // The page reads the room ID from its own address; the file is the same for every room.
+        return demoFile(c, '/demo/') ?? c.notFound();
+      })
+      .all('/r/:id', wrongMethod(ALLOW.get))
+      .get('/demo/*', (c) => demoFile(c, c.req.path.slice(prefixOf(c).length)) ?? c.notFound())
+      .all('/demo/*', wrongMethod(ALLOW.get));
+  }
+
+  return app
+    .get('/lib/*', (c) => demoFile(c, c.req.path.slice(prefixOf(c).length)) ?? c.notFound())
+    .all('/lib/*', wrongMethod(ALLOW.get))
+    .post('/new', async (c) => {
+      if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+      // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
+      const text = await c.req.text();
+      if (text.length > NEW_ROOM_BODY_BYTES) {
+        throw new ApiError(413, 'too_large', `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`);
+      }
+      let raw: unknown = {};
+      try {
+        if (text) raw = JSON.parse(text);
+      } catch {
+        throw new ApiError(400, 'bad_frame', 'Body is not JSON');
+      }
+      const body = NewRoomRequest.safeParse(raw);
+      if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
+      const prefix = prefixOf(c);
+      if (!body.data.private) return c.json(roomResult(c, newRoomId(), prefix));
+      const room = PRIVATE_PREFIX + newRoomId();
+      const gate = await admitAdmin(c, room);
+      if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+      return c.json(roomResult(c, room, prefix));
+    })
+    .all('/new', wrongMethod(ALLOW.post))
+    .post('/room/:id/revoke', async (c) => {
+      const stub = roomStub(c);
+      const gate = await admitAdmin(c, c.req.param('id'));
+      if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+      const body = RevokeRequest.safeParse(await c.req.json().catch(() => undefined));
+      if (!body.success) throw new ApiError(400, 'bad_message', 'Revoke takes {"before"?: seconds}, {"user": sub, "before"?: seconds} or {"jti": id}');
+      const now = Math.floor(Date.now() / 1000);
+      const r = body.data;
+      const revocation = 'jti' in r ? { jti: r.jti } : 'user' in r ? { user: r.user, before: r.before ?? now } : { before: r.before ?? now };
+      return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
+    })
+    .all('/room/:id/revoke', wrongMethod(ALLOW.post))
+    .get('/room/:id', (c) => {
+      roomStub(c);
+      const id = c.req.param('id');
+      return c.json(roomResult(c, id, prefixOf(c)));
+    })
+    .all('/room/:id', wrongMethod(ALLOW.get))
+    .get('/room/:id/connect', async (c) => {
+      const stub = roomStub(c);
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+        throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
+      }
+      if (!(await withinAddressLimit(c, 'CONNECT_LIMITER'))) {
+        return refusedSocket(CLOSE_CODES.rateLimited,
+          `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
+      }
+      const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
+      if (!originAllowed(c.env, c.req.header('origin'))) return refusedSocket(CLOSE_CODES.forbidden, 'Origin not allowed', protocol);
+      const gate = await admit(c, c.req.param('id'));
+      if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
+      const forwarded = new Request(c.req.raw);
+      // Both headers are the Worker's word to the room: never what a client sent.
+      forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
+      if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
+      else forwarded.headers.delete(GRANT_HEADER);
+      return stub.fetch(forwarded);
+    })
+    .all('/room/:id/connect', wrongMethod(ALLOW.get))
+    .post('/room/:id/send',
+      (c, next) => {
+        const max = limitsFrom(c.env).maxMessageBytes;
+        return bodyLimit({
+          maxSize: max,
+          onError: () => { throw new ApiError(413, 'too_large', `Body exceeds maxMessageBytes (${max} bytes)`); },
+        })(c, next);
+      },
+      async (c) => {
+        const stub = roomStub(c);
+        if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
+        const gate = await admit(c, c.req.param('id'));
+        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+        const client = c.req.query('client');
+        if (client !== undefined && !HttpClient.safeParse(client).success) {
+          throw new ApiError(400, 'bad_message', 'client must be 1-64 characters');
+        }
+        const body = await c.req.json().catch(() => {
+          throw new ApiError(400, 'bad_frame', 'Body is not JSON');
+        });
+        const checked = checkMessage(body, false, limitsFrom(c.env));
+        if (!checked.ok) throw new ApiError(400, checked.error.code, checked.error.message);
+        const message = HttpMessage.safeParse(checked.message);
+        if (!message.success) {
+          throw new ApiError(400, 'bad_message', `Only push, get and ping can be sent over HTTP, not ${checked.message.type}`);
+        }
+        if (message.data.type === 'push' && message.data.id !== undefined && client === undefined && !gate.grant) {
+          // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
+          throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
+        }
+        const reply = await stub.send(message.data, client, gate.grant);
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
+        return c.body(reply.body, reply.status, headers);
+      })
+    .all('/room/:id/send', wrongMethod(ALLOW.post))
+    // Only used at the top level: a host app that mounts these routes answers its own unknown paths.
+    .notFound((c) => c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
+    .onError((err, c) => {
+      if (err instanceof ApiError) {
+        if (err.retryAfter !== undefined) c.header('retry-after', String(err.retryAfter));
+        return c.json(errorFrame(err.code, err.message, err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter * 1000 }), err.status);
+      }
+      if (err instanceof HTTPException) return c.json(errorFrame('bad_message', err.message), err.status);
+      console.error(err);
+      return c.json(errorFrame('internal', 'Internal error'), 500);
+    });
+}
+
