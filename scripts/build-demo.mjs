@@ -1,7 +1,8 @@
 // Builds the demo pages into worker/demo/files.generated.ts (ignored by git),
 // which the Worker serves itself (worker/demo.ts): the pages and scripts of
 // public/demo/, and the client bundled for them as /lib/edgeroom.js,
-// /lib/signaling.js and /lib/auth.js (tokens), with source maps.
+// /lib/signaling.js, /lib/auth.js (tokens) and /lib/react.js (React bindings,
+// without React), with source maps.
 //
 // Why not Workers static assets: with an [assets] directory every request,
 // every socket upgrade included, first passes through the assets router
@@ -40,6 +41,22 @@ async function demoFiles() {
     logLevel: 'warning',
   });
   for (const out of bundled.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
+  // The React bindings with the core inside, React left to the page (an import map: public/demo/react.html).
+  // React itself stays out of the Worker: ~140 KB minified for one demo page.
+  const react = await build({
+    absWorkingDir: root,
+    entryPoints: { react: 'client/react.ts' },
+    external: ['react'],
+    outdir: 'lib',
+    write: false,
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    target: 'es2022',
+    logLevel: 'warning',
+  });
+  for (const out of react.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
   return files;
 }
 

@@ -269,3 +269,53 @@ describe.each([18, 19] as const)('React %i', (version) => {
     }
   });
 });
+
+describe('as documented', () => {
+  it('the demo page /demo/react runs on /lib/react.js as the Worker serves it', async () => {
+    // Its import map takes React 18.3.1 from esm.sh, which this machine cannot reach: the test
+    // serves node_modules' React 18.3.1 under those URLs instead, as one module (one React).
+    const react = await build({
+      stdin: {
+        contents: `import * as React from 'react';
+export default React;
+export const { createElement, createContext, useCallback, useContext, useEffect, useMemo, useRef, useState,
+  useSyncExternalStore, Fragment, StrictMode } = React;
+export { createRoot } from 'react-dom/client';`,
+        resolveDir: fileURLToPath(new URL('../..', import.meta.url)),
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      logLevel: 'warning',
+    });
+    const visit = async () => {
+      const page = await demo.visitor();
+      await page.route('https://esm.sh/**', (route) =>
+        route.fulfill({
+          contentType: 'text/javascript',
+          headers: { 'access-control-allow-origin': '*' },
+          body: route.request().url().endsWith('/client')
+            ? "export { createRoot } from 'https://esm.sh/react@18.3.1';"
+            : react.outputFiles[0]!.text,
+        }),
+      );
+      return page;
+    };
+    const first = await visit();
+    await first.goto(`${demo.server.url}/demo/react`);
+    await first.waitForURL(/\?room=[A-Za-z0-9]{24}$/);
+    await first.locator('#status[data-status="open"]').waitFor();
+    await first.getByLabel('new item').fill('milk');
+    await first.getByRole('button', { name: 'add' }).click();
+    const second = await visit();
+    await second.goto(first.url());
+    await poll(() => second.locator('li').allTextContents()).toEqual([' milk']);
+    await second.getByRole('checkbox').check();
+    await poll(() => first.getByRole('checkbox').isChecked()).toBe(true);
+    await poll(() => first.locator('p.hint').textContent()).toMatch(/Also here: guest-\w+\.$/);
+    await screenshot(second, 'react-demo');
+    await first.context().close();
+    await second.context().close();
+  });
+});
