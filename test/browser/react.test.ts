@@ -5,7 +5,7 @@
 // StrictMode runs every effect twice; it is served from an origin of its own, as
 // an app's page would be. The Worker's bundle holds none of it.
 import { build } from 'esbuild';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,7 +79,7 @@ interface Opened {
  * Opens the page of `scripts[version]` against `api` (the server, or the proxy that can cut it),
  * and waits until its status reads `ready`.
  */
-async function open(version: Version, api: string, room?: string, ready = /^open$/): Promise<Opened> {
+async function open(version: Version | 'readme', api: string, room?: string, ready = /^open$/): Promise<Opened> {
   const page = await demo.visitor();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(String(e)));
@@ -271,6 +271,43 @@ describe.each([18, 19] as const)('React %i', (version) => {
 });
 
 describe('as documented', () => {
+  it("the README's React example runs as written, on the link it makes", async () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const example = readme.split('### React')[1]?.match(/```tsx\n([\s\S]*?)```/)?.[1];
+    expect(example).toContain("from 'edgeroom/react'");
+    // Its one edit: the server's address (the README's is `npm run dev`'s).
+    const source = example!.replace('http://127.0.0.1:8787', demo.server.url);
+    const result = await build({
+      stdin: { contents: source, loader: 'tsx', resolveDir: fileURLToPath(new URL('../..', import.meta.url)) },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      jsx: 'automatic',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      plugins: [{
+        name: 'edgeroom-react', // the package name the README uses, for this repository's file
+        setup: (b) => b.onResolve({ filter: /^edgeroom\/react$/ }, () => ({ path: fixture('../../../client/react.ts') })),
+      }],
+      logLevel: 'warning',
+    });
+    scripts.readme = result.outputFiles[0]!.text;
+    const first = await open('readme', demo.server.url, undefined, /^open/);
+    // No `?room=`: the provider made one and wrote it into the address bar.
+    const link = first.page.url();
+    expect(roomOf(first.page)).toMatch(/^[A-Za-z0-9]{24}$/);
+    await first.page.locator('#inc').click();
+    await first.page.locator('#add').click();
+    const second = await demo.visitor();
+    await second.goto(link);
+    await poll(() => text(second, 'inc')).toBe('clicked 1 times');
+    await poll(() => second.locator('li').allTextContents()).toEqual(['○ task 1']);
+    await poll(() => text(second, 'status')).toMatch(/^open \d+ ms · 1 others here$/);
+    await second.locator('li').click();
+    await poll(() => first.page.locator('li').allTextContents()).toEqual(['✓ task 1']);
+    await first.page.context().close();
+    await second.context().close();
+  });
+
   it('the demo page /demo/react runs on /lib/react.js as the Worker serves it', async () => {
     // Its import map takes React 18.3.1 from esm.sh, which this machine cannot reach: the test
     // serves node_modules' React 18.3.1 under those URLs instead, as one module (one React).
