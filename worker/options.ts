@@ -104,3 +104,25 @@ export function envWith(env: Env, options: EdgeroomOptions, cache: WeakMap<objec
   }
   return seen;
 }
+
+/**
+ * How the router makes sure the room class behind its binding was built with
+ * the same options (a host that exports the plain `Room`, or another factory's,
+ * would otherwise run rooms without its schemas and limits, silently). Only
+ * what the room itself applies counts; key material is never part of it.
+ */
+export const CONFIG_HEADER = 'x-edgeroom-config';
+
+export function roomFingerprint(options: EdgeroomOptions): string {
+  const auth = options.auth ?? {};
+  const text = JSON.stringify([
+    Object.entries(options.limits ?? {}).sort(),
+    typeof auth.keys, auth.maxTokenSeconds, auth.openRooms, auth.allowedOrigins,
+    Object.keys(options.subjects ?? {}).sort(),
+  ]);
+  // FNV-1a: a mismatch check, not a secret.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16);
+}
+

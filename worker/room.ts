@@ -27,16 +27,20 @@ import { Retention } from './retention.ts';
 import { Sweep } from './sweep.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
 import type { SubjectRules } from './subjects.ts';
+import { CONFIG_HEADER, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
+
+/** The plain class's options: none in code. */
+const PLAIN = roomFingerprint({});
 
 /** Answered by the runtime (AUTO_PONG) without waking the object: heartbeats cost nothing. */
 const PING = '{"type":"ping"}';
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
-  status: 200 | 400 | 401 | 403 | 429;
+  status: 200 | 400 | 401 | 403 | 429 | 500;
   body: string;
   /** With 429: milliseconds until the same push would be accepted. */
   retryAfter?: number;
@@ -54,15 +58,18 @@ export class Room extends DurableObject<Env> {
   #guard: Guard;
   /** Typed subjects, when the room class came from createEdgeroom with a `subjects` map. */
   #subjects: SubjectRules | undefined;
+  /** The options this class was built with, as the router names them (worker/options.ts). */
+  #fingerprint: string;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
 
   /**
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
    * overlaid with the options given in code, and the subject schemas.
    */
-  constructor(ctx: DurableObjectState, env: Env, subjects?: SubjectRules) {
+  constructor(ctx: DurableObjectState, env: Env, built: { subjects?: SubjectRules; fingerprint: string } = { fingerprint: PLAIN }) {
     super(ctx, env);
-    this.#subjects = subjects;
+    this.#subjects = built.subjects;
+    this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
@@ -78,6 +85,8 @@ export class Room extends DurableObject<Env> {
 
   /** The WebSocket upgrade, forwarded by the router. */
   override async fetch(request: Request): Promise<Response> {
+    const misbuilt = this.#misbuilt(request.headers.get(CONFIG_HEADER));
+    if (misbuilt) return new Response(misbuilt, { status: 500 });
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
@@ -157,7 +166,9 @@ export class Room extends DurableObject<Env> {
    * `POST /room/:id/send`: one message without a socket. The router has
    * validated it. `client` is the caller's chosen scope for message IDs.
    */
-  async send(message: HttpMessage, client?: string, grant?: Grant): Promise<HttpReply> {
+  async send(message: HttpMessage, client?: string, grant?: Grant, config?: string): Promise<HttpReply> {
+    const misbuilt = this.#misbuilt(config ?? null);
+    if (misbuilt) return { status: 500, body: toJson(errorFrame('internal', misbuilt)) };
     this.#loop.flush();
     if (grant && this.#guard.revoked(grant)) {
       return { status: 401, body: toJson(errorFrame('token_revoked', 'Token revoked')) };
@@ -167,6 +178,13 @@ export class Room extends DurableObject<Env> {
       : errorFrame('forbidden', denied, { key: (message as { key?: string }).key, ...(message.type === 'push' && message.id !== undefined ? { id: message.id } : {}) });
     const status = reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : reply.code === 'forbidden' ? 403 : 400;
     return { status, body: reply ? toJson(reply, true) : 'null', retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined };
+  }
+
+  /** Why this room must not serve a router built with other options (none when the caller names none). */
+  #misbuilt(config: string | null): string | undefined {
+    if (config === null || config === this.#fingerprint) return undefined;
+    console.error('room: the room class and the router were built with different options');
+    return 'Misconfigured: export the Durable Object class from the same createEdgeroom as the router (edgeroom.Room)';
   }
 
   // ---- dispatch ------------------------------------------------------------

@@ -19,7 +19,7 @@ import { GRANT_HEADER } from './grant.ts';
 import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
 import { badRoomPage } from './bad-room-page.ts';
-import { envWith, type EdgeroomOptions } from './options.ts';
+import { CONFIG_HEADER, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkMessage, errorFrame } from './validate.ts';
 
@@ -83,6 +83,7 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 /** The router for one set of options. The env it sees is overlaid with them (worker/options.ts). */
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
+  const fingerprint = roomFingerprint(options);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -178,8 +179,9 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
       const gate = await admit(c, c.req.param('id'));
       if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
       const forwarded = new Request(c.req.raw);
-      // Both headers are the Worker's word to the room: never what a client sent.
+      // These headers are the Worker's word to the room: never what a client sent.
       forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
+      forwarded.headers.set(CONFIG_HEADER, fingerprint);
       if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
       else forwarded.headers.delete(GRANT_HEADER);
       return stub.fetch(forwarded);
@@ -215,7 +217,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
           // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
           throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
         }
-        const reply = await stub.send(message.data, client, gate.grant);
+        const reply = await stub.send(message.data, client, gate.grant, fingerprint);
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
         return c.body(reply.body, reply.status, headers);

@@ -9,7 +9,7 @@
  * could be forged by a client. See worker/options.ts for what they cover.
  */
 import type { Hono } from 'hono';
-import { envWith, checkOptions, type EdgeroomOptions } from './options.ts';
+import { checkOptions, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
 import { Room } from './room.ts';
 import { buildRouter } from './router.ts';
 import { SubjectRules, type SubjectSchemas } from './subjects.ts';
@@ -32,9 +32,10 @@ export function createEdgeroom<S extends SubjectSchemas>(options: EdgeroomOption
   const app = buildRouter(options);
   const subjects = options.subjects ? new SubjectRules(options.subjects) : undefined;
   const envs = new WeakMap<object, Env>();
+  const fingerprint = roomFingerprint(options);
   class ConfiguredRoom extends Room {
     constructor(ctx: DurableObjectState, env: Env) {
-      super(ctx, envWith(env, options, envs), subjects);
+      super(ctx, envWith(env, options, envs), { subjects, fingerprint });
     }
   }
   return {

@@ -93,6 +93,17 @@ describe('the options in code', () => {
   });
 });
 
+describe('a room class built without the router\'s options', () => {
+  it('refuses to serve, loudly, rather than run rooms without the schemas and limits', async () => {
+    const res = await http(`/mismatch/room/${freshRoom()}/connect`, { headers: { Upgrade: 'websocket' } });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain('Misconfigured');
+    const sent = await send(freshRoom(), push('chat', { text: 1 }), '', '/mismatch');
+    expect(sent.status).toBe(500);
+    expect(await sent.json()).toMatchObject({ code: 'internal', message: expect.stringContaining('Misconfigured') });
+  });
+});
+
 describe('access control through the embed, with keys from code', () => {
   it('shuts a private room to a socket without a token, or with a token from another key', async () => {
     const room = `p_${freshRoom()}`;
