@@ -138,6 +138,13 @@ describe.each([18, 19] as const)('React %i', (version) => {
     await poll(() => json(first.page, 'others')).toEqual(['bob']);
     await poll(() => json(second.page, 'others')).toEqual(['anon']);
 
+    // A set the room refuses: the promise says why, and the value rolls back to what it was.
+    const refusal = await first.page.evaluate(() =>
+      (window.app.setRefused!('changed') as Promise<number>).then(() => 'applied', (e: { code: string }) => e.code),
+    );
+    expect(refusal).toBe('subject_too_long');
+    await poll(() => text(first.page, 'refused')).toBe('kept');
+
     await first.page.evaluate(() => window.app.publish!('hey'));
     await poll(() => json(second.page, 'shouts')).toEqual(['hey']);
 
@@ -260,7 +267,7 @@ describe.each([18, 19] as const)('React %i', (version) => {
       expect(made).toEqual({ fetch: 0, sockets: 0 });
       expect(errors).toEqual([]);
       for (const [id, value] of Object.entries({
-        status: 'connecting', count: '0', tally: '[]', log: '[]', me: 'anon', others: '[]', latency: '',
+        status: 'connecting', count: '0', refused: 'kept', tally: '[]', log: '[]', me: 'anon', others: '[]', latency: '',
       })) {
         expect(html).toContain(`<p id="${id}">${value.replace(/"/g, '&quot;')}</p>`);
       }
