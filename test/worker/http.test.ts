@@ -67,7 +67,7 @@ describe('HTTP API', () => {
     const badAction = await send(room, { type: 'push', key: 'k', value: 1, action: { type: 'explode' } });
     expect(await badAction.json()).toMatchObject({ type: 'error', code: 'bad_message', message: expect.stringContaining('action.type') });
     const socketOnly = await send(room, { type: 'sub', key: 'k' });
-    expect(await socketOnly.json()).toMatchObject({ code: 'bad_message', message: 'Only push, get and ping can be sent over HTTP, not sub' });
+    expect(await socketOnly.json()).toMatchObject({ code: 'bad_message', message: 'Invalid message: type must be one of push, get or ping, not "sub"' });
     const huge = await http(`/room/${room}/send`, { method: 'POST', body: 'x'.repeat(300_000) });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ code: 'too_large' });
