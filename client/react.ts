@@ -317,11 +317,16 @@ export function usePublish<T = unknown>(subject: string): (value: T) => Promise<
   return useCallback((value: T) => write(hub, (room) => room.publish(subject, value)), [hub, subject]);
 }
 
-export type PeerOf<S> = Omit<Peer, 'state'> & { state: S };
+/**
+ * A peer's `state` is null until it announces one: a peer whose socket opened before
+ * its usePresence effect ran (or that never calls setPresence) joins without a state.
+ */
+export type PeerOf<S> = Omit<Peer, 'state'> & { state: S | null };
 
 /**
  * Presence: your state (announced to the room as it opens and at each change), a
- * setter, and the other connections with their states, as the server reports them.
+ * setter, and the other connections with their states, as the server reports them
+ * (null for a peer that has not announced one yet).
  */
 export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[]] {
   const hub = useContext(Context);

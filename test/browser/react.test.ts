@@ -223,7 +223,8 @@ describe.each([18, 19] as const)('React %i', (version) => {
     const joined = await open(version, demo.server.url, roomOf(page.page));
     expect(joined.creates()).toBe(0);
     expect(await joined.sockets()).toBe(1);
-    expect(await text(joined.page, 'count')).toBe('1');
+    // `open` is the welcome; the count's value comes after it, in the subscription's reply.
+    await poll(() => text(joined.page, 'count')).toBe('1');
     await joined.page.context().close();
 
     // Another room: the old socket closes, one new one opens, and the new room's state shows.
