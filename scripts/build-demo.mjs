@@ -28,35 +28,18 @@ async function demoFiles() {
   const files = {};
   const demo = join(root, 'public/demo');
   for (const name of readdirSync(demo).sort()) files[`/demo/${name}`] = readFileSync(join(demo, name), 'utf8');
-  const bundled = await build({
-    absWorkingDir: root,
-    entryPoints: { edgeroom: 'client/index.ts', signaling: 'client/signaling.ts', auth: 'client/auth.ts' },
-    outdir: 'lib',
-    write: false,
-    bundle: true,
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    target: 'es2022',
-    logLevel: 'warning',
-  });
-  for (const out of bundled.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
+  /** Bundles `entryPoints` into /lib/<name>.js, with source maps, leaving `external` to the page. */
+  const bundle = async (/** @type {Record<string, string>} */ entryPoints, /** @type {string[]} */ external = []) => {
+    const result = await build({
+      absWorkingDir: root, entryPoints, external, outdir: 'lib', write: false,
+      bundle: true, format: 'esm', minify: true, sourcemap: true, target: 'es2022', logLevel: 'warning',
+    });
+    for (const out of result.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
+  };
+  await bundle({ edgeroom: 'client/index.ts', signaling: 'client/signaling.ts', auth: 'client/auth.ts' });
   // The React bindings with the core inside, React left to the page (an import map: public/demo/react.html).
   // React itself stays out of the Worker: ~140 KB minified for one demo page.
-  const react = await build({
-    absWorkingDir: root,
-    entryPoints: { react: 'client/react.ts' },
-    external: ['react'],
-    outdir: 'lib',
-    write: false,
-    bundle: true,
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    target: 'es2022',
-    logLevel: 'warning',
-  });
-  for (const out of react.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
+  await bundle({ react: 'client/react.ts' }, ['react']);
   return files;
 }
 
