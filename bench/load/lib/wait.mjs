@@ -53,14 +53,5 @@ export async function lanes(count, parallel, task) {
   return results;
 }
 
-/** mulberry32: a small seeded PRNG, so a run can be replayed from its printed seed. @param {number} seed */
-export function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One PRNG for the tests and the load scripts (Node strips the types).
+export { seeded } from '../../../test/e2e/seeded.ts';
