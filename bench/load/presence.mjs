@@ -18,7 +18,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import WebSocket from 'ws';
 import { BENCH_VARS, EDGEROOM_CONFIG, newEdgeroomRoom, roundTrip } from '../contenders/edgeroom.mjs';
 import { setLocalObservability, startWorkerd } from '../contenders/workerd.mjs';
-import { closeAll } from '../lib/sockets.mjs';
+import { closeAll, openSocket } from '../lib/sockets.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
   const m = /^--([a-z-]+)=(\d+)$/.exec(a);
@@ -97,7 +97,7 @@ async function measure(origin, variant, round, count) {
   const lane = async () => {
     while (next < count) {
       const index = next++;
-      sockets.push(await (variant === 'hello' ? openHello(url, index, round) : openPlain(url)));
+      sockets.push(await (variant === 'hello' ? openHello(url, index, round) : openSocket(url, () => {}, SOCKET_TIMEOUT_MS)));
       if (++done % step === 0 && done < count) log(`  ${variant} round ${round}: ${done}/${count} in ${(performance.now() - start).toFixed(0)} ms`);
     }
   };
@@ -122,30 +122,12 @@ async function measure(origin, variant, round, count) {
   // Settle before the next variant: the closes reached the room before this
   // ping, and one room handles its events one at a time, so by its pong the
   // room has (as far as we can tell from outside) worked through the leaves.
-  const probe = await openPlain(url);
+  const probe = await openSocket(url, () => {}, SOCKET_TIMEOUT_MS);
   await roundTrip(probe, SOCKET_TIMEOUT_MS);
   await closeAll([probe]);
   return { variant, round, ms, beforeMiB, afterMiB, roomCpuS, proxyCpuS, clientCpuS };
 }
 
-/** @param {string} url @returns {Promise<WebSocket>} */
-function openPlain(url) {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, CLIENT_OPTIONS);
-    const timer = setTimeout(() => {
-      socket.terminate();
-      reject(new Error(`socket did not open within ${SOCKET_TIMEOUT_MS} ms`));
-    }, SOCKET_TIMEOUT_MS);
-    socket.once('open', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
 
 /**
  * Opens a socket, says hello with a secret of its own, and resolves on its
