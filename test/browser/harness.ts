@@ -82,3 +82,35 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
+
+/**
+ * Everything a page does that a user (or its console) would see as broken: console errors,
+ * uncaught exceptions, failed requests and HTTP error responses (a favicon 404 included),
+ * each pushed onto `problems` as it happens. Tests end with `expect(problems).toEqual([])`.
+ */
+export function watchProblems(page: Page, problems: string[] = []): string[] {
+  const at = () => new URL(page.url()).pathname;
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`${at()}: console error: ${message.text()}${message.location().url ? ` (${message.location().url})` : ''}`);
+  });
+  page.on('pageerror', (error) => problems.push(`${at()}: uncaught: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`${at()}: request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText})`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${at()}: HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
+  });
+  return problems;
+}
+
+/**
+ * What Chromium logs, whatever the page does, when a WebSocket cannot connect: expected
+ * only while a test has cut the network (demo.network.cut()), and to be allowed only there.
+ */
+export const SOCKET_REFUSED_WHILE_CUT = /: console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/room\/[\w-]+\/connect' failed: /;
+
+/** `demo.visitor()`, with the problems (watchProblems) of every page its context opens pushed onto `problems`. */
+export async function watchedVisitor(demo: Demo, problems: string[]): Promise<Page> {
+  const page = await demo.visitor();
+  watchProblems(page, problems);
+  page.context().on('page', (opened) => watchProblems(opened, problems));
+  return page;
+}
