@@ -17,9 +17,9 @@ let sending = false;
 function show() {
   // Mid-drag, the thumb is ahead of anything the room knows.
   const value = unsent ?? room.get('slider');
-  if (typeof value !== 'number') return;
-  slider.value = String(value);
-  output.textContent = String(value);
+  if (typeof value === 'number') slider.value = String(value);
+  // The number is always the thumb's: its starting 50 until the room holds a value.
+  output.textContent = slider.value;
 }
 
 function sendLatest() {
@@ -34,6 +34,7 @@ function sendLatest() {
 }
 
 room.subscribe('slider', show);
+show();
 slider.addEventListener('input', () => {
   unsent = slider.valueAsNumber;
   sendLatest();

@@ -24,6 +24,15 @@ const shown = (page: Page) => page.locator('#value').textContent();
 const thumb = (page: Page) => page.locator('#slider').inputValue();
 
 describe('shared slider', () => {
+  it('shows the number the thumb shows before anyone has moved it', async () => {
+    const alice = await visitor();
+    await newRoomUrl(alice, demo.url);
+    await alice.getByRole('link', { name: 'slider' }).click();
+    await connected(alice);
+    expect(await thumb(alice)).toBe('50');
+    expect(await shown(alice)).toBe('50');
+  });
+
   it("shows each page the other's moves, thumb and number", async () => {
     const alice = await visitor();
     const roomUrl = await newRoomUrl(alice, demo.url);
