@@ -1,0 +1,138 @@
+// Builds the two npm packages into packages/<name>/dist (ignored by git):
+//
+//   packages/client  "edgeroom":        the browser client: core, /react, /signaling, /auth.
+//                                       No dependencies; React is an optional peer.
+//   packages/server  "edgeroom-server": createEdgeroom and the room class, to mount in a
+//                                       Worker, and /token for the operator's backend.
+//
+// JavaScript: esbuild, one ES module per entry. The client's entries share their
+// common code through chunks (so /react and /signaling use the same core as the
+// app's own `import 'edgeroom'`), and are left unminified: the app's bundler
+// minifies, and a readable stack trace helps whoever debugs. The server leaves
+// its dependencies (hono, zod, …) and `cloudflare:workers` to the host's bundler.
+//
+// Types: tsc emits declarations beside the source layout (dist/types/client/…,
+// dist/types/protocol/…); their `.ts` import specifiers become `.js`, which
+// TypeScript resolves to the `.d.ts` next to them.
+//
+//   npx node scripts/build-packages.mjs [client|server]
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDemo } from './build-demo.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export const PACKAGES = {
+  client: {
+    dir: join(root, 'packages/client'),
+    entries: { index: 'client/index.ts', react: 'client/react.ts', signaling: 'client/signaling.ts', auth: 'client/auth.ts' },
+    tsconfig: 'client/tsconfig.json',
+    types: [],
+    esbuild: { platform: 'neutral', splitting: true, external: ['react'], minify: false },
+  },
+  server: {
+    dir: join(root, 'packages/server'),
+    entries: { index: 'worker/server.ts', token: 'worker/auth/mint.ts' },
+    tsconfig: 'tsconfig.json',
+    // The runtime's types and the project's Env, without the test plugin's.
+    types: [join(root, 'worker-configuration.d.ts')],
+    // `packages: 'external'`: hono, zod, @noble/hashes and cborg are the package's dependencies.
+    esbuild: { platform: 'neutral', splitting: true, packages: 'external', external: ['cloudflare:*'], minify: false },
+  },
+};
+
+/** @param {keyof typeof PACKAGES} name */
+export async function buildPackage(name) {
+  const pkg = PACKAGES[name];
+  const dist = join(pkg.dir, 'dist');
+  rmSync(dist, { recursive: true, force: true });
+  if (name === 'server') await buildDemo(); // the server serves /lib/* (the client) from it
+  await build({
+    absWorkingDir: root, entryPoints: pkg.entries, outdir: dist, bundle: true, format: 'esm',
+    target: 'es2022', chunkNames: 'chunks/[name]-[hash]', logLevel: 'warning', legalComments: 'none',
+    ...pkg.esbuild,
+  });
+  emitDeclarations(pkg, join(dist, 'types'));
+  if (name === 'server') declareEnv(join(dist, 'types'));
+  copyFileSync(join(root, 'LICENSE'), join(pkg.dir, 'LICENSE'));
+  checkManifest(pkg);
+}
+
+/** tsc's declarations for the entries (and what they reach), with `.ts` specifiers made `.js`. */
+function emitDeclarations(/** @type {typeof PACKAGES.client} */ pkg, /** @type {string} */ out) {
+  const config = join(pkg.dir, '.tsconfig.build.json');
+  writeFileSync(config, JSON.stringify({
+    extends: join(root, pkg.tsconfig),
+    compilerOptions: { types: pkg.types, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: out, rootDir: root },
+    include: Object.values(pkg.entries).map((file) => join(root, file)),
+  }));
+  try {
+    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', config], { cwd: root, stdio: 'inherit' });
+  } finally {
+    rmSync(config);
+  }
+  for (const file of walk(out)) {
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace(/(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1$2.js$3'));
+  }
+}
+
+/**
+ * The server's types name the Worker's `Env`, which in this repository is the
+ * one `wrangler types` generates from our wrangler.toml. In the app's project it
+ * is the app's own, if it has one: declared empty here, it merges with theirs.
+ */
+function declareEnv(/** @type {string} */ types) {
+  writeFileSync(join(types, 'env.d.ts'), [
+    "// The Worker's Env: empty here, it merges with the app's own (`wrangler types`) when it has one.",
+    'declare global {',
+    '  interface Env {}',
+    '}',
+    'export {};',
+    '',
+  ].join('\n'));
+  const entry = join(types, 'worker/server.d.ts');
+  writeFileSync(entry, `/// <reference path="../env.d.ts" />\n${readFileSync(entry, 'utf8')}`);
+}
+
+/** Every `exports` target in the package's manifest exists: an export that points nowhere fails the build. */
+function checkManifest(/** @type {typeof PACKAGES.client} */ pkg) {
+  const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8'));
+  /** @type {string[]} */
+  const targets = [];
+  const collect = (/** @type {unknown} */ value) => {
+    if (typeof value === 'string') targets.push(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  collect(manifest.exports);
+  const missing = targets.filter((target) => !exists(join(pkg.dir, target)));
+  if (missing.length) throw new Error(`${manifest.name}: exports point nowhere: ${missing.join(', ')}`);
+}
+
+const exists = (/** @type {string} */ path) => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** @returns {string[]} */
+function walk(/** @type {string} */ dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const which = process.argv[2] ? [process.argv[2]] : Object.keys(PACKAGES);
+  for (const name of which) {
+    if (!(name in PACKAGES)) throw new Error(`unknown package ${name}: ${Object.keys(PACKAGES).join(' or ')}`);
+    const started = Date.now();
+    await buildPackage(/** @type {keyof typeof PACKAGES} */ (name));
+    const dist = join(PACKAGES[/** @type {keyof typeof PACKAGES} */ (name)].dir, 'dist');
+    console.log(`built ${relative(root, dist)} (${walk(dist).length} files) in ${Date.now() - started} ms`);
+  }
+}
