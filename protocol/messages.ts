@@ -44,6 +44,12 @@ export const HelloIn = z.object({
   presence: z.unknown().optional(),
   /** Extension: this client sends `ack` receipts, so the room bounds its backlog (see AckIn). */
   acks: z.boolean().optional(),
+  /**
+   * Extension: `false` declines the roster. The socket is still a presence member
+   * (others see it join, update and leave), but its welcome carries `peers: []` and it
+   * is sent no `presence` frames. Absent = true. The first hello on a socket decides.
+   */
+  roster: z.boolean().optional(),
 });
 /** Extension: subscribe. Replays seq > `seq`, or only the `last` N values, unless `replay` is false. */
 export const SubIn = z.object({

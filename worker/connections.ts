@@ -31,6 +31,8 @@ export interface Attachment {
   device?: string;
   /** Its hello said `acks`: it sends receipts, so its backlog is bounded (maxSocketBacklogBytes). */
   acks?: boolean;
+  /** Its first hello said `roster: false`: a presence member that is shown nobody (no peers, no presence frames). */
+  roster?: false;
 }
 
 /** The room's limits as a socket sees them: with the receipt interval its welcome announces. */

@@ -14,6 +14,11 @@
  * holds, per peer, the one event that brings it up to date. So a socket
  * welcomed between two flushes receives the next flush minus its own events,
  * and never sees a join twice or a leave of a peer it was not shown.
+ *
+ * A member whose hello said `roster: false` is announced like any other, but is
+ * told nothing: its welcome has no peers and flushes pass it by. The threshold
+ * counts it all the same (it is a member), so that whether a room batches does
+ * not depend on what its members chose to see.
  */
 import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
@@ -62,13 +67,15 @@ export class Roster {
     return holder === c ? undefined : holder;
   }
 
-  /** The welcome's `peers`: the room as announced, without `c`. */
+  /** The welcome's `peers`: the room as announced, without `c`; none for a socket that declined the roster. */
   peers(c: Connection): Peer[] {
+    if (c.a.roster === false) return [];
     return [...this.#announced.values()].filter((p) => p.conn !== c.a.conn);
   }
 
   /** `peers(c)` as JSON, encoded once per change of the roster for every joiner. */
   peersJson(c: Connection): string {
+    if (c.a.roster === false) return '[]';
     if (this.#announced.has(c.a.conn)) return JSON.stringify(this.peers(c)); // a second hello: rare
     return (this.#announcedJson ??= JSON.stringify([...this.#announced.values()]));
   }
@@ -101,7 +108,7 @@ export class Roster {
     else this.#timer ??= setTimeout(() => this.#flushSafely(), this.#batchMs);
   }
 
-  /** Sends what is pending to every member but its subject, and makes it the announced roster. */
+  /** Sends what is pending to every member that takes the roster but its subject, and makes it the announced roster. */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -116,6 +123,7 @@ export class Roster {
     const outs = events.map((e) => ({ about: e.peer.conn, out: new Outgoing(e) }));
     const wide = this.#members.size >= LARGE_AUDIENCE;
     for (const m of this.#members.values()) {
+      if (m.a.roster === false) continue;
       for (const { about, out } of outs) if (about !== m.a.conn) out.to(m, wide);
     }
   }

@@ -59,6 +59,8 @@ export class Presence {
     this.#conns.makeExplicit(c);
     c.a.hello = true;
     c.a.client = client;
+    // Like `acks`, the first hello decides for the socket's life; a resume (a new socket) chooses again.
+    if (joining && m.roster === false) c.a.roster = false;
     if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
     c.save();
     this.#welcome(c, client);
@@ -69,7 +71,10 @@ export class Presence {
     } else this.#announceUpdate(c);
   }
 
-  /** The roster as announced so far: what the room sends this socket next brings it up to date. */
+  /**
+   * The roster as announced so far: what the room sends this socket next brings it up to date.
+   * A socket that declined the roster gets `peers: []`, and nothing after it.
+   */
   #welcome(c: Connection, client: string): void {
     const head = {
       type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
