@@ -50,7 +50,12 @@ const inUse = new Set<string>();
  * await room.append('chat', { text: 'hi' });
  */
 export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
-  const {
+  const url = socketUrl(address);
+  const roomId = roomOf(url);
+  // `let`: `presence` changes with setPresence, `secret` after a 4001. The secret is made
+  // (and kept) before the presence check below may throw: the one a later connect would make.
+  // Destructured with the rest, this pays for `roster` in the size budget.
+  let {
     // Browsers, Workers and Node 22+ have one (on Node 20, pass `ws`'s); without one the first dial throws.
     WebSocket: Socket = globalThis.WebSocket as unknown as WebSocketConstructor,
     queueLimit = 1000,
@@ -58,6 +63,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     maxDelay = 15_000,
     heartbeat = 10_000,
     random,
+    roster,
+    presence,
+    secret = stableSecret(roomId),
   } = options;
   // The room's limits come with each welcome; nothing is published before one.
   // Until then only presence is checked: DEFAULT_LIMITS.maxPresenceBytes, copied
@@ -72,10 +80,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       throw new RoomError('presence_too_large');
     }
   };
-  checkPresence(options.presence);
-  const url = socketUrl(address);
-  const roomId = roomOf(url);
-  let secret = options.secret ?? stableSecret(roomId);
+  checkPresence(presence);
   if (inUse.has(roomId + secret)) secret = randomId();
   inUse.add(roomId + secret);
   /** The client IDs the server gave us (one more after each 4001): `own` compares with them. */
@@ -89,7 +94,6 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let lastHeard = 0;
   let roomSeq = 0;
   let conn: string | undefined;
-  let presence = options.presence;
   const idPrefix = randomId(10);
   let idCounter = 0;
   // The server's publish bucket for this socket, mirrored so that it never has to
@@ -234,7 +238,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         peers.clear();
         for (const peer of message.peers) peers.set(peer.conn, peer);
         setStatus('open');
-        emit('presence', { event: 'sync' });
+        // Declined (`roster: false`): no peers came, and no presence frame will.
+        roster === false || emit('presence', { event: 'sync' });
         flush();
         break;
       case 'push': {
@@ -330,7 +335,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     // handles a socket's frames in order, so it still welcomes first, and a
     // (re)connect costs one round trip instead of two.
     ws.onopen = () => {
-      send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true });
+      send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true, roster });
       subscriptions.forEach((subs) => subs.forEach(request));
     };
     // Frames are JSON text: the room sends binary (CBOR) only to a `?cbor=` URL.

@@ -75,6 +75,12 @@ export interface RoomOptions {
   heartbeat?: number;
   /** Presence state announced in every hello. `connect` throws `presence_too_large` if it is over 2 KiB. */
   presence?: unknown;
+  /**
+   * `false`: stay in presence (others see you, your state, your leave) without being
+   * sent the roster: `peers` stays empty and `on('presence')` never fires. Saves the
+   * room's bytes when the app does not show who is here. Default true.
+   */
+  roster?: boolean;
   /** For tests: the jitter source. */
   random?: () => number;
 }
