@@ -70,12 +70,16 @@ export async function runSuite(options, argv, progress) {
     const contenders = [];
     /** @type {import('./contenders/contender.mjs').Contender | undefined} */
     let edgeroomRelay;
+    /** Hello sockets that decline the roster: measured in the connect workload only. */
+    /** @type {import('./contenders/contender.mjs').Contender | undefined} */
+    let edgeroomNoRoster;
     try {
       const edgeroom = await startEdgeroom();
       servers.push(edgeroom.server);
       await probeEdgeroom(edgeroom.relay);
       contenders.push(edgeroom.relay, edgeroom.relayHello, edgeroom.append);
       edgeroomRelay = edgeroom.relay;
+      edgeroomNoRoster = edgeroom.relayHelloNoRoster;
       progress.note(`edgeroom up at ${edgeroom.server.origin}`);
     } catch (error) {
       results.unavailable.edgeroom = message(error);
@@ -89,7 +93,10 @@ export async function runSuite(options, argv, progress) {
     servers.push(raw.server);
     contenders.push(raw.contender);
     progress.note(`raw ws up at ${raw.server.origin}`);
-    results.contenders = contenders.map(({ id, label }) => ({ id, label }));
+    // Listed (for the reports' tables) right after the plain hello contender, when it runs.
+    const listed = contenders.flatMap((c) =>
+      c.id === 'edgeroom-relay-hello' && edgeroomNoRoster && options.only.has('connect') ? [c, edgeroomNoRoster] : [c]);
+    results.contenders = listed.map(({ id, label }) => ({ id, label }));
     // The edgeroom contenders share one workerd process; where contenders run
     // at the same time, or the action does not matter, one of them is enough.
     const onePerServer = contenders.filter((c) => !c.id.startsWith('edgeroom-') || c === edgeroomRelay);
@@ -98,7 +105,7 @@ export async function runSuite(options, argv, progress) {
     progress.total =
       (only.has('fanout') ? sizes.fanout.subscribers.length * contenders.length * rounds : 0) +
       (only.has('latency') ? (contenders.length + 1) * rounds : 0) +
-      (only.has('connect') ? (onePerServer.length + 1) * rounds : 0) +
+      (only.has('connect') ? (onePerServer.length + (edgeroomNoRoster ? 2 : 1)) * rounds : 0) +
       (only.has('replay') && edgeroomRelay ? rounds + 1 : 0) +
       (only.has('resume') && edgeroomRelay ? rounds : 0);
 
@@ -155,8 +162,9 @@ export async function runSuite(options, argv, progress) {
       }
     }
 
-    // Connect: DriftDB-style sockets, and sockets that say hello and sub as our client does.
-    const connecting = contenders.filter((c) => onePerServer.includes(c) || c.id === 'edgeroom-relay-hello');
+    // Connect: DriftDB-style sockets, sockets that say hello and sub as our client does,
+    // and the same declining the roster (`roster: false`), side by side.
+    const connecting = listed.filter((c) => onePerServer.includes(c) || c.id.startsWith('edgeroom-relay-hello'));
     if (only.has('connect')) {
       results.connect = Object.fromEntries(connecting.map((c) => [c.id, []]));
       for (let round = 1; round <= rounds; round++) {

@@ -49,9 +49,16 @@ export async function newEdgeroomRoom(origin) {
 }
 
 /**
+ * Whether subscribers say hello first, as edgeroom's own client does: they then
+ * get batched frames under load (docs/protocol.md, Batches) and take part in
+ * presence. `'no-roster'`: a hello with `roster: false`, as `connect(url, { roster:
+ * false })` sends: still members, but sent no roster and no presence events.
+ * @typedef {boolean | 'no-roster'} Hello
+ */
+
+/**
  * @param {string} url
- * @param {boolean} hello subscribers say hello first, as edgeroom's own client
- *   does: they then get batched frames under load (docs/protocol.md, Batches)
+ * @param {Hello} hello
  * @returns {import('./contender.mjs').Room}
  */
 function edgeroomRoom(url, hello) {
@@ -59,7 +66,11 @@ function edgeroomRoom(url, hello) {
     url,
     async subscribe(socket, key) {
       // With a secret, as our client sends one: the room derives the client ID from it.
-      if (hello) socket.send(JSON.stringify({ type: 'hello', protocol: 1, secret: crypto.randomUUID() }));
+      if (hello) {
+        socket.send(JSON.stringify({
+          type: 'hello', protocol: 1, secret: crypto.randomUUID(), ...(hello === 'no-roster' ? { roster: false } : {}),
+        }));
+      }
       socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
       await roundTrip(socket);
     },
@@ -74,13 +85,14 @@ function edgeroomRoom(url, hello) {
  * @param {string} origin
  * @param {'relay' | 'append'} action
  * @param {string} [name] for variants of the worker compared side by side
- * @param {boolean} [hello] see edgeroomRoom
+ * @param {Hello} [hello] see Hello
  * @returns {import('./contender.mjs').Contender}
  */
 export function edgeroomContender(origin, action, name = 'edgeroom', hello = false) {
+  const roster = hello === 'no-roster';
   return {
-    id: `${name}-${action}${hello ? '-hello' : ''}`,
-    label: `${name} ${action}${hello ? ' (hello)' : ''}`,
+    id: `${name}-${action}${hello ? '-hello' : ''}${roster ? '-no-roster' : ''}`,
+    label: `${name} ${action}${hello ? ` (hello${roster ? ', no roster' : ''})` : ''}`,
     action,
     openRoom: async () => edgeroomRoom(await newEdgeroomRoom(origin), hello),
   };
@@ -106,6 +118,7 @@ export async function startEdgeroom(config = EDGEROOM_CONFIG, name = 'edgeroom')
     server,
     relay: edgeroomContender(server.origin, 'relay', name),
     relayHello: edgeroomContender(server.origin, 'relay', name, true),
+    relayHelloNoRoster: edgeroomContender(server.origin, 'relay', name, 'no-roster'),
     append: edgeroomContender(server.origin, 'append', name),
   };
 }
