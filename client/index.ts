@@ -2,7 +2,7 @@
  * The edgeroom client: one reconnecting socket per room, subjects multiplexed
  * over it, resumed from per-listener checkpoints. See docs/client.md.
  */
-import type { RoomResult } from '../protocol/messages.ts';
+import type { RoomResult } from '../protocol/shapes.ts';
 import { RoomError } from './errors.ts';
 import { trimBase } from './url.ts';
 

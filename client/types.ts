@@ -1,4 +1,4 @@
-import type { Peer } from '../protocol/messages.ts';
+import type { Peer } from '../protocol/shapes.ts';
 import type { RoomError } from './errors.ts';
 
 export type { Peer };

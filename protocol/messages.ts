@@ -8,6 +8,7 @@
  */
 import * as z from 'zod';
 import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
+import type * as shapes from './shapes.ts';
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const key = z.string();
@@ -92,7 +93,8 @@ export const Entry = z.object({ value: z.unknown(), seq, client: z.string().opti
 export type Entry = z.infer<typeof Entry>;
 
 export const Peer = z.object({ conn: z.string(), client: z.string(), state: z.unknown() });
-export type Peer = z.infer<typeof Peer>;
+export type Peer = shapes.Peer;
+sameShape<z.infer<typeof Peer>, Peer>(true);
 
 export const PushOut = z.object({
   type: z.literal('push'), key, value: z.unknown(), seq, client: z.string().optional(),
@@ -174,8 +176,12 @@ export type RevokeRequest = z.infer<typeof RevokeRequest>;
 
 /** The body of `POST /new` and `GET /room/:id`, exactly as DriftDB returns it. */
 export const RoomResult = z.object({ room: z.string(), socket_url: z.string(), http_url: z.string() });
-export type RoomResult = z.infer<typeof RoomResult>;
+export type RoomResult = shapes.RoomResult;
+sameShape<z.infer<typeof RoomResult>, RoomResult>(true);
 
 /** Messages `POST /room/:id/send` accepts: those that make sense without a socket. */
 export const HttpMessage = z.discriminatedUnion('type', [PushIn, GetIn, PingIn]);
 export type HttpMessage = z.infer<typeof HttpMessage>;
+
+/** Compiles only when a schema parses to exactly the plain shape of shapes.ts. */
+function sameShape<A, B>(_same: [A] extends [B] ? ([B] extends [A] ? true : false) : false): void {}
