@@ -163,6 +163,16 @@ export default defineConfig({
         },
       },
       {
+        // The npm packages, packed and installed into scratch projects outside the repository.
+        test: {
+          name: 'packages',
+          include: ['test/packages/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         test: { name: 'client', include: ['test/client/**/*.test.ts'], environment: 'node' },
       },
       {

@@ -11,17 +11,16 @@
 // minifies, and a readable stack trace helps whoever debugs. The server leaves
 // its dependencies (hono, zod, …) and `cloudflare:workers` to the host's bundler.
 //
-// Types: tsc emits declarations beside the source layout (dist/types/client/…,
-// dist/types/protocol/…); their `.ts` import specifiers become `.js`, which
-// TypeScript resolves to the `.d.ts` next to them.
+// Types: tsc's declarations (declarations.mjs), laid out as the sources are
+// (dist/types/client/…, dist/types/protocol/…).
 //
 //   npx node scripts/build-packages.mjs [client|server]
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDemo } from './build-demo.mjs';
+import { emitDeclarations, walk } from './declarations.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,29 +54,10 @@ export async function buildPackage(name) {
     target: 'es2022', chunkNames: 'chunks/[name]-[hash]', logLevel: 'warning', legalComments: 'none',
     ...pkg.esbuild,
   });
-  emitDeclarations(pkg, join(dist, 'types'));
+  emitDeclarations({ tsconfig: pkg.tsconfig, types: pkg.types, entries: Object.values(pkg.entries), out: join(dist, 'types') });
   if (name === 'server') declareEnv(join(dist, 'types'));
   copyFileSync(join(root, 'LICENSE'), join(pkg.dir, 'LICENSE'));
   checkManifest(pkg);
-}
-
-/** tsc's declarations for the entries (and what they reach), with `.ts` specifiers made `.js`. */
-function emitDeclarations(/** @type {typeof PACKAGES.client} */ pkg, /** @type {string} */ out) {
-  const config = join(pkg.dir, '.tsconfig.build.json');
-  writeFileSync(config, JSON.stringify({
-    extends: join(root, pkg.tsconfig),
-    compilerOptions: { types: pkg.types, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: out, rootDir: root },
-    include: Object.values(pkg.entries).map((file) => join(root, file)),
-  }));
-  try {
-    execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', config], { cwd: root, stdio: 'inherit' });
-  } finally {
-    rmSync(config);
-  }
-  for (const file of walk(out)) {
-    const text = readFileSync(file, 'utf8');
-    writeFileSync(file, text.replace(/(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1$2.js$3'));
-  }
 }
 
 /**
@@ -119,12 +99,6 @@ const exists = (/** @type {string} */ path) => {
     return false;
   }
 };
-
-/** @returns {string[]} */
-function walk(/** @type {string} */ dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]);
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const which = process.argv[2] ? [process.argv[2]] : Object.keys(PACKAGES);

@@ -1,0 +1,38 @@
+// Browser code using every client entry point, typed by the server's subjects.
+import { connect, createRoom, RoomError, type Room, type SubjectEvent, type TypedRoom } from 'edgeroom';
+import { withToken } from 'edgeroom/auth';
+import { RoomProvider, usePresence, useSharedState, useStatus, useStream } from 'edgeroom/react';
+import { signaling } from 'edgeroom/signaling';
+import { createElement, type ReactNode } from 'react';
+import type { subjects } from './subjects.ts';
+
+export async function open(base: string): Promise<Room> {
+  const { socket_url } = await createRoom(base);
+  const room = connect(socket_url, { WebSocket: withToken(() => fetch('/token').then((r) => r.text())) });
+  const typed = room as TypedRoom<typeof subjects>;
+  typed.subscribe('chat', (event) => {
+    if (event.type === 'message') console.log(event.value.text.toUpperCase());
+  }, { last: 20 });
+  await typed.append('chat', { text: 'hi' });
+  await typed.set('cursor:ada', { x: 1, y: 2 });
+  // @ts-expect-error: `chat` takes { text: string }; the types must not be `any`
+  await typed.append('chat', { body: 'hi' });
+  room.on('error', (error: RoomError) => console.error(error.code));
+  const calls = signaling(room, { onCall: (call) => call.pc.createDataChannel('chat') });
+  console.log(calls.calls.size);
+  return room;
+}
+
+export function Chat(): ReactNode {
+  const [messages, append] = useStream<{ text: string }>('chat', 50);
+  const [count, setCount] = useSharedState('count', 0);
+  const [, setMine, others] = usePresence({ name: 'ada' });
+  const status = useStatus();
+  const last: SubjectEvent<{ text: string }> | undefined = messages.at(-1);
+  void append({ text: 'hello' });
+  void setCount((n) => n + 1);
+  setMine({ name: 'grace' });
+  return createElement('p', null, `${status} ${count} ${others.length} ${last?.type ?? ''}`);
+}
+
+export const App = (): ReactNode => createElement(RoomProvider, { base: 'https://rooms.example.com/rt' }, createElement(Chat));
