@@ -73,6 +73,30 @@ describe('demo page routes', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
   });
 
+  it('serves the client modules under /lib/<version>/ too, cached for good, each naming its types', async () => {
+    const { version } = await import('../../package.json');
+    const pinned = await http(`/lib/${version}/edgeroom.js`);
+    expect(pinned.status).toBe(200);
+    expect(pinned.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await pinned.text()).toBe(await (await http('/lib/edgeroom.js')).text());
+    expect(pinned.headers.get('x-typescript-types')).toBe('./types/client/index.d.ts');
+    expect((await http('/lib/edgeroom.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/index.d.ts`);
+    expect((await http(`/lib/${version}/react.js`)).headers.get('x-typescript-types')).toBe('./types/client/react.d.ts');
+    // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
+    const index = await http(`/lib/${version}/types/client/index.d.ts`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^application\/typescript/);
+    const text = await index.text();
+    expect(text).toContain('export { connect }');
+    for (const [, spec] of text.matchAll(/from '([^']+)'/g)) {
+      expect(spec, 'a relative .js specifier').toMatch(/^\.\.?\/.*\.js$/);
+      const target = new URL(spec!.replace(/\.js$/, '.d.ts'), `http://x/lib/${version}/types/client/index.d.ts`).pathname;
+      expect((await http(target)).status, target).toBe(200);
+    }
+    // Another version's URL is not this file: a page pinned to it must not silently get other code.
+    expect((await http('/lib/0.0.0-other/edgeroom.js')).status).toBe(404);
+  });
+
   it('answers 404 for files the demo does not have', async () => {
     for (const path of ['/demo/nope', '/lib/nope.js', '/demo/../wrangler.toml', '/lib/']) {
       const response = await http(path);
