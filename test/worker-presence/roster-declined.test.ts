@@ -2,9 +2,10 @@
 // join, update and leave, but it is shown nobody: `peers: []` in its welcome, and
 // no presence frame after it, in a small room (events at once) and in a large one
 // (events batched, presenceBatchMs = 2 s in this project).
+import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { LARGE_AUDIENCE } from '../../worker/batching.ts';
-import { connect, connectClient, freshRoom, idOf, push, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { connect, connectClient, freshRoom, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { othersOf, View } from './view.ts';
 
 /** A window, and then some: how long a test waits for a flush. */
@@ -70,6 +71,20 @@ describe('a hello with roster: false', () => {
     await connectClient(room, 'alice', 'A');
     const { welcome } = await connectQuiet(room, 'carol', undefined, '?cbor=1');
     expect(welcome).toMatchObject({ type: 'welcome', client: idOf('carol'), peers: [] });
+  });
+
+  it('still declines after the room hibernates and wakes', async () => {
+    const room = freshRoom();
+    const { s: quiet, welcome: qw } = await connectQuiet(room, 'quiet', 'Q');
+    await evictDurableObject(roomStub(room), { webSockets: 'hibernate' });
+    const { s: bob, welcome: bw } = await connectClient(room, 'bob');
+    expect(bw.peers).toEqual([{ conn: qw.conn, client: idOf('quiet'), state: 'Q' }]);
+    bob.send({ type: 'presence', state: 'B' });
+    await bob.drain();
+    quiet.send({ type: 'hello', protocol: 1, secret: secretOf('quiet') });
+    expect(await quiet.next()).toMatchObject({ type: 'welcome', conn: qw.conn, peers: [] });
+    expect(await quiet.drain()).toEqual([]);
+    expect(presenceFrames(quiet)).toEqual([]);
   });
 
   it('may choose again on a new socket (a resume)', async () => {
