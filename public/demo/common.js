@@ -26,17 +26,30 @@ function tokenUser(token) {
   }
 }
 
-/** A name per tab, kept across reloads (sessionStorage, like the client's secret); with a token, its user. */
-export function myName() {
+/** The longest name the pages take (characters): presence states may be 2 KiB at most, and a name is a label. */
+export const MAX_NAME = 40;
+
+/** A name as shown: one line, no control characters, at most MAX_NAME characters. */
+export function cleanName(name) {
+  return Array.from(String(name).replace(/[\p{Cc}\s]+/gu, ' ').trim()).slice(0, MAX_NAME).join('').trim();
+}
+
+/** The name this tab would have without a chosen one: a token's user, else a guest name per tab (sessionStorage). */
+function defaultName() {
   const user = roomToken() && tokenUser(roomToken());
-  if (typeof user === 'string') return user;
+  if (typeof user === 'string') return cleanName(user);
   let name = sessionStorage.getItem('demo.name');
   if (!name) sessionStorage.setItem('demo.name', (name = `guest-${Math.random().toString(36).slice(2, 6)}`));
   return name;
 }
 
+/** The name the visitor chose in the name field (localStorage, for all their tabs), else the default one. */
+export function myName() {
+  return cleanName(localStorage.getItem('demo.name') ?? '') || defaultName();
+}
+
 /** A peer's display name; other kinds of clients may carry any presence state, or none. */
-export const nameOf = (peer) => String(peer.state?.name ?? peer.client);
+export const nameOf = (peer) => cleanName(peer.state?.name ?? '') || String(peer.client);
 
 export function element(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -70,6 +83,53 @@ function showRefusal({ code, reason }, token) {
 }
 
 /**
+ * The name field in the header. A name is kept in localStorage (so every tab of this
+ * browser has it, also after a reload), announced in presence at once, and sent with
+ * chat messages. Emptied, it falls back to the default name. Pages that show the name
+ * listen for the `demo-name` event on `window`.
+ */
+function nameField(room, page) {
+  const input = element('input', {
+    id: 'name', maxLength: MAX_NAME, autocomplete: 'nickname', spellcheck: false, value: myName(),
+    title: `Your name, as the others see it (at most ${MAX_NAME} characters)`,
+  });
+  input.setAttribute('aria-label', 'your name');
+  const form = element('form', { id: 'name-form', className: 'name' }, element('label', { textContent: 'you are', htmlFor: 'name' }), input);
+  document.querySelector('header nav').after(form);
+  let announced = myName();
+  const apply = () => {
+    const name = myName();
+    input.value = name;
+    input.setCustomValidity('');
+    if (name === announced) return;
+    try {
+      room.setPresence({ name, page });
+    } catch (error) {
+      // A name is far below the room's presence limit (2 KiB); should the room refuse it, say so.
+      input.setCustomValidity(`Not taken: ${error.message}`);
+      input.reportValidity();
+      return;
+    }
+    announced = name;
+    dispatchEvent(new CustomEvent('demo-name', { detail: name }));
+  };
+  const save = () => {
+    const name = cleanName(input.value);
+    if (name) localStorage.setItem('demo.name', name);
+    else localStorage.removeItem('demo.name');
+    apply();
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save();
+    input.blur();
+  });
+  input.addEventListener('change', save);
+  // Another tab of this browser chose a name.
+  addEventListener('storage', (event) => event.key === 'demo.name' && apply());
+}
+
+/**
  * Join the page's room, announcing this tab's name and page in presence. The
  * client reconnects and resumes by itself; the badge shows where it stands.
  * A private room's token comes from the address (roomToken); if the room
@@ -87,6 +147,7 @@ export function openRoom(page) {
     showRefusal(event, token);
   };
   const room = connect({ base: location.origin, room: id }, { presence: { name: myName(), page }, WebSocket: socketClass(token, refused) });
+  nameField(room, page);
   const badge = document.querySelector('#status');
   const show = (status) => {
     badge.textContent = status;

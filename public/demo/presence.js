@@ -26,4 +26,5 @@ function render() {
 }
 room.on('presence', render);
 room.on('status', render);
+addEventListener('demo-name', render);
 render();

@@ -38,7 +38,8 @@ function Todos() {
 }
 
 function Here() {
-  const [name] = useState(() => sessionStorage.getItem('demo.name') ?? `guest-${Math.random().toString(36).slice(2, 6)}`);
+  // The name chosen on the other demo pages (localStorage), else this tab's guest name.
+  const [name] = useState(() => localStorage.getItem('demo.name') || sessionStorage.getItem('demo.name') || `guest-${Math.random().toString(36).slice(2, 6)}`);
   const [, , others] = usePresence({ name, page: 'react' });
   return h('p', { className: 'hint' }, `You are ${name}. Also here: ${others.map((p) => String(p.state?.name ?? p.client)).join(', ') || 'nobody yet'}.`);
 }

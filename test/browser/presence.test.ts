@@ -1,7 +1,7 @@
 // The presence list on the shareable room page: joins and leaves, including
 // a tab that is simply closed (the server notices the socket closing).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connected, newRoomUrl, screenshot, startDemo, STEP_MS, type Demo } from './harness.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connected, newRoomUrl, screenshot, startDemo, STEP_MS, watchedVisitor, type Demo } from './harness.ts';
 
 let demo: Demo;
 beforeAll(async () => {
@@ -9,17 +9,32 @@ beforeAll(async () => {
 });
 afterAll(() => demo?.stop());
 
-const names = (page: import('playwright-core').Page) => page.locator('#people li').allTextContents();
+/** Console errors, uncaught exceptions and failed requests of every page in the current test: none expected. */
+let problems: string[] = [];
+const visitor = () => watchedVisitor(demo, problems);
+afterEach(() => {
+  const found = problems;
+  problems = [];
+  expect(found).toEqual([]);
+});
+
+type Page = import('playwright-core').Page;
+const names = (page: Page) => page.locator('#people li').allTextContents();
+/** Types a name into the header's name field and presses Enter, as a visitor would. */
+async function setName(page: Page, name: string): Promise<void> {
+  await page.getByLabel('your name').fill(name);
+  await page.getByLabel('your name').press('Enter');
+}
 
 describe('presence list', () => {
   it('updates on join, on leaving for another page, and when a page is closed', async () => {
-    const alice = await demo.visitor();
+    const alice = await visitor();
     const roomUrl = await newRoomUrl(alice, demo.url);
     await connected(alice);
     await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/)]);
     const aliceName = (await names(alice))[0]!.replace(' (you)', '');
 
-    const bob = await demo.visitor();
+    const bob = await visitor();
     await bob.goto(roomUrl);
     await connected(bob);
     const bobName = (await names(bob))[0]!.replace(' (you)', '');
@@ -27,7 +42,7 @@ describe('presence list', () => {
     await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([`${aliceName} (you)`, `${bobName} · room`]);
     expect(await names(bob)).toEqual([`${bobName} (you)`, `${aliceName} · room`]);
 
-    const carol = await demo.visitor();
+    const carol = await visitor();
     await carol.goto(roomUrl);
     await connected(carol);
     const carolName = (await names(carol))[0]!.replace(' (you)', '');
@@ -46,5 +61,42 @@ describe('presence list', () => {
 
     await bob.context().close();
     await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([`${aliceName} (you)`]);
+  });
+
+  it('shows the name a visitor chose, everywhere and after a reload, cut to 40 characters', async () => {
+    const alice = await visitor();
+    const roomUrl = await newRoomUrl(alice, demo.url);
+    await connected(alice);
+    const bob = await visitor();
+    await bob.goto(roomUrl);
+    await connected(bob);
+    const bobName = (await names(bob))[0]!.replace(' (you)', '');
+    await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/), `${bobName} · room`]);
+
+    await setName(alice, '  Alice   Liddell ');
+    expect(await alice.getByLabel('your name').inputValue()).toBe('Alice Liddell');
+    expect(await names(alice)).toEqual(['Alice Liddell (you)', `${bobName} · room`]);
+    await expect.poll(() => names(bob), { timeout: STEP_MS }).toEqual([`${bobName} (you)`, 'Alice Liddell · room']);
+
+    // Kept for this browser: a reload, and another page of the demo, start with it.
+    await alice.reload();
+    await connected(alice);
+    expect(await alice.getByLabel('your name').inputValue()).toBe('Alice Liddell');
+    await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual(['Alice Liddell (you)', `${bobName} · room`]);
+    await alice.getByRole('link', { name: 'chat' }).click();
+    await connected(alice);
+    await expect.poll(() => names(bob), { timeout: STEP_MS }).toEqual([`${bobName} (you)`, 'Alice Liddell · chat']);
+
+    // Longer than 40 characters: cut to 40, in the field and for the others.
+    const long = 'B'.repeat(30) + 'c'.repeat(30);
+    await setName(bob, long);
+    const cut = 'B'.repeat(30) + 'c'.repeat(10);
+    expect(await bob.getByLabel('your name').inputValue()).toBe(cut);
+    expect(await names(bob)).toEqual([`${cut} (you)`, 'Alice Liddell · chat']);
+
+    // Emptied: back to the guest name.
+    await setName(bob, '   ');
+    expect(await bob.getByLabel('your name').inputValue()).toBe(bobName);
+    expect(await names(bob)).toEqual([`${bobName} (you)`, 'Alice Liddell · chat']);
   });
 });
