@@ -86,6 +86,10 @@ describe('presence list', () => {
     await alice.getByRole('link', { name: 'chat' }).click();
     await connected(alice);
     await expect.poll(() => names(bob), { timeout: STEP_MS }).toEqual([`${bobName} (you)`, 'Alice Liddell · chat']);
+    await alice.locator('#text').fill('hello');
+    await alice.locator('#text').press('Enter');
+    await expect.poll(() => alice.locator('#log li:not(.pending)').allTextContents(), { timeout: STEP_MS })
+      .toEqual(['Alice Liddell (you) hello']);
 
     // Longer than 40 characters: cut to 40, in the field and for the others.
     const long = 'B'.repeat(30) + 'c'.repeat(30);
