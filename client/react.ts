@@ -10,7 +10,8 @@ import {
 } from 'react';
 import { connect, createRoom, RoomError } from './index.ts';
 import type {
-  Peer, Room, RoomAddress, RoomOptions, Status, SubjectEvent, SubscribeOptions, WebSocketConstructor, WebSocketLike,
+  Peer, Room, RoomAddress, RoomOptions, Status, SubjectEvent, SubjectValue, SubscribeOptions, WebSocketConstructor,
+  WebSocketLike,
 } from './index.ts';
 
 /** One open room, with who listens to it (the room object itself carries them: fewer bytes). */
@@ -341,3 +342,27 @@ export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[]]
   useEffect(() => void hub?.setPresence(me), [hub]);
   return [me, set, useHub((h) => h.others as PeerOf<S>[], EMPTY)];
 }
+
+/**
+ * The hooks typed by the server's subject schemas, as `TypedRoom` types a room:
+ * a view of this module through `import type`, so no schema library (and not
+ * one byte) reaches the browser. A subject no schema covers takes `unknown`.
+ *
+ * @example
+ * import * as hooks from 'edgeroom/react';
+ * import type { subjects } from '../worker/subjects.ts';
+ * const { useSharedState, useStream, usePublish } = hooks as TypedHooks<typeof subjects>;
+ * const [messages, append] = useStream('chat');   // entries of { text: string }
+ * append({ text: 1 });                              // tsc: number is not assignable to string
+ */
+export type TypedHooks<M> = Omit<typeof import('./react.ts'), 'useSharedState' | 'useStream' | 'usePublish'> & {
+  useSharedState<K extends string>(
+    subject: K,
+    initial: SubjectValue<M, K>,
+  ): [SubjectValue<M, K>, (next: Updater<SubjectValue<M, K>>) => Promise<number>];
+  useStream<K extends string>(
+    subject: K,
+    last?: number,
+  ): [StreamEntry<SubjectValue<M, K>>[], (value: SubjectValue<M, K>) => Promise<number>];
+  usePublish<K extends string>(subject: K): (value: SubjectValue<M, K>) => Promise<number>;
+};

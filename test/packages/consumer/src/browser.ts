@@ -1,7 +1,8 @@
 // Browser code using every client entry point, typed by the server's subjects.
 import { connect, createRoom, RoomError, type Room, type SubjectEvent, type TypedRoom } from 'edgeroom';
 import { withToken } from 'edgeroom/auth';
-import { RoomProvider, usePresence, useSharedState, useStatus, useStream } from 'edgeroom/react';
+import * as hooks from 'edgeroom/react';
+import { RoomProvider, usePresence, useSharedState, useStatus, useStream, type TypedHooks } from 'edgeroom/react';
 import { signaling } from 'edgeroom/signaling';
 import { createElement, type ReactNode } from 'react';
 import type { subjects } from './subjects.ts';
@@ -36,3 +37,16 @@ export function Chat(): ReactNode {
 }
 
 export const App = (): ReactNode => createElement(RoomProvider, { base: 'https://rooms.example.com/rt' }, createElement(Chat));
+
+// The hooks typed by the same subjects, through a type-only view of the module.
+export function TypedChat(): ReactNode {
+  const typed = hooks as TypedHooks<typeof subjects>;
+  const [entries, append] = typed.useStream('chat');
+  const [cursor, setCursor] = typed.useSharedState('cursor:ada', { x: 0, y: 0 });
+  void setCursor((c) => ({ x: c.x + 1, y: c.y }));
+  // @ts-expect-error: `chat` takes { text: string }
+  void append({ text: 1 });
+  // @ts-expect-error: `cursor*` takes { x: number, y: number }
+  void typed.usePublish('cursor:bob')({ x: 'left' });
+  return createElement('p', null, `${entries[0]?.value.text.length} ${cursor.x}`);
+}
