@@ -5,7 +5,8 @@
 // cases are skipped, with a warning that says why.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connected, newRoomUrl, startDemo, STEP_MS, watchedVisitor, type Demo } from './harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD_MS = 120_000;
@@ -108,5 +109,45 @@ describe.skipIf(noNamespace)('WebRTC call through the room (in a network namespa
     expect(again.after).toHaveLength(1);
     expect(again.after[0]).not.toBe(again.before);
     expect(again.aliceSaw).toEqual([expect.stringMatching(/^guest-\w+ still here$/)]);
+  });
+});
+
+// Alone on the call page no WebRTC is involved, so this needs no network namespace.
+describe('call page with nobody else in it', () => {
+  let demo: Demo;
+  beforeAll(async () => {
+    demo = await startDemo();
+  });
+  afterAll(() => demo?.stop());
+
+  it('says that nobody else is in the call, keeps send off, and keeps what was typed', async () => {
+    const problems: string[] = [];
+    const alice = await watchedVisitor(demo, problems);
+    await newRoomUrl(alice, demo.url);
+    await alice.getByRole('link', { name: 'call' }).click();
+    await connected(alice);
+    const note = alice.getByRole('status');
+    const send = alice.getByRole('button', { name: 'send' });
+    expect(await note.textContent()).toBe(
+      "Nobody else is in this call yet: open this page's address in another browser, and you can send them messages here.",
+    );
+    expect(await note.isVisible()).toBe(true);
+    expect(await send.isDisabled()).toBe(true);
+
+    await alice.locator('#text').fill('hello?');
+    await alice.locator('#text').press('Enter');
+    expect(await alice.locator('#text').inputValue()).toBe('hello?');
+    expect(await alice.locator('#log li').count()).toBe(0);
+    expect(await note.isVisible()).toBe(true);
+    expect(await send.isDisabled()).toBe(true);
+
+    // Someone on another page of the room is not in the call: still nobody to send to.
+    const bob = await watchedVisitor(demo, problems);
+    await bob.goto(alice.url().replace('/demo/call', '/demo/chat'));
+    await connected(bob);
+    await expect.poll(() => alice.evaluate(() => (globalThis as any).demo.room.peers.size), { timeout: STEP_MS }).toBe(1);
+    expect(await note.isVisible()).toBe(true);
+    expect(await send.isDisabled()).toBe(true);
+    expect(problems).toEqual([]);
   });
 });
