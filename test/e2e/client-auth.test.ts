@@ -8,7 +8,8 @@ import WS from 'ws';
 import { withToken, type TokenSource } from '../../client/auth.ts';
 import type { RoomError, Status } from '../../client/index.ts';
 import { sign as signJwt } from 'hono/jwt';
-import { open, recorder, useServer, waitFor } from './client-harness.ts';
+import { open, recorder, useServer } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 
 const SECRET = 'e2e-auth-secret-0123456789abcdefghij';
 const server = useServer({ AUTH_KEYS: JSON.stringify([{ kid: 'hs', alg: 'HS256', secret: SECRET }]) });
@@ -82,7 +83,7 @@ describe('withToken against the real worker', () => {
     bob.room.subscribe('chat', seen.listener);
     const mine = recorder<string>();
     alice.room.subscribe('chat', mine.listener);
-    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 'both open');
+    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 10_000, 'both open');
 
     const [socket] = alice.sockets;
     expect(socket!.protocols).toEqual(['edgeroom.v1', expect.stringMatching(/^auth\.ey/)]);
@@ -94,7 +95,7 @@ describe('withToken against the real worker', () => {
     expect(welcome.exp).toBeGreaterThan(now());
 
     const seq = await alice.room.append('chat', 'hello bob');
-    await waitFor(() => seen.events.length === 1 && mine.events.length === 1, 'the message on both sides');
+    await waitFor(() => seen.events.length === 1 && mine.events.length === 1, 10_000, 'the message on both sides');
     expect(seen.events).toEqual([{ type: 'message', subject: 'chat', value: 'hello bob', seq, client: 'alice', own: false }]);
     expect(mine.events).toMatchObject([{ seq, own: true }]);
     expect([alice.errors, bob.errors]).toEqual([[], []]);
@@ -109,22 +110,22 @@ describe('withToken against the real worker', () => {
     const bob = openWithToken(room, () => tokenFor(room, 'bob'));
     const seen = recorder<number>();
     alice.room.subscribe('log', seen.listener);
-    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 'both open');
+    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 10_000, 'both open');
     await bob.room.append('log', 1);
     // Read-only until the refresh (1 s after the welcome): refused.
     await expect(alice.room.append('log', 0)).rejects.toMatchObject({ code: 'forbidden' });
 
     const [socket] = alice.sockets;
-    await waitFor(() => socket!.received.some((m) => m.type === 'auth_ok'), 'auth_ok');
+    await waitFor(() => socket!.received.some((m) => m.type === 'auth_ok'), 10_000, 'auth_ok');
     expect(calls.count).toBe(2);
     expect(socket!.sent.filter((m) => m.type === 'auth')).toEqual([{ type: 'auth', token: await fresh }]);
     expect(socket!.received.find((m) => m.type === 'auth_ok')!.exp).toBeGreaterThan(now() + 500);
 
     // Past the old token's end (with the server's 60 s of leeway), the socket still lives.
-    await waitFor(() => Date.now() > old.end + 300, 'the old token\'s end');
+    await waitFor(() => Date.now() > old.end + 300, 10_000, 'the old token\'s end');
     await bob.room.append('log', 2);
     await alice.room.append('log', 3); // the new token may write
-    await waitFor(() => seen.seqs().length === 3, 'three values');
+    await waitFor(() => seen.seqs().length === 3, 10_000, 'three values');
     expect(seen.summary().map(([, value]) => value)).toEqual([1, 2, 3]);
     expect(alice.sockets).toHaveLength(1);
     expect(socket!.closed).toBeUndefined();
@@ -141,16 +142,16 @@ describe('withToken against the real worker', () => {
     const bob = openWithToken(room, () => tokenFor(room, 'bob'));
     const seen = recorder<number>();
     alice.room.subscribe('log', seen.listener);
-    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 'both open');
+    await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 10_000, 'both open');
     await bob.room.append('log', 1);
     // The refresh names another user: refused, and the old token stays until it ends.
-    await waitFor(() => alice.errors.length === 1, 'the refused refresh');
+    await waitFor(() => alice.errors.length === 1, 10_000, 'the refused refresh');
     expect(alice.errors[0]).toMatchObject({ code: 'forbidden' });
 
-    await waitFor(() => Date.now() > old.end + 300, 'the old token\'s end');
+    await waitFor(() => Date.now() > old.end + 300, 10_000, 'the old token\'s end');
     await bob.room.append('log', 2); // the room notices the end on this push, and closes alice's socket
-    await waitFor(() => alice.sockets.length === 2 && alice.room.status === 'open', 'a new socket, welcomed');
-    await waitFor(() => seen.seqs().length === 2, 'the value written at the close');
+    await waitFor(() => alice.sockets.length === 2 && alice.room.status === 'open', 10_000, 'a new socket, welcomed');
+    await waitFor(() => seen.seqs().length === 2, 10_000, 'the value written at the close');
     expect(alice.sockets[0]!.closed).toBe(4101);
     expect(calls.count).toBe(3);
     expect(seen.summary().map(([, value]) => value)).toEqual([1, 2]);
@@ -163,7 +164,7 @@ describe('withToken against the real worker', () => {
     const room = privateRoom();
     const { getToken, calls } = tokens(sign({ sub: 'eve', room, exp: now() + 600 }, stranger));
     const eve = openWithToken(room, getToken);
-    await waitFor(() => eve.room.status === 'closed', 'closed');
+    await waitFor(() => eve.room.status === 'closed', 10_000, 'closed');
     expect(calls.count).toBe(2);
     expect(eve.sockets.map((s) => s.closed)).toEqual([4100, 4100]);
     expect(eve.errors.map((e) => [e.code, e.message])).toEqual([['unauthorized', 'Bad token signature']]);
@@ -174,7 +175,7 @@ describe('withToken against the real worker', () => {
     const room = privateRoom();
     const { getToken, calls } = tokens(tokenFor(privateRoom(), 'carol'));
     const carol = openWithToken(room, getToken);
-    await waitFor(() => carol.room.status === 'closed', 'closed');
+    await waitFor(() => carol.room.status === 'closed', 10_000, 'closed');
     expect(calls.count).toBe(1);
     expect(carol.errors.map((e) => [e.code, e.message])).toEqual([['forbidden', 'Token is for another room']]);
   });
@@ -184,7 +185,7 @@ describe('withToken against the real worker', () => {
     const statuses: Status[] = [];
     const plain = open(socketUrl(room));
     plain.on('status', (status) => statuses.push(status));
-    await waitFor(() => plain.status === 'closed', 'closed');
+    await waitFor(() => plain.status === 'closed', 10_000, 'closed');
     expect(statuses).toEqual(['closed']);
   });
 });
@@ -196,7 +197,7 @@ describe('driftdb@1.0.12 in a private room', () => {
     const alice = openWithToken(room, () => tokenFor(room, 'alice'));
     const seen = recorder<string>();
     alice.room.subscribe('k', seen.listener);
-    await waitFor(() => alice.room.status === 'open', 'open');
+    await waitFor(() => alice.room.status === 'open', 10_000, 'open');
     await alice.room.append('k', 'from alice');
 
     const db = new driftdb.DbConnection();
@@ -205,7 +206,7 @@ describe('driftdb@1.0.12 in a private room', () => {
       const got: unknown[] = [];
       db.subscribe('k', (v) => got.push(v));
       db.send({ type: 'push', action: { type: 'append' }, key: 'k', value: 'from drift' });
-      await waitFor(() => got.length === 2 && seen.events.length === 2, 'both values on both sides');
+      await waitFor(() => got.length === 2 && seen.events.length === 2, 10_000, 'both values on both sides');
       // A replayed entry carries its publisher's client ID too (an extra field DriftDB ignores).
       expect(got).toEqual([{ seq: 1, value: 'from alice', client: 'alice' }, { seq: 2, value: 'from drift' }]);
       expect(seen.events[1]).toMatchObject({ value: 'from drift', client: 'bob', own: false });

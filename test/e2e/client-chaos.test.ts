@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRoom, type Room } from '../../client/index.ts';
-import { closeAll, droppableSockets, open, recorder, seeded, waitFor } from './client-harness.ts';
+import { closeAll, droppableSockets, open, recorder, seeded } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 import { LIMITS_OUT_OF_THE_WAY, startServer, type TestServer } from './server.ts';
 
 const SUBJECTS = ['alpha', 'beta', 'gamma', 'delta'];
@@ -45,7 +46,7 @@ it('delivers every stored value exactly once, in order, across random socket dro
 
   const publisherNet = droppableSockets();
   const publisher = open(url, { WebSocket: publisherNet.WebSocket, random, queueLimit: 10_000 });
-  await waitFor(() => subscriber.status === 'open' && publisher.status === 'open', 'both clients open');
+  await waitFor(() => subscriber.status === 'open' && publisher.status === 'open', 10_000, 'both clients open');
 
   let subscriberDrops = 0;
   let publisherDrops = 0;
@@ -86,15 +87,15 @@ it('delivers every stored value exactly once, in order, across random socket dro
 
   await waitFor(
     () => SUBJECTS.every((subject) => received.get(subject)!.seqs().length >= PER_SUBJECT),
-    'the subscriber to catch up',
     20_000,
+    'the subscriber to catch up',
   );
 
   // What the room stored, read by a client that was never cut.
   const reader = open(url);
   const stored = new Map(SUBJECTS.map((subject) => [subject, recorder<{ subject: string; i: number }>()]));
   for (const [subject, rec] of stored) reader.subscribe(subject, rec.listener);
-  await waitFor(() => SUBJECTS.every((s) => stored.get(s)!.seqs().length >= PER_SUBJECT), 'the reader', 20_000);
+  await waitFor(() => SUBJECTS.every((s) => stored.get(s)!.seqs().length >= PER_SUBJECT), 20_000, 'the reader');
 
   const indices = Array.from({ length: PER_SUBJECT }, (_, i) => i);
   for (const subject of SUBJECTS) {

@@ -48,15 +48,6 @@ export function closeAll(): void {
   for (const room of rooms.splice(0)) room.close();
 }
 
-/** Poll until `condition` holds; fail with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Every event a listener got, and its messages as [seq, value] pairs. */
 export function recorder<T = unknown>() {
   const events: SubjectEvent<T>[] = [];

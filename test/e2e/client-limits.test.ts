@@ -7,7 +7,8 @@
 import { expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createRoom, type RoomError, type Status } from '../../client/index.ts';
-import { open, recorder, useServer, waitFor } from './client-harness.ts';
+import { open, recorder, useServer } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 
 const server = useServer();
 
@@ -30,7 +31,7 @@ it('paces 300 appends made at once: all acknowledged, each stored once, in order
   const writer = open(url, { WebSocket: net.WebSocket });
   const errors: RoomError[] = [];
   writer.on('error', (error) => errors.push(error));
-  await waitFor(() => writer.status === 'open', 'writer open');
+  await waitFor(() => writer.status === 'open', 10_000, 'writer open');
 
   const count = 300; // 99 at once, then 50/s by the default limits: about 4 s
   const seqs = await Promise.all(Array.from({ length: count }, (_, i) => writer.append('burst', i)));
@@ -43,7 +44,7 @@ it('paces 300 appends made at once: all acknowledged, each stored once, in order
   const reader = open(url);
   const stored = recorder<number>();
   reader.subscribe('burst', stored.listener);
-  await waitFor(() => stored.seqs().length >= count, 'the replay of every append');
+  await waitFor(() => stored.seqs().length >= count, 10_000, 'the replay of every append');
   expect(stored.events.map((event) => event.type === 'message' && event.value)).toEqual(
     Array.from({ length: count }, (_, i) => i),
   );
@@ -65,11 +66,11 @@ it('keeps two connections to one room open when they reach it through 127.0.0.1,
     return room;
   });
   // Each sees the other two: by then a 4001 for a shared secret would have closed one.
-  await waitFor(() => rooms.every((room) => room.status === 'open' && room.peers.size === 2), 'all three open, seeing each other');
+  await waitFor(() => rooms.every((room) => room.status === 'open' && room.peers.size === 2), 10_000, 'all three open, seeing each other');
   const seq = await rooms[1]!.append('log', 'from localhost');
   const rec = recorder();
   rooms[0]!.subscribe('log', rec.listener);
-  await waitFor(() => rec.seqs().includes(seq), 'the append, read through 127.0.0.1');
+  await waitFor(() => rec.seqs().includes(seq), 10_000, 'the append, read through 127.0.0.1');
   expect(rec.events[0]).toMatchObject({ value: 'from localhost', own: false });
   expect(new Set(rooms.map((room) => room.clientId)).size).toBe(3);
   expect(statuses).toEqual([['open'], ['open'], ['open']]);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createRoom } from '../../client/index.ts';
-import { droppableSockets, open, recorder, useServer, waitFor } from './client-harness.ts';
+import { droppableSockets, open, recorder, useServer } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 
 /** A raw socket that collects parsed messages, one by one out of any batch (a JSON array frame). */
 async function rawSocket(url: string) {
@@ -27,7 +28,7 @@ describe('with the default retention', () => {
     const push = { type: 'push', key: 'd', value: 'once', action: { type: 'append' }, id: 'msg-1' };
     raw.send(push);
     raw.send(push);
-    await waitFor(() => raw.frames.filter((f) => f.type === 'ack').length === 2, 'two acks');
+    await waitFor(() => raw.frames.filter((f) => f.type === 'ack').length === 2, 10_000, 'two acks');
     const acks = raw.frames.filter((f) => f.type === 'ack');
     const seq = acks[0]!.seq as number;
     expect(acks).toEqual([{ type: 'ack', id: 'msg-1', seq }, { type: 'ack', id: 'msg-1', seq, duplicate: true }]);
@@ -36,8 +37,8 @@ describe('with the default retention', () => {
     const reader = open(url);
     const rec = recorder();
     reader.subscribe('d', rec.listener);
-    await waitFor(() => reader.status === 'open', 'reader open');
-    await waitFor(() => rec.events.length > 0, 'the replay');
+    await waitFor(() => reader.status === 'open', 10_000, 'reader open');
+    await waitFor(() => rec.events.length > 0, 10_000, 'the replay');
     expect(rec.summary()).toEqual([[seq, 'once']]);
   });
 
@@ -61,13 +62,13 @@ describe('with the default retention', () => {
       }
     }
     const room = open(url, { WebSocket: AckEater });
-    await waitFor(() => room.status === 'open', 'open');
+    await waitFor(() => room.status === 'open', 10_000, 'open');
     const seq = await room.append('log', 'entry');
     expect(sockets.length).toBe(2);
 
     const rec = recorder();
     room.subscribe('log', rec.listener);
-    await waitFor(() => rec.events.length > 0, 'the replay');
+    await waitFor(() => rec.events.length > 0, 10_000, 'the replay');
     expect(rec.summary()).toEqual([[seq, 'entry']]);
   });
 
@@ -78,20 +79,20 @@ describe('with the default retention', () => {
     const writer = open(url);
     const rec = recorder();
     reader.subscribe('c', rec.listener);
-    await waitFor(() => reader.status === 'open', 'reader open');
+    await waitFor(() => reader.status === 'open', 10_000, 'reader open');
     const s1 = await writer.append('c', 'a');
     const s2 = await writer.append('c', 'b');
-    await waitFor(() => rec.seqs().at(-1) === s2, 'the reader to see b');
+    await waitFor(() => rec.seqs().at(-1) === s2, 10_000, 'the reader to see b');
 
     net.setOffline(true);
-    await waitFor(() => reader.status === 'reconnecting', 'reader offline');
+    await waitFor(() => reader.status === 'reconnecting', 10_000, 'reader offline');
     const s3 = await writer.append('c', 'c');
     const s4 = await writer.append('c', 'd');
     expect(await writer.compact('c', s3, 'abc')).toBe(s3);
     const s5 = await writer.append('c', 'e');
     net.setOffline(false);
 
-    await waitFor(() => rec.seqs().at(-1) === s5, 'the reader to catch up');
+    await waitFor(() => rec.seqs().at(-1) === s5, 10_000, 'the reader to catch up');
     expect(rec.summary()).toEqual([[s1, 'a'], [s2, 'b'], 'reset', [s3, 'abc'], [s4, 'd'], [s5, 'e']]);
     expect(reader.get('c')).toBe('e');
   });
@@ -103,22 +104,22 @@ describe('with the default retention', () => {
     const writer = open(url);
     const rec = recorder();
     reader.subscribe('c', rec.listener);
-    await waitFor(() => reader.status === 'open', 'reader open');
+    await waitFor(() => reader.status === 'open', 10_000, 'reader open');
     const s1 = await writer.append('c', 'a');
-    await waitFor(() => rec.seqs().at(-1) === s1, 'the reader to see a');
+    await waitFor(() => rec.seqs().at(-1) === s1, 10_000, 'the reader to see a');
     net.setOffline(true);
-    await waitFor(() => reader.status === 'reconnecting', 'reader offline');
+    await waitFor(() => reader.status === 'reconnecting', 10_000, 'reader offline');
     await writer.compact('c', s1, 'A');
     const s2 = await writer.append('c', 'b');
     net.setOffline(false);
-    await waitFor(() => rec.seqs().at(-1) === s2, 'the reader to catch up');
+    await waitFor(() => rec.seqs().at(-1) === s2, 10_000, 'the reader to catch up');
     expect(rec.summary()).toEqual([[s1, 'a'], [s2, 'b']]);
   });
 
   it('rolls back an optimistic set the server rejects, and rejects its promise with the server code', async () => {
     const { socket_url: url } = await createRoom(server.url);
     const room = open(url);
-    await waitFor(() => room.status === 'open', 'open');
+    await waitFor(() => room.status === 'open', 10_000, 'open');
     const key = 'k'.repeat(300); // over maxSubjectLength (256)
     const written = room.set(key, 'v');
     expect(room.get(key)).toBe('v');
@@ -136,15 +137,15 @@ describe('with a one-second retention', () => {
     const writer = open(url);
     const rec = recorder();
     reader.subscribe('w', rec.listener);
-    await waitFor(() => reader.status === 'open' && writer.status === 'open', 'both open');
+    await waitFor(() => reader.status === 'open' && writer.status === 'open', 10_000, 'both open');
     const s1 = await writer.set('w', 1);
-    await waitFor(() => rec.seqs().includes(s1), 'the reader to see the set');
+    await waitFor(() => rec.seqs().includes(s1), 10_000, 'the reader to see the set');
     expect(reader.get('w')).toBe(1);
 
-    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 'the wipe (about 1 s)', 15_000);
+    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 15_000, 'the wipe (about 1 s)');
     expect(reader.get('w')).toBeUndefined();
     const s2 = await writer.set('w', 2);
-    await waitFor(() => rec.seqs().includes(s2), 'the reader to see the new set');
+    await waitFor(() => rec.seqs().includes(s2), 10_000, 'the reader to see the new set');
     expect(s2).toBeGreaterThan(s1);
     // A later wipe may add another reset; the start is what this test is about.
     expect(rec.summary().slice(0, 3)).toEqual([[s1, 1], 'reset', [s2, 2]]);
@@ -156,9 +157,9 @@ describe('with a one-second retention', () => {
     const reader = open(url, { WebSocket: net.WebSocket });
     const rec = recorder();
     reader.subscribe('w', rec.listener);
-    await waitFor(() => reader.status === 'open', 'reader open');
+    await waitFor(() => reader.status === 'open', 10_000, 'reader open');
     const s1 = await open(url).append('w', 'x');
-    await waitFor(() => rec.seqs().includes(s1), 'the reader to see x');
+    await waitFor(() => rec.seqs().includes(s1), 10_000, 'the reader to see x');
 
     net.setOffline(true);
     // Ask the room over HTTP until the retention alarm has wiped the stream.
@@ -174,7 +175,7 @@ describe('with a one-second retention', () => {
     }
     expect(reader.status).toBe('reconnecting');
     net.setOffline(false);
-    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 'the reset');
+    await waitFor(() => rec.events.some((e) => e.type === 'reset'), 10_000, 'the reset');
     expect(rec.summary()).toEqual([[s1, 'x'], 'reset']);
     expect(reader.get('w')).toBeUndefined();
   });

@@ -42,7 +42,8 @@
  */
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { createRoom, type Room } from '../../client/index.ts';
-import { closeAll, open, recorder, seeded, waitFor } from './client-harness.ts';
+import { closeAll, open, recorder, seeded } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 import { alive, listeningWorkerds, roomWorkerds } from './crash/processes.ts';
 import { storedAtCrash, type StoredRow } from './crash/snapshot.ts';
 import { wire as watchWire } from './crash/wire.ts';
@@ -134,7 +135,7 @@ for (const seed of seeds) {
     const wire = { sent: new Map<string, number>(), acked: new Set<string>() };
     const wires = Array.from({ length: PUBLISHERS }, () => watchWire((value) => name(value as Value), wire));
     const publishers = wires.map((w) => watch(open(url, { random, WebSocket: w.WebSocket })));
-    await waitFor(() => [...listeners, ...publishers].every((r) => r.status === 'open'), 'every client to open');
+    await waitFor(() => [...listeners, ...publishers].every((r) => r.status === 'open'), 10_000, 'every client to open');
 
     // The crash: after the K-th acknowledgement, K in the middle 60% of the stream.
     const killAfter = Math.floor(TOTAL * (0.2 + 0.6 * random()));
@@ -181,7 +182,7 @@ for (const seed of seeds) {
       ackedAtKill = new Set(wire.acked);
       issuedAtKill = issued.reduce((a, b) => a + b, 0);
       seenBeforeKill.max = Math.max(0, ...subscribers.flatMap((s) => s.seqs()));
-      await waitFor(() => killedPids.every((pid) => !alive(pid)), 'the killed workerd to die', 5000);
+      await waitFor(() => killedPids.every((pid) => !alive(pid)), 5000, 'the killed workerd to die');
       preCrash = storedAtCrash(server.persist, SUBJECT);
       preMax = Math.max(0, ...preCrash.rows.map((r) => r.seq));
       const { port, persist } = server;
@@ -219,7 +220,7 @@ for (const seed of seeds) {
     // What the room holds now, over HTTP from the restarted server.
     const stored = await readStream(server.url, roomId, SUBJECT);
     const seqs = stored.map((r) => r.seq);
-    await waitFor(() => subscribers.every((s) => s.seqs().length >= stored.length), 'the subscribers to catch up', 20_000);
+    await waitFor(() => subscribers.every((s) => s.seqs().length >= stored.length), 20_000, 'the subscribers to catch up');
 
     // Each of the TOTAL writes stored exactly once, nothing else stored, seqs increasing.
     const names = stored.map((r) => name(r.value as Value));

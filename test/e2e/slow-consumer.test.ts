@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Room, Status } from '../../client/index.ts';
-import { closeAll, droppableSockets, open, recorder, waitFor } from './client-harness.ts';
+import { closeAll, droppableSockets, open, recorder } from './client-harness.ts';
+import { waitFor } from './wait.ts';
 import { LIMITS_OUT_OF_THE_WAY, startServer, type TestServer } from './server.ts';
 
 const BOUND = 256 * 1024;
@@ -76,11 +77,11 @@ describe('a slow consumer', () => {
     const slowRoom = open(url, { WebSocket: sockets.WebSocket, heartbeat: 60_000 });
     slowRoom.subscribe('feed', slow.listener);
     const slowStatuses = statuses(slowRoom);
-    await waitFor(() => [...readerRooms, slowRoom].every((r) => r.status === 'open'), 'every client open');
+    await waitFor(() => [...readerRooms, slowRoom].every((r) => r.status === 'open'), 10_000, 'every client open');
 
     const pub = await publisher(url);
     await pub.append(0, 1);
-    await waitFor(() => [...readers, slow].every((r) => r.seqs().length === 1), 'the first value everywhere');
+    await waitFor(() => [...readers, slow].every((r) => r.seqs().length === 1), 10_000, 'the first value everywhere');
 
     const paused = sockets.sockets.at(-1)!;
     let closedWith: number | undefined;
@@ -95,13 +96,13 @@ describe('a slow consumer', () => {
 
     await pub.append(1, VALUES);
     // The room closed it (it left presence) while it could not read: at the hard cap, or after its grace.
-    await waitFor(() => leftAfter !== undefined, 'the paused socket to leave presence', 15_000);
+    await waitFor(() => leftAfter !== undefined, 15_000, 'the paused socket to leave presence');
     expect(leftAfter).toBeLessThan(15_000);
     expect(closedWith).toBeUndefined(); // it has not read its close yet
 
     const all = Array.from({ length: VALUES }, (_, i) => i);
     for (const r of readers) {
-      await waitFor(() => r.seqs().length >= VALUES, 'a reader to get every value', 30_000);
+      await waitFor(() => r.seqs().length >= VALUES, 30_000, 'a reader to get every value');
       expect(r.events.flatMap((e) => (e.type === 'message' ? [e.value.i] : []))).toEqual(all);
     }
     // The readers ack as they read: never closed.
@@ -109,9 +110,9 @@ describe('a slow consumer', () => {
 
     // It reads again: what was sent before the close, then 4291, then a resume from its checkpoint.
     (paused as unknown as { _socket: { resume(): void } })._socket.resume();
-    await waitFor(() => closedWith !== undefined, 'the paused socket to read its close', 15_000);
+    await waitFor(() => closedWith !== undefined, 15_000, 'the paused socket to read its close');
     expect(closedWith).toBe(4291);
-    await waitFor(() => slow.seqs().length >= VALUES, 'the slow client to catch up', 30_000);
+    await waitFor(() => slow.seqs().length >= VALUES, 30_000, 'the slow client to catch up');
     expect(slow.events.flatMap((e) => (e.type === 'message' ? [e.value.i] : []))).toEqual(all);
     expect(slowStatuses).toEqual(['connecting', 'open', 'reconnecting', 'open']);
     pub.close();
