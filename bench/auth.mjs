@@ -11,13 +11,19 @@ import { BENCH_VARS, EDGEROOM_CONFIG, roundTrip } from './contenders/edgeroom.mj
 import { setLocalObservability, startWorkerd } from './contenders/workerd.mjs';
 import { closeAll, openMany, openSocket } from './lib/sockets.mjs';
 
-const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const arg = (/** @type {string} */ name, /** @type {number} */ fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const SOCKETS = arg('sockets', 200);
 const ROUNDS = arg('rounds', 5);
 const PARALLEL = 50;
 
+/**
+ * A signing key pair: the public half as the Worker's AUTH_KEYS entry, the private one as a JWK to sign with.
+ * @param {EcKeyGenParams | { name: 'Ed25519' }} algorithm an asymmetric algorithm, so generateKey makes a pair
+ * @param {string} alg
+ * @param {string} kid
+ */
 async function pair(algorithm, alg, kid) {
-  const keys = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const keys = /** @type {CryptoKeyPair} */ (await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']));
   return {
     config: { kid, alg, jwk: await crypto.subtle.exportKey('jwk', keys.publicKey) },
     signer: { ...(await crypto.subtle.exportKey('jwk', keys.privateKey)), alg, kid },
@@ -42,6 +48,10 @@ const modes = {
   EdDSA: (room) => tokenUrl(room, ed.signer),
 };
 
+/**
+ * @param {string} room
+ * @param {Parameters<typeof sign>[1]} signer
+ */
 async function tokenUrl(room, signer) {
   const now = Math.floor(Date.now() / 1000);
   const token = await sign({ sub: 'bench', room: 'p_*', iat: now, exp: now + 600 }, signer);
@@ -58,10 +68,13 @@ try {
       const url = await urlFor(room);
       const start = performance.now();
       const sockets = await openMany(SOCKETS, PARALLEL, () => openSocket(url, () => {}, 30_000));
-      times[mode].push(performance.now() - start);
+      /** @type {number[]} */ (times[mode]).push(performance.now() - start);
+      const first = sockets[0];
+      const last = sockets[SOCKETS - 1];
+      if (!first || !last) throw new Error(`expected ${SOCKETS} sockets, opened ${sockets.length}`);
       // Let in, not refused: a refused socket opens, then is closed without a pong.
-      await roundTrip(sockets[0], 10_000);
-      await roundTrip(sockets[SOCKETS - 1], 10_000);
+      await roundTrip(first, 10_000);
+      await roundTrip(last, 10_000);
       await closeAll(sockets);
     }
     process.stdout.write(`\rround ${round}/${ROUNDS}`);
@@ -70,11 +83,16 @@ try {
   await server.stop();
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const base = times['no token (open room)'];
+/** @param {number[]} xs */
+const median = (xs) => {
+  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (m === undefined) throw new Error('no rounds to take a median of (--rounds must be at least 1)');
+  return m;
+};
+const base = /** @type {number[]} */ (times['no token (open room)']);
 console.log(`\n\nOpening ${SOCKETS} sockets to one room, ${PARALLEL} handshakes at a time; median of ${ROUNDS} rounds`);
 console.log('connect                    ms     per socket   × no token (per round, median)');
 for (const [mode, xs] of Object.entries(times)) {
-  const ratios = xs.map((x, i) => x / base[i]);
+  const ratios = xs.map((x, i) => x / /** @type {number} */ (base[i]));
   console.log(`${mode.padEnd(24)} ${median(xs).toFixed(0).padStart(6)}   ${(median(xs) / SOCKETS).toFixed(2).padStart(7)} ms   ${median(ratios).toFixed(2)}×`);
 }

@@ -35,9 +35,12 @@ try {
   process.exit(2);
 }
 
-/** The layer a perf symbol belongs to, in the order they are printed. */
+/**
+ * The layer a perf symbol belongs to, in the order they are printed: the first whose test takes the symbol's DSO and name.
+ * @type {[string, (dso: string, sym: string) => boolean][]}
+ */
 const LAYERS = [
-  ['JavaScript, JIT-compiled', (/** @type {string} */ dso, /** @type {string} */ _sym) => dso.startsWith('[JIT]')],
+  ['JavaScript, JIT-compiled', (dso) => dso.startsWith('[JIT]')],
   ['kernel (sockets, syscalls)', (dso) => dso === '[kernel.kallsyms]'],
   ['V8 (interpreter, builtins, promises, GC)', (_dso, sym) => /^(v8::|Builtins_|Runtime_|cppgc::|heap::)/.test(sym)],
   ['workerd API bindings (WebSocket, jsg)', (_dso, sym) => /^workerd::(api|jsg)::/.test(sym)],
@@ -132,7 +135,7 @@ function report(/** @type {string} */ data) {
     stdio: ['ignore', 'pipe', 'ignore'],
   }).toString();
   /** @type {Map<string, number>} */
-  const byLayer = new Map(LAYERS.map(([name]) => [/** @type {string} */ (name), 0]));
+  const byLayer = new Map(LAYERS.map(([name]) => [name, 0]));
   /** @type {[number, string, string][]} */
   const rows = [];
   for (const line of text.split('\n')) {
@@ -140,8 +143,8 @@ function report(/** @type {string} */ data) {
     if (!m) continue;
     const [pct, dso, sym] = [Number(m[1]), /** @type {string} */ (m[2]), /** @type {string} */ (m[3]).trim()];
     rows.push([pct, dso, sym]);
-    const layer = LAYERS.find(([, test]) => /** @type {(d: string, s: string) => boolean} */ (test)(dso, sym));
-    byLayer.set(/** @type {string} */ (layer?.[0]), (byLayer.get(/** @type {string} */ (layer?.[0])) ?? 0) + pct);
+    const [layer] = LAYERS.find(([, test]) => test(dso, sym)) ?? ['other']; // 'other' takes every symbol anyway
+    byLayer.set(layer, (byLayer.get(layer) ?? 0) + pct);
   }
   console.log('\nroom workerd, share of samples by layer:');
   for (const [name, pct] of byLayer) console.log(`  ${pct.toFixed(1).padStart(5)}%  ${name}`);

@@ -19,8 +19,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 
+/** @type {Record<string, number>} */
 const BUDGETS = { 'client/index.ts': 3072, 'client/auth.ts': 700, 'client/react.ts': 1500 };
 // The React bindings are measured without what an app bundles anyway: React, and the core client.
+/** @type {Record<string, string[]>} */
 const EXTERNAL = { 'client/react.ts': ['react', './index.ts'] };
 /**
  * The minified Worker without the demo pages' module. Issue 12 asked for a quarter
@@ -34,8 +36,9 @@ const DEMO_MODULE = 'worker/demo/files.generated.ts';
 
 const named = process.argv.slice(2);
 const entries = named.length ? named : Object.keys(BUDGETS);
+/** @type {string[]} */
 const over = [];
-const fmt = (n) => n.toLocaleString('en-US');
+const fmt = (/** @type {number} */ n) => n.toLocaleString('en-US');
 
 for (const entry of entries) {
   const result = await build({
@@ -47,11 +50,13 @@ for (const entry of entries) {
     write: false,
     logLevel: 'warning',
   });
-  const code = result.outputFiles[0].contents;
+  const output = result.outputFiles[0];
+  if (!output) throw new Error(`esbuild produced no output for ${entry}`);
+  const code = output.contents;
   const gzipped = gzipSync(code, { level: 9 }).length;
   const budget = BUDGETS[entry];
   console.log(`${entry}: ${code.length} bytes minified, ${gzipped} bytes min+gzip${budget ? ` (budget ${budget})` : ''}`);
-  if (gzipped > budget) over.push(entry);
+  if (budget !== undefined && gzipped > budget) over.push(entry);
 }
 
 if (!named.length) {
@@ -76,10 +81,12 @@ async function workerSize() {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
       maxBuffer: 16 * 1024 * 1024,
     });
-    const { outputs } = JSON.parse(await readFile(meta, 'utf8'));
-    const [file, output] = Object.entries(outputs).find(([, o]) => o.entryPoint);
+    const { outputs } = /** @type {import('esbuild').Metafile} */ (JSON.parse(await readFile(meta, 'utf8')));
+    const found = Object.entries(outputs).find(([, o]) => o.entryPoint);
+    if (!found) throw new Error(`wrangler's metafile (${meta}) lists no output with an entry point`);
+    const [file, output] = found;
     const script = await readFile(file.startsWith('/') ? file : join(process.cwd(), file));
-    const share = (test) => Object.entries(output.inputs).filter(([path]) => test(path)).reduce((n, [, i]) => n + i.bytesInOutput, 0);
+    const share = (/** @type {(path: string) => boolean} */ test) => Object.entries(output.inputs).filter(([path]) => test(path)).reduce((n, [, i]) => n + i.bytesInOutput, 0);
     const demo = share((p) => p.endsWith(DEMO_MODULE));
     return {
       bytes: script.length,

@@ -194,7 +194,9 @@ export function targets(results) {
     const n = results.meta.plan.connect.sockets;
     const open = (/** @type {any} */ r) => r.connectMs;
     const first = (/** @type {any} */ r) => r.firstBroadcastMs;
-    for (const [id, what] of [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub']]) {
+    /** @type {[string, string][]} */
+    const kinds = [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub']];
+    for (const [id, what] of kinds) {
       if (!results.connect[id]) continue;
       out.push(ratioTarget(`connect ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, open, ms, '<=', 1));
       out.push(ratioTarget(`first broadcast to ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, first, ms, '<=', 1));
