@@ -30,16 +30,17 @@ export function tables(results) {
   const fanout = results.fanout;
   if (fanout) {
     const sizes = Object.keys(fanout).map(Number).sort((a, b) => a - b);
+    const inFanout = fanoutContenders(results);
     out.push({
       title: 'Fan-out: deliveries/s, median (min–max)',
       note: `1 publisher, N subscribers in one room, ${results.meta.frameBytes}-byte frames, ${results.meta.plan.fanout.inFlightDeliveries} deliveries in flight (a window of ⌈${results.meta.plan.fanout.inFlightDeliveries}/N⌉ messages), ${results.meta.plan.fanout.measureMs / 1000} s measured after ${results.meta.plan.fanout.warmupMs} ms warm-up.`,
       header: ['contender', ...sizes.map((n) => `N = ${n}`)],
-      rows: contenders.map((c) => [c.label, ...sizes.map((n) => medianRange(values(fanout[n]?.[c.id], (r) => r.deliveriesPerSecond), int))]),
+      rows: inFanout.map((c) => [c.label, ...sizes.map((n) => medianRange(values(fanout[n]?.[c.id], (r) => r.deliveriesPerSecond), int))]),
     });
     out.push({
       title: 'Fan-out: publish→receive latency under load, ms, p50 / p99 (medians of rounds)',
       header: ['contender', ...sizes.map((n) => `N = ${n}`)],
-      rows: contenders.map((c) => [
+      rows: inFanout.map((c) => [
         c.label,
         ...sizes.map((n) => `${ms(median(fanout[n]?.[c.id], (r) => r.latency.p50))} / ${ms(median(fanout[n]?.[c.id], (r) => r.latency.p99))}`),
       ]),
@@ -111,6 +112,18 @@ export function tables(results) {
     });
   }
   return out;
+}
+
+/**
+ * The contenders with fan-out results at some N, in the order listed. Some
+ * (edgeroom relay (hello, no roster)) run in the connect workload only.
+ * @param {any} results
+ * @returns {{ id: string, label: string }[]}
+ */
+export function fanoutContenders(results) {
+  const byN = Object.values(results.fanout ?? {});
+  const contenders = /** @type {{ id: string, label: string }[]} */ (results.contenders);
+  return contenders.filter((c) => byN.some((byId) => byId?.[c.id]));
 }
 
 /**
@@ -195,7 +208,7 @@ export function targets(results) {
     const open = (/** @type {any} */ r) => r.connectMs;
     const first = (/** @type {any} */ r) => r.firstBroadcastMs;
     /** @type {[string, string][]} */
-    const kinds = [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub']];
+    const kinds = [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub'], ['edgeroom-relay-hello-no-roster', 'hello + sub, no roster']];
     for (const [id, what] of kinds) {
       if (!results.connect[id]) continue;
       out.push(ratioTarget(`connect ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, open, ms, '<=', 1));

@@ -3,6 +3,7 @@
  * median of the rounds) with a whisker from the slowest to the fastest round.
  */
 import { spread } from '../lib/stats.mjs';
+import { fanoutContenders } from './summary.mjs';
 
 /** edgeroom in warm colours, partyserver blue, raw grey; others fall back to the palette. */
 const COLORS_BY_ID = /** @type {Record<string, string>} */ ({
@@ -30,7 +31,8 @@ function ticks(top) {
 
 /** @param {any} results */
 export function fanoutSvg(results) {
-  const contenders = /** @type {{ id: string, label: string }[]} */ (results.contenders);
+  // Only contenders measured in fan-out get a bar and a legend entry.
+  const contenders = fanoutContenders(results);
   const sizes = Object.keys(results.fanout).map(Number).sort((a, b) => a - b);
   const stats = sizes.map((n) =>
     contenders.map((c) => spread(/** @type {any[]} */ (results.fanout[n]?.[c.id] ?? []).filter((r) => !r.error).map((r) => r.deliveriesPerSecond))),
