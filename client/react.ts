@@ -10,8 +10,7 @@ import {
 } from 'react';
 import { connect, createRoom, RoomError } from './index.ts';
 import type {
-  Peer, Room, RoomAddress, RoomOptions, Status, SubjectEvent, SubjectValue, SubscribeOptions, WebSocketConstructor,
-  WebSocketLike,
+  Peer, Room, RoomAddress, RoomOptions, Status, SubjectEvent, SubjectValue, SubscribeOptions,
 } from './index.ts';
 
 /** One open room, with who listens to it (the room object itself carries them: fewer bytes). */
@@ -44,44 +43,15 @@ const write = (hub: Hub | null, send: (room: Room) => Promise<number>): Promise<
   return done;
 };
 
-// The runtime answers this ping itself (the core client sends one every heartbeat), so its
-// round trip is the network's and the edge's, not the room's queue.
-const PING = '{"type":"ping"}';
-
-/**
- * Times each ping's pong on the sockets the room makes, plus one ping as a socket
- * opens so the first figure comes at once. Here, not in the core, whose size budget
- * is spent. Needs `addEventListener` (browsers, Node 22, `ws`); withToken's sockets
- * have none, so they go untimed.
- */
-const timed = (Socket: WebSocketConstructor, report: (ms: number) => void): WebSocketConstructor =>
-  function (url: string) {
-    const ws = new Socket(url) as WebSocketLike & Partial<Pick<WebSocket, 'addEventListener'>>;
-    const send = ws.send;
-    // One ping at a time is ever out (they go seconds apart and their pongs take milliseconds).
-    let sent = 0;
-    ws.send = (data) => {
-      if (data === PING) sent = Date.now();
-      send.call(ws, data);
-    };
-    ws.addEventListener?.('open', () => ws.send(PING));
-    ws.addEventListener?.('message', ({ data }) => {
-      if (data === '{"type":"pong","nonce":null}') report(Date.now() - sent);
-    });
-    return ws;
-  } as unknown as WebSocketConstructor;
-
 function open(address: RoomAddress, options: RoomOptions): Hub {
-  const hub = connect(address, {
-    ...options,
-    WebSocket: timed(options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor), (ms) => {
-      hub.latency = ms;
-      emit(hub);
-    }),
-  }) as Hub;
+  const hub = connect(address, options) as Hub;
   hub.fs = new Set();
   hub.others = [];
   hub.on('status', () => emit(hub));
+  hub.on('latency', (ms) => {
+    hub.latency = ms;
+    emit(hub);
+  });
   hub.on('presence', () => {
     hub.others = [...hub.peers.values()];
     emit(hub);
@@ -163,7 +133,7 @@ export const useRoom = (): Room | undefined => useContext(Context) ?? undefined;
 /** `connecting` until the room is open; on the server too. */
 export const useStatus = (): Status => useHub((hub) => hub.status, 'connecting');
 
-/** The last ping's round trip to the edge, in ms; undefined until the first pong. */
+/** The last ping's round trip to the edge, in ms (the room's `latency` event); undefined until the first pong. */
 export const useLatency = (): number | undefined => useHub((hub) => hub.latency, undefined);
 
 export type Updater<T> = T | ((current: T) => T);

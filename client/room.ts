@@ -92,6 +92,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let retry: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let lastHeard = 0;
+  /** When the ping now out was sent: its pong's round trip is the `latency` event. */
+  let pinged = 0;
   let roomSeq = 0;
   let conn: string | undefined;
   const idPrefix = randomId(10);
@@ -119,7 +121,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const publishes = new Map<string, Publish>();
   const dms = new Map<string, Outgoing>();
   const peers = new Map<string, Peer>();
-  let handlers: Record<string, Set<(value: unknown) => void>> = {};
+  const handlers: Record<string, Set<(value: unknown) => void>> = {};
 
   const emit = <E extends keyof RoomEvents>(event: E, value: RoomEvents[E]): void =>
     handlers[event]?.forEach((handler) => handler(value));
@@ -249,8 +251,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         if (!subs || status !== 'open') break;
         remember(message.key, message.value, message.seq);
         // A subscription still waiting for its replay gets this value in the replay.
-        const waiting = awaiting.get(message.key) ?? [];
-        subs.forEach((sub) => waiting.includes(sub) || deliver(sub, message));
+        subs.forEach((sub) => awaiting.get(message.key)?.includes(sub) || deliver(sub, message));
         break;
       }
       case 'init': {
@@ -335,6 +336,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     // handles a socket's frames in order, so it still welcomes first, and a
     // (re)connect costs one round trip instead of two.
     ws.onopen = () => {
+      ping(); // the first latency figure at once, not a heartbeat later
       send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true, roster });
       subscriptions.forEach((subs) => subs.forEach(request));
     };
@@ -343,9 +345,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       lastHeard = Date.now();
       // Counted as the room counts them (text length), leaving out the runtime's answer
       // to our ping, which the room never sees. `ackEveryBytes` comes with the welcome.
-      if (data !== '{"type":"pong","nonce":null}' && (got += data.length) - acked >= limits.ackEveryBytes) {
-        send({ type: 'ack', received: (acked = got) });
-      }
+      if (data === '{"type":"pong","nonce":null}') emit('latency', lastHeard - pinged);
+      else if ((got += data.length) - acked >= limits.ackEveryBytes) send({ type: 'ack', received: (acked = got) });
       // Under load the server batches frames into one JSON array (docs/protocol.md).
       for (const m of [JSON.parse(data)].flat()) receive(m as ServerMessage);
     };
@@ -381,8 +382,14 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const beat = setInterval(() => {
     if (!socket) return;
     if (Date.now() - lastHeard > 2 * heartbeat) drop();
-    else send('{"type":"ping"}'); // answered by the runtime without waking the room
+    else ping();
   }, heartbeat);
+
+  /** Answered by the runtime without waking the room: its round trip is the network's and the edge's. */
+  function ping(): void {
+    pinged = Date.now();
+    send('{"type":"ping"}');
+  }
 
   const wake = (): void => {
     if (socket && Date.now() - lastHeard > heartbeat) drop();
@@ -468,9 +475,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       doc?.removeEventListener('visibilitychange', wake);
       inUse.delete(roomId + secret);
       drop();
+      // The rest stays as it was (peers, values), readable and soon unreachable: clearing it cost
+      // the bytes that the latency event needed.
       publishes.forEach((pending) => pending.reject(new RoomError('closed')));
-      for (const map of [publishes, dms, subscriptions, awaiting, values, optimistic, peers]) map.clear();
-      handlers = {};
     },
   };
   dial();

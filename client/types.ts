@@ -41,6 +41,11 @@ export interface RoomEvents {
   dm: { from: string; value: unknown };
   /** An error frame that no publish promise or listener could take. */
   error: RoomError;
+  /**
+   * The round trip of a ping, in ms: one as each socket opens, then one per heartbeat.
+   * The runtime answers pings without waking the room, so this is the network and the edge.
+   */
+  latency: number;
 }
 
 /** The part of a WebSocket the client uses: the browser's, Node 22's, or the `ws` package's. */
@@ -116,6 +121,6 @@ export interface Room {
    */
   dm(to: string, value: unknown): void;
   on<E extends keyof RoomEvents>(event: E, listener: (value: RoomEvents[E]) => void): () => void;
-  /** Terminal and idempotent: closes the socket, stops every timer, rejects pending publishes. */
+  /** Terminal and idempotent: closes the socket, stops every timer, rejects pending publishes; no listener hears anything after. */
   close(): void;
 }

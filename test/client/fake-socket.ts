@@ -46,11 +46,11 @@ export class FakeSocket {
     this.readyState = 3;
     this.onclose?.({ code, reason } as { code: number });
   }
-  /** Sent frames, parsed, optionally of one type. */
+  /** Sent frames, parsed, optionally of one type; the latency pings only when asked for (`frames('ping')`). */
   frames(type?: string): Record<string, unknown>[] {
     return this.sent
       .map((text) => JSON.parse(text) as Record<string, unknown>)
-      .filter((frame) => type === undefined || frame.type === type);
+      .filter((frame) => (type === undefined ? frame.type !== 'ping' : frame.type === type));
   }
   /** Open, then answer the hello with a welcome carrying the default limits, as the server does. */
   accept(seq = 0, extra: object = {}): void {

@@ -20,7 +20,7 @@ describe('connection status', () => {
     expect(seen).toEqual(['connecting', 'open', 'reconnecting', 'open', 'closed']);
   });
 
-  it('close() leaves no timer, closes the socket, and forgets listeners and state', () => {
+  it('close() leaves no timer, closes the socket, and no listener hears anything after it; what it knew stays readable', () => {
     const room = openRoom();
     const heard: unknown[] = [];
     room.subscribe('s', (event) => heard.push(event));
@@ -31,7 +31,7 @@ describe('connection status', () => {
     expect(vi.getTimerCount()).toBe(2); // heartbeat + pending reconnect
     room.close();
     expect(vi.getTimerCount()).toBe(0);
-    expect(room.get('s')).toBeUndefined();
+    expect(room.get('s')).toBe(1); // the last value known, as it was at close
     heard.length = 0;
     latest().receive({ type: 'push', key: 's', value: 2, seq: 2 });
     expect(heard).toEqual([]);
@@ -91,6 +91,27 @@ describe('heartbeat and half-open sockets', () => {
     latest().accept();
     vi.advanceTimersByTime(1000);
     expect(latest().sent.at(-1)).toBe('{"type":"ping"}');
+  });
+
+  it('reports each ping\'s round trip as a latency event: one as a socket opens, then one per heartbeat', () => {
+    const room = openRoom({ heartbeat: 1000 });
+    const latencies: number[] = [];
+    room.on('latency', (ms) => latencies.push(ms));
+    latest().open();
+    expect(latest().sent[0]).toBe('{"type":"ping"}'); // before the hello: the first figure at once
+    vi.advanceTimersByTime(40);
+    latest().receive({ type: 'pong', nonce: null });
+    vi.advanceTimersByTime(960); // the heartbeat pings
+    vi.advanceTimersByTime(7);
+    latest().receive({ type: 'pong', nonce: null });
+    latest().receive({ type: 'pong', nonce: 5 }); // an app's own ping's answer: not ours to time
+    expect(latencies).toEqual([40, 7]);
+    // Every socket, whatever made it: a new one pings as it opens too.
+    latest().drop();
+    redial().open();
+    vi.advanceTimersByTime(12);
+    latest().receive({ type: 'pong', nonce: null });
+    expect(latencies).toEqual([40, 7, 12]);
   });
 
   it('drops a socket that stays silent for two periods and dials again', () => {
