@@ -11,6 +11,7 @@ export function badRoomPage(id: string, rule: string): string {
   const shown = id.length > 80 ? `${id.slice(0, 80)}…` : id;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%23282'/%3E%3C/svg%3E">
 <title>Not a room ID</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em">
 <h1>This link has a malformed room ID</h1>

@@ -70,7 +70,8 @@ describe('a private room', () => {
     await say(alice, 'hello bob');
     await expect.poll(() => lines(bob), { timeout: STEP_MS }).toEqual(['alice hello bob']);
     await say(bob, 'hi alice');
-    await expect.poll(() => lines(alice), { timeout: STEP_MS }).toEqual(['alice hello bob', 'bob hi alice']);
+    // Alice's own line is marked as hers (the chat page marks the server-stamped client ID).
+    await expect.poll(() => lines(alice), { timeout: STEP_MS }).toEqual(['alice (you) hello bob', 'bob hi alice']);
     await screenshot(bob, 'private-room');
 
     // The nav links keep the token; the address to share does not.

@@ -31,6 +31,7 @@ describe('demo page routes', () => {
     expect(page).toContain('malformed room ID');
     expect(page).toContain('<code>not ok!</code>');
     expect(page).toContain('1-64 characters of A-Z, a-z, 0-9, _ and -');
+    expect(page).toContain('<link rel="icon" href="data:image/svg+xml,'); // no favicon request, so no 404 in the console
     const script = await (await http('/r/%3Cscript%3Ealert(1)%3C%2Fscript%3E')).text();
     expect(script).not.toContain('<script>');
     expect(script).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
