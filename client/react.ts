@@ -100,6 +100,7 @@ export interface RoomProviderProps {
 export function RoomProvider({ url, base, room, param = 'room', options = {}, children }: RoomProviderProps) {
   const [hub, setHub] = useState<Hub | null>(null);
   const key = JSON.stringify([url, base, room, param, options]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for every prop it is made of (options by value).
   useEffect(() => {
     let live = true;
     let opened: Hub | undefined;
@@ -145,6 +146,7 @@ export type Updater<T> = T | ((current: T) => T);
  */
 export function useSharedState<T>(subject: string, initial: T): [T, (next: Updater<T>) => Promise<number>] {
   const hub = useContext(Context);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `initial` counts as it was when the hub or subject changed (below).
   const store = useMemo(() => {
     const get = (): T => {
       const value = hub?.get<T>(subject);
@@ -208,6 +210,7 @@ export function useSharedReducer<S, A>(
   compactEvery = 100,
 ): [S, (action: A) => void] {
   const hub = useContext(Context);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: as with useReducer, `initial` and `compactEvery` count at the first render; the latest reducer is kept below.
   const store = useMemo(() => {
     let confirmed = initial;
     let view = initial;
@@ -309,6 +312,7 @@ export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[]]
     },
     [hub],
   );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: announced as each room opens; later changes go through `set`.
   useEffect(() => void hub?.setPresence(me), [hub]);
   return [me, set, useHub((h) => h.others as PeerOf<S>[], EMPTY)];
 }

@@ -3,7 +3,7 @@
  * sees: a page that says so (status 400), rather than the API's JSON error.
  */
 
-const escape = (text: string): string =>
+const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function badRoomPage(id: string, rule: string): string {
@@ -15,7 +15,7 @@ export function badRoomPage(id: string, rule: string): string {
 <title>Not a room ID</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em">
 <h1>This link has a malformed room ID</h1>
-<p>“<code>${escape(shown)}</code>” is not a room ID. ${escape(rule)}.</p>
+<p>“<code>${escapeHtml(shown)}</code>” is not a room ID. ${escapeHtml(rule)}.</p>
 <p>Check the link you were given, or <a href="./..">start a new room</a>.</p>
 </body></html>
 `;

@@ -280,7 +280,7 @@ export class Room extends DurableObject<Env> {
     const refusal = this.#rates.admit(rates, m.action.type === 'compact' ? 0 : this.#conns.audience(m.key));
     if (refusal) return [rateLimited(refusal, m.id, m.key)];
     const hasBytes = binary && containsBytes(m.value);
-    let applied;
+    let applied: ReturnType<Store['apply']>;
     try {
       applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey);
     } catch (err) {

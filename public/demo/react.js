@@ -30,7 +30,7 @@ function Todos() {
   return h('section', null,
     h('form', { onSubmit: add },
       h('input', { value: text, onChange: (e) => setText(e.target.value), placeholder: 'something to do', 'aria-label': 'new item' }),
-      h('button', null, 'add')),
+      h('button', { type: 'submit' }, 'add')),
     h('ul', { className: 'log' }, list.map((item) => h('li', { key: item.id },
       h('label', null,
         h('input', { type: 'checkbox', checked: item.done, onChange: () => dispatch({ toggle: item.id }) }),

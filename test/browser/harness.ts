@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type TestServer } from '../e2e/server.ts';
-import { startProxy, type Proxy } from './proxy.ts';
+import { startProxy, type Proxy as NetworkProxy } from './proxy.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -27,7 +27,7 @@ export interface Demo {
   server: TestServer;
   /** Where pages load from: a proxy in front of the server, which can cut the network. */
   url: string;
-  network: Pick<Proxy, 'cut' | 'restore'>;
+  network: Pick<NetworkProxy, 'cut' | 'restore'>;
   browser: Browser;
   /** A new browser profile each time (own cookies and storage), as if another person opened the link. */
   visitor(): Promise<Page>;

@@ -1,5 +1,5 @@
 // Browser code using every client entry point, typed by the server's subjects.
-import { connect, createRoom, RoomError, type Room, type SubjectEvent, type TypedRoom } from 'edgeroom';
+import { connect, createRoom, type RoomError, type Room, type SubjectEvent, type TypedRoom } from 'edgeroom';
 import { withToken } from 'edgeroom/auth';
 import * as hooks from 'edgeroom/react';
 import { RoomProvider, usePresence, useSharedState, useStatus, useStream, type TypedHooks } from 'edgeroom/react';
