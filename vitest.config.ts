@@ -7,8 +7,13 @@ await buildDemo();
 
 // For projects that write more in a test than a client may per second.
 const UNLIMITED_RATES = {
-  FRAMES_PER_SECOND: '1000000', FRAME_BURST: '1000000', PUBLISHES_PER_SECOND: '1000000', PUBLISH_BURST: '1000000',
-  ROOM_PUBLISHES_PER_SECOND: '1000000', ROOM_DELIVERIES_PER_SECOND: '1000000', ADDRESS_LIMITS: 'off',
+  FRAMES_PER_SECOND: '1000000',
+  FRAME_BURST: '1000000',
+  PUBLISHES_PER_SECOND: '1000000',
+  PUBLISH_BURST: '1000000',
+  ROOM_PUBLISHES_PER_SECOND: '1000000',
+  ROOM_DELIVERIES_PER_SECOND: '1000000',
+  ADDRESS_LIMITS: 'off',
 };
 
 // Worker tests run inside workerd: with the default limits, and in projects of
@@ -22,132 +27,185 @@ export default defineConfig({
       {
         // Every test connects from the same address; the per-address limits have tests of their own.
         // AUTH_KEYS empty: this project tests a deployment without keys, whatever `npm run dev` wrote to .dev.vars.
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '' } } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '' } },
+          }),
+        ],
         test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
       },
       {
         // The same worker with tiny limits, for retention and connection-cap tests.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: {
-            bindings: {
-              RETENTION_SECONDS: '1', MAX_CONNECTIONS: '3', MAX_SUBSCRIPTIONS: '3', MAX_SUBJECTS: '4', MAX_ROOM_BYTES: '1000',
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                RETENTION_SECONDS: '1',
+                MAX_CONNECTIONS: '3',
+                MAX_SUBSCRIPTIONS: '3',
+                MAX_SUBJECTS: '4',
+                MAX_ROOM_BYTES: '1000',
+              },
             },
-          },
-        })],
+          }),
+        ],
         test: { name: 'worker-small-limits', include: ['test/worker-small-limits/**/*.test.ts'] },
       },
       {
         // Tiny rates (1 token per second, small bursts), so a test can empty a bucket
         // and know that it stays empty while it looks.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: {
-            bindings: {
-              FRAMES_PER_SECOND: '1', FRAME_BURST: '30',
-              PUBLISHES_PER_SECOND: '1', PUBLISH_BURST: '5',
-              PRESENCE_PER_SECOND: '1', PRESENCE_BURST: '2', REFUSALS_BEFORE_CLOSE: '10',
-              ROOM_PUBLISHES_PER_SECOND: '8',
-              ROOM_DELIVERIES_PER_SECOND: '20',
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                FRAMES_PER_SECOND: '1',
+                FRAME_BURST: '30',
+                PUBLISHES_PER_SECOND: '1',
+                PUBLISH_BURST: '5',
+                PRESENCE_PER_SECOND: '1',
+                PRESENCE_BURST: '2',
+                REFUSALS_BEFORE_CLOSE: '10',
+                ROOM_PUBLISHES_PER_SECOND: '8',
+                ROOM_DELIVERIES_PER_SECOND: '20',
+              },
             },
-          },
-        })],
+          }),
+        ],
         test: { name: 'worker-rate-limits', include: ['test/worker-rate-limits/**/*.test.ts'] },
       },
       {
         // Storage caps small enough to reach in a test, and rates high enough not to get in the way.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: {
-            bindings: {
-              MAX_SUBJECTS: '4', MAX_STREAM_ENTRIES: '5', MAX_STREAM_BYTES: '1000', MAX_ROOM_BYTES: '2500',
-              ...UNLIMITED_RATES,
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                MAX_SUBJECTS: '4',
+                MAX_STREAM_ENTRIES: '5',
+                MAX_STREAM_BYTES: '1000',
+                MAX_ROOM_BYTES: '2500',
+                ...UNLIMITED_RATES,
+              },
             },
-          },
-        })],
+          }),
+        ],
         test: { name: 'worker-caps', include: ['test/worker-caps/**/*.test.ts'] },
       },
       {
         // The default storage caps and frame limit, for paging through a stream of megabytes.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: UNLIMITED_RATES },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: UNLIMITED_RATES },
+          }),
+        ],
         test: { name: 'worker-paging', include: ['test/worker-paging/**/*.test.ts'] },
       },
       {
         // The model-based test (test/worker-model): random operations by several clients, checked
         // against a reference model. Rates out of the way; MODEL_RUNS, MODEL_SEED and MODEL_BREAK
         // reach the test as bindings.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: {
-            bindings: {
-              ...UNLIMITED_RATES, PRESENCE_PER_SECOND: '1000000', PRESENCE_BURST: '1000000', AUTH_KEYS: '',
-              MODEL_RUNS: process.env.MODEL_RUNS ?? '', MODEL_SEED: process.env.MODEL_SEED ?? '', MODEL_BREAK: process.env.MODEL_BREAK ?? '',
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...UNLIMITED_RATES,
+                PRESENCE_PER_SECOND: '1000000',
+                PRESENCE_BURST: '1000000',
+                AUTH_KEYS: '',
+                MODEL_RUNS: process.env.MODEL_RUNS ?? '',
+                MODEL_SEED: process.env.MODEL_SEED ?? '',
+                MODEL_BREAK: process.env.MODEL_BREAK ?? '',
+              },
             },
-          },
-        })],
+          }),
+        ],
         test: { name: 'worker-model', include: ['test/worker-model/**/*.test.ts'] },
       },
       {
         // Token verification (worker/auth, not wired into the routes yet). Tests make their
         // own keys; these vars are only for reading the settings from the environment.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: {
-            bindings: {
-              AUTH_KEYS: '[{"kid":"env","alg":"HS256","secret":"env-secret-0123456789abcdef0123456789"}]',
-              MAX_TOKEN_SECONDS: '600',
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                AUTH_KEYS: '[{"kid":"env","alg":"HS256","secret":"env-secret-0123456789abcdef0123456789"}]',
+                MAX_TOKEN_SECONDS: '600',
+              },
             },
-          },
-        })],
+          }),
+        ],
         test: { name: 'worker-auth', include: ['test/worker-auth/**/*.test.ts'] },
       },
       {
         // The access gate wired in: one HS256 key (kid "hs"), the secret in test/worker-access/tokens.ts.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: {
-            ADDRESS_LIMITS: 'off', ALLOWED_ORIGINS: 'https://app.example, http://127.0.0.1:8787',
-            AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]',
-          } },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ADDRESS_LIMITS: 'off',
+                ALLOWED_ORIGINS: 'https://app.example, http://127.0.0.1:8787',
+                AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]',
+              },
+            },
+          }),
+        ],
         test: { name: 'worker-access', include: ['test/worker-access/**/*.test.ts'] },
       },
       {
         // Silent sockets are presumed gone after 1 s here (halfOpenSeconds), so a test sees the sweep.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ADDRESS_LIMITS: 'off', HALF_OPEN_SECONDS: '1' } },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ADDRESS_LIMITS: 'off', HALF_OPEN_SECONDS: '1' } },
+          }),
+        ],
         test: { name: 'worker-half-open', include: ['test/worker-half-open/**/*.test.ts'] },
       },
       {
         // Slow consumers: a backlog bound small enough to pass in a test (128 KiB, acks every 32 KiB),
         // left behind for at most 1 s; rates out of the way.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ...UNLIMITED_RATES, MAX_SOCKET_BACKLOG_BYTES: '131072', SLOW_CONSUMER_SECONDS: '1', AUTH_KEYS: '' } },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...UNLIMITED_RATES,
+                MAX_SOCKET_BACKLOG_BYTES: '131072',
+                SLOW_CONSUMER_SECONDS: '1',
+                AUTH_KEYS: '',
+              },
+            },
+          }),
+        ],
         test: { name: 'worker-backlog', include: ['test/worker-backlog/**/*.test.ts'] },
       },
       {
         // Presence announcements in a large room wait 2 s here (presenceBatchMs), so a test can
         // act within one window and see what the batch makes of it.
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './wrangler.toml' },
-          miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', PRESENCE_BATCH_MS: '2000' } },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', PRESENCE_BATCH_MS: '2000' } },
+          }),
+        ],
         test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
       },
       {
         // edgeroom embedded in another Worker (test/embed/fixture): mounted under /rt/ next to the
         // fixture's own routes, with its options given in code (typed subjects, a binding of its own).
-        plugins: [cloudflareTest({
-          wrangler: { configPath: './test/embed/fixture/wrangler.toml' },
-          miniflare: { bindings: { ADDRESS_LIMITS: 'off' } },
-        })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './test/embed/fixture/wrangler.toml' },
+            miniflare: { bindings: { ADDRESS_LIMITS: 'off' } },
+          }),
+        ],
         test: { name: 'embed', include: ['test/embed/worker/**/*.test.ts'] },
       },
       {

@@ -31,7 +31,9 @@ const ERRORS = ['unauthorized', 'token_expired', 'token_revoked', 'forbidden'];
  */
 export function withToken(
   getToken: TokenSource,
-  { WebSocket: Socket = globalThis.WebSocket as unknown as ProtocolSocketConstructor }: { WebSocket?: ProtocolSocketConstructor } = {},
+  {
+    WebSocket: Socket = globalThis.WebSocket as unknown as ProtocolSocketConstructor,
+  }: { WebSocket?: ProtocolSocketConstructor } = {},
 ): WebSocketConstructor {
   let token: Promise<string | null | undefined> | undefined;
   /** The last refused socket's token was replaced: one more refusal before a message stops. */
@@ -91,16 +93,19 @@ export function withToken(
     refresh(jwt: string): ReturnType<typeof setTimeout> {
       const { exp } = JSON.parse(atob(jwt.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
       const ms = (exp * 1000 - Date.now()) * 0.8;
-      return (this.timer = setTimeout(() => {
-        fetchToken()
-          .then((next) => {
-            if (next && this.ws?.readyState === 1) {
-              this.ws.send(JSON.stringify({ type: 'auth', token: next }));
-              this.refresh(next);
-            }
-          })
-          .catch(() => {});
-      }, ms > 1000 ? Math.min(ms, 2e9) : 1000));
+      return (this.timer = setTimeout(
+        () => {
+          fetchToken()
+            .then((next) => {
+              if (next && this.ws?.readyState === 1) {
+                this.ws.send(JSON.stringify({ type: 'auth', token: next }));
+                this.refresh(next);
+              }
+            })
+            .catch(() => {});
+        },
+        ms > 1000 ? Math.min(ms, 2e9) : 1000,
+      ));
     }
 
     /** Tell the room its socket closed; a code it stops on comes with the error that says why. */

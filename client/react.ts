@@ -5,12 +5,26 @@
  * values without opening anything. See docs/client.md, "React".
  */
 import {
-  createContext, createElement, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore,
+  createContext,
+  createElement,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  useSyncExternalStore,
   type ReactNode,
 } from 'react';
 import { connect, createRoom, RoomError } from './index.ts';
 import type {
-  Peer, Room, RoomAddress, RoomOptions, Status, SubjectEvent, SubjectValue, SubscribeOptions,
+  Peer,
+  Room,
+  RoomAddress,
+  RoomOptions,
+  Status,
+  SubjectEvent,
+  SubjectValue,
+  SubscribeOptions,
 } from './index.ts';
 
 /** One open room, with who listens to it (the room object itself carries them: fewer bytes). */
@@ -174,7 +188,12 @@ export function useSharedState<T>(subject: string, initial: T): [T, (next: Updat
  * its own checkpoint, so `handle` never sees an event twice. Changes are told through
  * the hub, like everything else.
  */
-function feed(hub: Hub | null, subject: string, from?: SubscribeOptions, handle: (event: SubjectEvent<any>) => void = noop) {
+function feed(
+  hub: Hub | null,
+  subject: string,
+  from?: SubscribeOptions,
+  handle: (event: SubjectEvent<any>) => void = noop,
+) {
   let seq: number | undefined;
   return (f: () => void): (() => void) => {
     if (!hub) return noop;

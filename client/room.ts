@@ -3,7 +3,15 @@ import type { Action, ClientMessageInput, Entry, Peer, ServerMessage } from '../
 import { backoff } from './backoff.ts';
 import { RoomError } from './errors.ts';
 import { randomId, stableSecret } from './ids.ts';
-import type { Listener, Room, RoomEvents, RoomOptions, Status, SubscribeOptions, WebSocketConstructor } from './types.ts';
+import type {
+  Listener,
+  Room,
+  RoomEvents,
+  RoomOptions,
+  Status,
+  SubscribeOptions,
+  WebSocketConstructor,
+} from './types.ts';
 import { roomOf, socketUrl, type RoomAddress } from './url.ts';
 
 /** One `subscribe` call. Each keeps its own checkpoint, so listeners never see a seq twice. */
@@ -374,7 +382,10 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     setStatus('reconnecting');
     // 4290: we sent frames far too fast; the server asks for a pause of at least 5 s.
     limited = code === 4290; // CLOSE_CODES.rateLimited
-    retry = setTimeout(dial, (limited ? 5000 /* RATE_LIMITED_BACKOFF_MS */ : 0) + backoff(attempt++, minDelay, maxDelay, random));
+    retry = setTimeout(
+      dial,
+      (limited ? 5000 /* RATE_LIMITED_BACKOFF_MS */ : 0) + backoff(attempt++, minDelay, maxDelay, random),
+    );
   };
 
   // One timer for both jobs: keep the socket busy enough that a half-open one
@@ -448,8 +459,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     set: (subject, value) => push(subject, value, { type: 'replace' }),
     append: (subject, value) => push(subject, value, { type: 'append' }),
     compact: (subject, seq, value) => push(subject, value, { type: 'compact', seq }),
-    get: <T>(subject: string) =>
-      (optimistic.get(subject) ?? values.get(subject))?.value as T | undefined,
+    get: <T>(subject: string) => (optimistic.get(subject) ?? values.get(subject))?.value as T | undefined,
     setPresence(state) {
       checkPresence(state);
       presence = state;

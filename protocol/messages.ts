@@ -79,10 +79,22 @@ export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().min(
  * units the room counts when it sends. A client whose hello said `acks` sends
  * one whenever `welcome.limits.ackEveryBytes` more have arrived.
  */
-export const AckIn = z.object({ type: z.literal('ack'), received: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const AckIn = z.object({
+  type: z.literal('ack'),
+  received: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
 
 export const ClientMessage = z.discriminatedUnion('type', [
-  PushIn, GetIn, PingIn, HelloIn, SubIn, UnsubIn, PresenceIn, DirectIn, AuthIn, AckIn,
+  PushIn,
+  GetIn,
+  PingIn,
+  HelloIn,
+  SubIn,
+  UnsubIn,
+  PresenceIn,
+  DirectIn,
+  AuthIn,
+  AckIn,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageInput = z.input<typeof ClientMessage>;
@@ -97,7 +109,11 @@ export type Peer = shapes.Peer;
 sameShape<z.infer<typeof Peer>, Peer>(true);
 
 export const PushOut = z.object({
-  type: z.literal('push'), key, value: z.unknown(), seq, client: z.string().optional(),
+  type: z.literal('push'),
+  key,
+  value: z.unknown(),
+  seq,
+  client: z.string().optional(),
 });
 export const InitOut = z.object({
   type: z.literal('init'),
@@ -143,7 +159,16 @@ export const PresenceOut = z.object({
 export const DirectOut = z.object({ type: z.literal('dm'), from: z.string(), value: z.unknown() });
 
 export const ServerMessage = z.discriminatedUnion('type', [
-  PushOut, InitOut, StreamSizeOut, PongOut, ErrorOut, WelcomeOut, AckOut, PresenceOut, DirectOut, AuthOkOut,
+  PushOut,
+  InitOut,
+  StreamSizeOut,
+  PongOut,
+  ErrorOut,
+  WelcomeOut,
+  AckOut,
+  PresenceOut,
+  DirectOut,
+  AuthOkOut,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type PushOut = z.infer<typeof PushOut>;

@@ -34,8 +34,17 @@ async function demoFiles() {
   /** Bundles `entryPoints` into /lib/<name>.js, with source maps, leaving `external` to the page. */
   const bundle = async (/** @type {Record<string, string>} */ entryPoints, /** @type {string[]} */ external = []) => {
     const result = await build({
-      absWorkingDir: root, entryPoints, external, outdir: 'lib', write: false,
-      bundle: true, format: 'esm', minify: true, sourcemap: true, target: 'es2022', logLevel: 'warning',
+      absWorkingDir: root,
+      entryPoints,
+      external,
+      outdir: 'lib',
+      write: false,
+      bundle: true,
+      format: 'esm',
+      minify: true,
+      sourcemap: true,
+      target: 'es2022',
+      logLevel: 'warning',
     });
     for (const out of result.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
   };
@@ -63,9 +72,15 @@ function clientDeclarations() {
     }
   }
   const cache = join(root, 'node_modules/.cache/edgeroom', `lib-types-${hash.digest('hex').slice(0, 16)}`);
-  if (existsSync(cache)) return Object.fromEntries(walk(cache).map((file) => [relative(cache, file), readFileSync(file, 'utf8')]));
+  if (existsSync(cache))
+    return Object.fromEntries(walk(cache).map((file) => [relative(cache, file), readFileSync(file, 'utf8')]));
   const building = `${cache}.${process.pid}.tmp`;
-  const files = emitDeclarations({ tsconfig: 'client/tsconfig.json', types: [], entries: CLIENT_ENTRIES, out: building });
+  const files = emitDeclarations({
+    tsconfig: 'client/tsconfig.json',
+    types: [],
+    entries: CLIENT_ENTRIES,
+    out: building,
+  });
   try {
     renameSync(building, cache);
   } catch {

@@ -27,7 +27,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const PACKAGES = {
   client: {
     dir: join(root, 'packages/client'),
-    entries: { index: 'client/index.ts', react: 'client/react.ts', signaling: 'client/signaling.ts', auth: 'client/auth.ts' },
+    entries: {
+      index: 'client/index.ts',
+      react: 'client/react.ts',
+      signaling: 'client/signaling.ts',
+      auth: 'client/auth.ts',
+    },
     tsconfig: 'client/tsconfig.json',
     types: [],
     esbuild: { platform: 'neutral', splitting: true, external: ['react'], minify: false },
@@ -50,11 +55,23 @@ export async function buildPackage(name) {
   rmSync(dist, { recursive: true, force: true });
   if (name === 'server') await buildDemo(); // the server serves /lib/* (the client) from it
   await build({
-    absWorkingDir: root, entryPoints: pkg.entries, outdir: dist, bundle: true, format: 'esm',
-    target: 'es2022', chunkNames: 'chunks/[name]-[hash]', logLevel: 'warning', legalComments: 'none',
+    absWorkingDir: root,
+    entryPoints: pkg.entries,
+    outdir: dist,
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    chunkNames: 'chunks/[name]-[hash]',
+    logLevel: 'warning',
+    legalComments: 'none',
     ...pkg.esbuild,
   });
-  emitDeclarations({ tsconfig: pkg.tsconfig, types: pkg.types, entries: Object.values(pkg.entries), out: join(dist, 'types') });
+  emitDeclarations({
+    tsconfig: pkg.tsconfig,
+    types: pkg.types,
+    entries: Object.values(pkg.entries),
+    out: join(dist, 'types'),
+  });
   if (name === 'server') declareEnv(join(dist, 'types'));
   copyFileSync(join(root, 'LICENSE'), join(pkg.dir, 'LICENSE'));
   checkManifest(pkg);
@@ -66,14 +83,17 @@ export async function buildPackage(name) {
  * is the app's own, if it has one: declared empty here, it merges with theirs.
  */
 function declareEnv(/** @type {string} */ types) {
-  writeFileSync(join(types, 'env.d.ts'), [
-    "// The Worker's Env: empty here, it merges with the app's own (`wrangler types`) when it has one.",
-    'declare global {',
-    '  interface Env {}',
-    '}',
-    'export {};',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(types, 'env.d.ts'),
+    [
+      "// The Worker's Env: empty here, it merges with the app's own (`wrangler types`) when it has one.",
+      'declare global {',
+      '  interface Env {}',
+      '}',
+      'export {};',
+      '',
+    ].join('\n'),
+  );
   const entry = join(types, 'worker/server.d.ts');
   writeFileSync(entry, `/// <reference path="../env.d.ts" />\n${readFileSync(entry, 'utf8')}`);
 }

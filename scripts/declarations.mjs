@@ -20,11 +20,21 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export function emitDeclarations({ tsconfig, types, entries, out }) {
   const scratch = mkdtempSync(join(tmpdir(), 'edgeroom-dts-'));
   const config = join(scratch, 'tsconfig.json');
-  writeFileSync(config, JSON.stringify({
-    extends: join(root, tsconfig),
-    compilerOptions: { types, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: out, rootDir: root },
-    include: entries.map((file) => join(root, file)),
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(root, tsconfig),
+      compilerOptions: {
+        types,
+        noEmit: false,
+        declaration: true,
+        emitDeclarationOnly: true,
+        outDir: out,
+        rootDir: root,
+      },
+      include: entries.map((file) => join(root, file)),
+    }),
+  );
   try {
     execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', config], { cwd: root, stdio: 'inherit' });
   } finally {
@@ -33,7 +43,10 @@ export function emitDeclarations({ tsconfig, types, entries, out }) {
   /** @type {Record<string, string>} */
   const files = {};
   for (const file of walk(out)) {
-    const text = readFileSync(file, 'utf8').replace(/(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1$2.js$3');
+    const text = readFileSync(file, 'utf8').replace(
+      /(from\s+['"]|import\(['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g,
+      '$1$2.js$3',
+    );
     writeFileSync(file, text);
     files[relative(out, file)] = text;
   }
@@ -43,5 +56,6 @@ export function emitDeclarations({ tsconfig, types, entries, out }) {
 /** @returns {string[]} every file under `dir` */
 export function walk(/** @type {string} */ dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]);
+    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }

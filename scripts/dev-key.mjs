@@ -22,7 +22,8 @@ export function parseDevVars(text) {
     if (!match) continue;
     const [, name, raw] = match;
     const quote = raw[0];
-    vars[name] = raw.length > 1 && /['"`]/.test(quote) && raw.endsWith(quote) ? raw.slice(1, -1) : raw.replace(/\s+#.*$/, '');
+    vars[name] =
+      raw.length > 1 && /['"`]/.test(quote) && raw.endsWith(quote) ? raw.slice(1, -1) : raw.replace(/\s+#.*$/, '');
   }
   return vars;
 }

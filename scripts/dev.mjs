@@ -8,26 +8,31 @@ import { ensureDevKey } from './dev-key.mjs';
 const port = process.env.PORT ?? '8787';
 await buildDemo();
 // Private rooms (p_…) need tokens, so a development key comes with the first run.
-if (ensureDevKey()) console.log('edgeroom: wrote a development key (AUTH_KEYS, kid "dev") to .dev.vars, which git ignores');
+if (ensureDevKey())
+  console.log('edgeroom: wrote a development key (AUTH_KEYS, kid "dev") to .dev.vars, which git ignores');
 console.log(`edgeroom: open http://127.0.0.1:${port}/ for the demo pages`);
 console.log('edgeroom: for a private room, npm run token -- --room p_demo --sub alice');
 // wrangler starts workerd processes of its own. It runs in a process group of
 // its own, so that stopping this script, by Ctrl-C or by its PID, stops them all.
-const child = spawn('npx', ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
-  detached: true,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: {
-    ...process.env,
-    // wrangler otherwise tries telemetry, Request.cf data and crash reports over the network.
-    WRANGLER_SEND_METRICS: 'false',
-    WRANGLER_SEND_ERROR_REPORTS: 'false',
-    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    // wrangler's local observability logs every WebSocket message a room receives. That
-    // made each inbound frame cost about 0.3 ms of the one thread every local room shares,
-    // so a single flooding client stalled them all. Set X_LOCAL_OBSERVABILITY=true to keep it.
-    X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? 'false',
+const child = spawn(
+  'npx',
+  ['wrangler', 'dev', '--port', port, '--ip', '127.0.0.1', '--show-interactive-dev-session=false'],
+  {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      // wrangler otherwise tries telemetry, Request.cf data and crash reports over the network.
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_SEND_ERROR_REPORTS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      // wrangler's local observability logs every WebSocket message a room receives. That
+      // made each inbound frame cost about 0.3 ms of the one thread every local room shares,
+      // so a single flooding client stalled them all. Set X_LOCAL_OBSERVABILITY=true to keep it.
+      X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? 'false',
+    },
   },
-});
+);
 /** Signals the whole group: npx, wrangler and its workerd processes. */
 const signalAll = (/** @type {NodeJS.Signals} */ signal) => {
   try {

@@ -32,9 +32,16 @@ let args;
 try {
   ({ values: args } = parseArgs({
     options: {
-      room: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string' }, jti: { type: 'string' },
-      read: { type: 'string', multiple: true }, write: { type: 'string', multiple: true }, compact: { type: 'string', multiple: true },
-      presence: { type: 'boolean' }, dm: { type: 'boolean' }, admin: { type: 'boolean' },
+      room: { type: 'string' },
+      sub: { type: 'string' },
+      ttl: { type: 'string' },
+      jti: { type: 'string' },
+      read: { type: 'string', multiple: true },
+      write: { type: 'string', multiple: true },
+      compact: { type: 'string', multiple: true },
+      presence: { type: 'boolean' },
+      dm: { type: 'boolean' },
+      admin: { type: 'boolean' },
       page: { type: 'string', default: 'room' },
       base: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? '8787'}` },
       kid: { type: 'string', default: DEV_KID },
@@ -53,7 +60,8 @@ if (!args.room || !args.sub) fail(`--room and --sub are required\n${USAGE}`);
 if (!['room', 'slider', 'chat', 'call'].includes(args.page)) fail('--page is one of room, slider, chat, call');
 
 const config = readDevVars(args['dev-vars']).AUTH_KEYS;
-if (!config) fail(`no AUTH_KEYS in ${args['dev-vars']}: run \`npm run dev\` once, and it makes a development key there`);
+if (!config)
+  fail(`no AUTH_KEYS in ${args['dev-vars']}: run \`npm run dev\` once, and it makes a development key there`);
 let key;
 try {
   key = JSON.parse(config).find((k) => k.kid === args.kid);
@@ -62,7 +70,9 @@ try {
 }
 if (!key) fail(`AUTH_KEYS in ${args['dev-vars']} has no key with kid "${args.kid}" (--kid to choose another)`);
 if (key.alg !== 'HS256') {
-  fail(`key "${args.kid}" is ${key.alg}: AUTH_KEYS holds only its public half, which cannot sign. Sign with its private JWK (worker/auth/mint.ts)`);
+  fail(
+    `key "${args.kid}" is ${key.alg}: AUTH_KEYS holds only its public half, which cannot sign. Sign with its private JWK (worker/auth/mint.ts)`,
+  );
 }
 
 const given = ['read', 'write', 'compact', 'presence', 'dm', 'admin'].filter((name) => args[name] !== undefined);
@@ -76,13 +86,19 @@ try {
   fail(error.message);
 }
 const { exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
-console.log(`A token for ${args.sub} in ${args.room}, until ${new Date(exp * 1000).toISOString()}, rights: ${
-  rights ? `${JSON.stringify(rights)} (nothing else)` : 'read and write every subject, presence, direct messages'}`);
+console.log(
+  `A token for ${args.sub} in ${args.room}, until ${new Date(exp * 1000).toISOString()}, rights: ${
+    rights ? `${JSON.stringify(rights)} (nothing else)` : 'read and write every subject, presence, direct messages'
+  }`,
+);
 console.log(token);
 if (args.room.endsWith('*')) {
-  console.log(`Open a room whose ID starts with ${args.room.slice(0, -1)} with #token=<the token> after its address, e.g. ${args.base}/r/${args.room.slice(0, -1)}demo#token=${token}`);
+  console.log(
+    `Open a room whose ID starts with ${args.room.slice(0, -1)} with #token=<the token> after its address, e.g. ${args.base}/r/${args.room.slice(0, -1)}demo#token=${token}`,
+  );
 } else {
   const page = args.page === 'room' ? `/r/${args.room}` : `/demo/${args.page}?room=${args.room}`;
   console.log(`Open ${args.base.replace(/\/+$/, '')}${page}#token=${token}`);
 }
-if (!args.room.startsWith('p_')) console.log(`(${args.room} is an open room: the token is not needed there, but names its holder)`);
+if (!args.room.startsWith('p_'))
+  console.log(`(${args.room} is an open room: the token is not needed there, but names its holder)`);

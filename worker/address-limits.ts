@@ -81,5 +81,9 @@ export function refusedSocket(code: number, reason: string, protocol?: string): 
   pair[1].accept();
   pair[1].close(code, reason);
   // A browser that offered a subprotocol fails the handshake (1006, no code) unless one is echoed.
-  return new Response(null, { status: 101, webSocket: pair[0], headers: protocol ? { 'sec-websocket-protocol': protocol } : {} });
+  return new Response(null, {
+    status: 101,
+    webSocket: pair[0],
+    headers: protocol ? { 'sec-websocket-protocol': protocol } : {},
+  });
 }

@@ -3,8 +3,7 @@
  * sees: a page that says so (status 400), rather than the API's JSON error.
  */
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function badRoomPage(id: string, rule: string): string {
   // Echoed escaped and cut short: the ID came from the address bar, so it is anyone's text.

@@ -8,9 +8,7 @@
  */
 import { decode as cborDecode, encode as cborEncode, type TagDecoder } from 'cborg';
 
-export type DecodeResult =
-  | { ok: true; value: unknown; binary: boolean }
-  | { ok: false; message: string };
+export type DecodeResult = { ok: true; value: unknown; binary: boolean } | { ok: false; message: string };
 
 // Any tag decodes to its content. Tag 64 (RFC 8746, what cbor-web emits for
 // a Uint8Array) wraps a byte string, so it arrives as a Uint8Array; other

@@ -21,12 +21,14 @@ const CEILINGS: Partial<Record<LimitName, number>> = {
   maxPresenceBytes: 8192,
 };
 
-const EnvLimits = z.object(Object.fromEntries(
-  (Object.keys(DEFAULT_LIMITS) as LimitName[]).map((name) => {
-    const ceiling = CEILINGS[name];
-    return [varName(name), (ceiling ? positiveInt.max(ceiling) : positiveInt).default(DEFAULT_LIMITS[name])];
-  }),
-));
+const EnvLimits = z.object(
+  Object.fromEntries(
+    (Object.keys(DEFAULT_LIMITS) as LimitName[]).map((name) => {
+      const ceiling = CEILINGS[name];
+      return [varName(name), (ceiling ? positiveInt.max(ceiling) : positiveInt).default(DEFAULT_LIMITS[name])];
+    }),
+  ),
+);
 
 let cached: { env: object; limits: Limits } | undefined;
 

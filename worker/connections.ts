@@ -85,8 +85,13 @@ export class Connection implements Batched {
   #turn = -1;
   #beforeTurn = 0;
 
-  constructor(ws: WebSocket, attachment: Attachment, windows: BatchWindows, limits: Limits,
-    { onSlow = () => {}, exact = true, turns = new Turns() }: ConnectionOptions = {}) {
+  constructor(
+    ws: WebSocket,
+    attachment: Attachment,
+    windows: BatchWindows,
+    limits: Limits,
+    { onSlow = () => {}, exact = true, turns = new Turns() }: ConnectionOptions = {},
+  ) {
     this.ws = ws;
     this.a = attachment;
     this.#windows = windows;
@@ -354,7 +359,9 @@ export class Connections {
 
   add(ws: WebSocket, attachment: Attachment): Connection {
     ws.serializeAttachment(attachment);
-    return this.#register(new Connection(ws, attachment, this.#windows, this.#limits, { onSlow: this.#onSlow, turns: this.#turns }));
+    return this.#register(
+      new Connection(ws, attachment, this.#windows, this.#limits, { onSlow: this.#onSlow, turns: this.#turns }),
+    );
   }
 
   get(ws: WebSocket): Connection | undefined {

@@ -35,7 +35,8 @@ export async function admitAdmin(c: Context<App>, room: string): Promise<{ ok: t
   const gate = await admit(c, room);
   if (!gate.ok) return gate;
   if (!gate.grant) return { ok: false, code: 'unauthorized', message: 'This needs an admin token' };
-  if (!rightsOf(gate.grant).admin) return { ok: false, code: 'forbidden', message: 'This needs a token with the admin right' };
+  if (!rightsOf(gate.grant).admin)
+    return { ok: false, code: 'forbidden', message: 'This needs a token with the admin right' };
   return { ok: true, grant: gate.grant };
 }
 
@@ -44,11 +45,14 @@ export async function admit(c: Context<App>, room: string): Promise<GateResult> 
   const found = tokenFromRequest(c.req.raw);
   if (!found.ok) return found;
   if (found.token === undefined) {
-    return isPrivate(c.env, room) ? { ok: false, code: 'unauthorized', message: 'This room needs a token' } : { ok: true, grant: undefined };
+    return isPrivate(c.env, room)
+      ? { ok: false, code: 'unauthorized', message: 'This room needs a token' }
+      : { ok: true, grant: undefined };
   }
   const config = authConfigFrom(c.env);
   // Without keys nothing can be verified: a token is refused, not ignored (its holder expects it to count).
-  if (!config.keys) return { ok: false, code: 'unauthorized', message: 'This deployment has no AUTH_KEYS: it takes no tokens' };
+  if (!config.keys)
+    return { ok: false, code: 'unauthorized', message: 'This deployment has no AUTH_KEYS: it takes no tokens' };
   const verified = await verifyToken(found.token, { keys: config.keys, room, maxTokenSeconds: config.maxTokenSeconds });
   return verified.ok ? { ok: true, grant: grantOf(verified.claims, verified.rights, room) } : verified;
 }

@@ -27,8 +27,12 @@ export type Grant = z.infer<typeof Grant>;
 export function grantOf(claims: Claims, rights: CompiledRights, room: string): Grant {
   return {
     // verifyToken refuses a token without exp, so a verified one has it.
-    user: claims.sub, room, exp: claims.exp!, rights: rights.serialize() as SerializedRights,
-    ...(claims.iat === undefined ? {} : { iat: claims.iat }), ...(claims.jti === undefined ? {} : { jti: claims.jti }),
+    user: claims.sub,
+    room,
+    exp: claims.exp!,
+    rights: rights.serialize() as SerializedRights,
+    ...(claims.iat === undefined ? {} : { iat: claims.iat }),
+    ...(claims.jti === undefined ? {} : { jti: claims.jti }),
     ...(claims.limits === undefined ? {} : { limits: claims.limits }),
   };
 }

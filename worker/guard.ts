@@ -34,7 +34,8 @@ export class Guard {
   /** Why a new socket from `address` with `grant` must be closed at once, or undefined to let it in. */
   refusal(address: string, grant: Grant | undefined): { code: number; reason: string } | undefined {
     const penalty = this.#penalties.remaining(address);
-    if (penalty > 0) return { code: CLOSE_CODES.rateLimited, reason: `flooding from this address: reconnect after ${penalty} ms` };
+    if (penalty > 0)
+      return { code: CLOSE_CODES.rateLimited, reason: `flooding from this address: reconnect after ${penalty} ms` };
     if (grant && this.#revocations.revoked(grant)) return { code: CLOSE_CODES.tokenRevoked, reason: 'Token revoked' };
     if (this.#conns.size >= this.#limits.maxConnections) {
       return { code: CLOSE_CODES.roomFull, reason: `room is full (${this.#limits.maxConnections} connections)` };
@@ -45,9 +46,10 @@ export class Guard {
   /** Counts a frame and checks the socket's token; false (and the socket closed) when it must go. */
   admitFrame(c: Connection): boolean {
     // Counted before anything else is done for the frame, so a flood costs little more than this.
-    if (!c.rates.frames.take()) return this.#flooding(c), false;
-    if (c.a.grant && expired(c.a.grant)) return this.expire(c), false;
-    if (c.a.grant && this.#revocations.revoked(c.a.grant)) return this.#close(c, CLOSE_CODES.tokenRevoked, 'token_revoked', 'Token revoked'), false;
+    if (!c.rates.frames.take()) return (this.#flooding(c), false);
+    if (c.a.grant && expired(c.a.grant)) return (this.expire(c), false);
+    if (c.a.grant && this.#revocations.revoked(c.a.grant))
+      return (this.#close(c, CLOSE_CODES.tokenRevoked, 'token_revoked', 'Token revoked'), false);
     return true;
   }
 
@@ -88,10 +90,15 @@ export class Guard {
     const old = c.a.grant;
     if (!old) return c.send(errorFrame('unauthorized', 'Only a socket that connected with a token can refresh it'));
     const config = authConfigFrom(this.#env);
-    const result = await verifyToken(token, { keys: config.keys, room: old.room, maxTokenSeconds: config.maxTokenSeconds });
+    const result = await verifyToken(token, {
+      keys: config.keys,
+      room: old.room,
+      maxTokenSeconds: config.maxTokenSeconds,
+    });
     if (c.closing || this.#conns.get(c.ws) !== c) return;
     if (!result.ok) return c.send(errorFrame(result.code, result.message));
-    if (result.claims.sub !== old.user) return c.send(errorFrame('forbidden', 'A refreshed token must name the same user'));
+    if (result.claims.sub !== old.user)
+      return c.send(errorFrame('forbidden', 'A refreshed token must name the same user'));
     const grant = grantOf(result.claims, result.rights, old.room);
     if (this.#revocations.revoked(grant)) return c.send(errorFrame('token_revoked', 'Token revoked'));
     c.a.grant = grant;
@@ -107,12 +114,18 @@ export class Guard {
   slowConsumer(c: Connection): void {
     if (c.closing) return;
     c.closing = true;
-    c.close(CLOSE_CODES.slowConsumer, `over maxSocketBacklogBytes (${this.#limits.maxSocketBacklogBytes}) unread: reconnect and resume`);
+    c.close(
+      CLOSE_CODES.slowConsumer,
+      `over maxSocketBacklogBytes (${this.#limits.maxSocketBacklogBytes}) unread: reconnect and resume`,
+    );
     this.#leave(c);
   }
 
   /** Past its frame burst, or ignoring refusals: the socket goes, and its address waits out the backoff. */
-  #flooding(c: Connection, why = `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst})`): void {
+  #flooding(
+    c: Connection,
+    why = `over framesPerSecond (${this.#limits.framesPerSecond}/s, burst ${this.#limits.frameBurst})`,
+  ): void {
     if (c.address !== undefined) this.#penalties.add(c.address);
     c.closing = true;
     c.close(CLOSE_CODES.rateLimited, `${why}: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);

@@ -70,7 +70,8 @@ export function checkOptions(options: EdgeroomOptions): void {
 /** The var overrides the options stand for, in `env`'s own terms. */
 function overrides(env: Record<string, unknown>, options: EdgeroomOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(options.limits ?? {})) if (value !== undefined) out[varName(name)] = String(value);
+  for (const [name, value] of Object.entries(options.limits ?? {}))
+    if (value !== undefined) out[varName(name)] = String(value);
   const auth = options.auth ?? {};
   const keys = typeof auth.keys === 'function' ? auth.keys(env as never) : auth.keys;
   if (keys !== undefined) out.AUTH_KEYS = typeof keys === 'string' ? keys : JSON.stringify(keys);
@@ -80,7 +81,10 @@ function overrides(env: Record<string, unknown>, options: EdgeroomOptions): Reco
   if (options.addressLimits !== undefined) out.ADDRESS_LIMITS = options.addressLimits ? 'on' : 'off';
   if (options.binding !== undefined && options.binding !== 'ROOMS') {
     const ns = env[options.binding];
-    if (!ns) throw new Error(`edgeroom: no binding "${options.binding}" in env: declare the room's Durable Object under that name`);
+    if (!ns)
+      throw new Error(
+        `edgeroom: no binding "${options.binding}" in env: declare the room's Durable Object under that name`,
+      );
     out.ROOMS = ns;
   }
   return out;
@@ -97,9 +101,13 @@ export function envWith(env: Env, options: EdgeroomOptions, cache: WeakMap<objec
     // A prototype, not a copy: bindings stay as the runtime made them, and the overrides shadow vars.
     // Defined, not assigned: an assignment would go through env's own setter where it has one (the
     // test pool's env is a proxy that takes it), writing the options into the env that everything shares.
-    seen = Object.keys(extra).length === 0 ? env : Object.create(env, Object.fromEntries(
-      Object.entries(extra).map(([name, value]) => [name, { value, enumerable: true }]),
-    )) as Env;
+    seen =
+      Object.keys(extra).length === 0
+        ? env
+        : (Object.create(
+            env,
+            Object.fromEntries(Object.entries(extra).map(([name, value]) => [name, { value, enumerable: true }])),
+          ) as Env);
     cache.set(env, seen);
   }
   return seen;
@@ -117,7 +125,10 @@ export function roomFingerprint(options: EdgeroomOptions): string {
   const auth = options.auth ?? {};
   const text = JSON.stringify([
     Object.entries(options.limits ?? {}).sort(),
-    typeof auth.keys, auth.maxTokenSeconds, auth.openRooms, auth.allowedOrigins,
+    typeof auth.keys,
+    auth.maxTokenSeconds,
+    auth.openRooms,
+    auth.allowedOrigins,
     Object.keys(options.subjects ?? {}).sort(),
   ]);
   // FNV-1a: a mismatch check, not a secret.
@@ -125,4 +136,3 @@ export function roomFingerprint(options: EdgeroomOptions): string {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16);
 }
-

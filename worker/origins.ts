@@ -15,7 +15,14 @@ let cached: { raw: string | undefined; list: Set<string> | undefined } | undefin
 export function allowedOrigins(env: object): Set<string> | undefined {
   const raw = (env as AnyEnv).ALLOWED_ORIGINS?.trim();
   if (cached && cached.raw === raw) return cached.list;
-  const list = raw ? new Set(raw.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean)) : undefined;
+  const list = raw
+    ? new Set(
+        raw
+          .split(',')
+          .map((o) => o.trim().replace(/\/$/, ''))
+          .filter(Boolean),
+      )
+    : undefined;
   cached = { raw, list };
   return list;
 }
@@ -27,9 +34,10 @@ export function originAllowed(env: object, origin: string | undefined): boolean 
 }
 
 /** CORS for the HTTP API: any origin, or only the allowed ones. */
-export const corsFor = (env: object) => cors({
-  origin: (origin) => (allowedOrigins(env) === undefined ? '*' : originAllowed(env, origin) ? origin : null),
-  allowMethods: ['GET', 'POST', 'OPTIONS'],
-  allowHeaders: ['content-type', 'authorization', 'accept'],
-  maxAge: 86_400,
-});
+export const corsFor = (env: object) =>
+  cors({
+    origin: (origin) => (allowedOrigins(env) === undefined ? '*' : originAllowed(env, origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['content-type', 'authorization', 'accept'],
+    maxAge: 86_400,
+  });

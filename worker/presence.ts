@@ -77,8 +77,13 @@ export class Presence {
    */
   #welcome(c: Connection, client: string): void {
     const head = {
-      type: 'welcome', protocol: PROTOCOL_VERSION, conn: c.a.conn, client, seq: this.#seq(),
-      limits: { ...c.limits }, ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      conn: c.a.conn,
+      client,
+      seq: this.#seq(),
+      limits: { ...c.limits },
+      ...(c.a.grant ? { exp: c.a.grant.exp } : {}),
     } as const;
     if (c.a.cbor) return c.send({ ...head, peers: this.#roster.peers(c) });
     // The peers, encoded once for every joiner, go last.
@@ -96,8 +101,9 @@ export class Presence {
   direct(c: Connection, m: DirectIn, binary: boolean): void {
     const target = this.#conns.byConn(m.to);
     if (!target?.a.hello) {
-      return c.send(errorFrame('no_such_connection', `No connection ${m.to} in this room`,
-        m.id === undefined ? {} : { id: m.id }));
+      return c.send(
+        errorFrame('no_such_connection', `No connection ${m.to} in this room`, m.id === undefined ? {} : { id: m.id }),
+      );
     }
     target.send({ type: 'dm', from: c.a.conn, value: m.value }, binary && containsBytes(m.value));
   }
@@ -112,8 +118,12 @@ export class Presence {
   #fits(c: Connection, state: unknown): boolean {
     const bytes = utf8Length(JSON.stringify(state ?? null));
     if (bytes <= this.#limits.maxPresenceBytes) return true;
-    c.send(errorFrame('presence_too_large',
-      `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`));
+    c.send(
+      errorFrame(
+        'presence_too_large',
+        `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`,
+      ),
+    );
     return false;
   }
 

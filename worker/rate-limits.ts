@@ -67,13 +67,22 @@ export class RoomRates {
   #refusal(socket: SocketRates | undefined, cost: number, now: number): Refusal | undefined {
     const l = this.#limits;
     if (socket && socket.publishes.available(now) < 1) {
-      return { message: `Over publishesPerSecond (${l.publishesPerSecond}/s, burst ${l.publishBurst}) for this socket`, retryAfter: socket.publishes.wait(1, now) };
+      return {
+        message: `Over publishesPerSecond (${l.publishesPerSecond}/s, burst ${l.publishBurst}) for this socket`,
+        retryAfter: socket.publishes.wait(1, now),
+      };
     }
     if (this.publishes.available(now) < 1) {
-      return { message: `Over roomPublishesPerSecond (${l.roomPublishesPerSecond}/s) for this room`, retryAfter: this.publishes.wait(1, now) };
+      return {
+        message: `Over roomPublishesPerSecond (${l.roomPublishesPerSecond}/s) for this room`,
+        retryAfter: this.publishes.wait(1, now),
+      };
     }
     if (this.deliveries.available(now) < cost) {
-      return { message: `Over roomDeliveriesPerSecond (${l.roomDeliveriesPerSecond}/s) for this room`, retryAfter: this.deliveries.wait(cost, now) };
+      return {
+        message: `Over roomDeliveriesPerSecond (${l.roomDeliveriesPerSecond}/s) for this room`,
+        retryAfter: this.deliveries.wait(cost, now),
+      };
     }
     return undefined;
   }

@@ -37,7 +37,7 @@ export interface ReplayOptions {
  */
 export function* pagedInitFrames(store: Store, key: string, after: number, o: ReplayOptions): Generator<Frame> {
   const upTo = store.seq;
-  for (let from = after; ;) {
+  for (let from = after; ; ) {
     const page = store.entriesPage(key, from, upTo, PAGE_ROWS);
     const last = page.length < PAGE_ROWS;
     yield* initFrames(key, page, { ...o, more: !last });
@@ -57,7 +57,12 @@ const HTTP_PAGE_ROWS = 100;
  * got. A reply that fits in one page is exactly DriftDB's.
  */
 export function replayPage(store: Store, key: string, after: number, reset: boolean, maxBytes: number): string {
-  const frames = jsonFrames(key, entriesFrom(store, key, after, HTTP_PAGE_ROWS), { cbor: false, extended: true, reset, maxBytes });
+  const frames = jsonFrames(key, entriesFrom(store, key, after, HTTP_PAGE_ROWS), {
+    cbor: false,
+    extended: true,
+    reset,
+    maxBytes,
+  });
   // Only the first frame is made: it is cut when the next value does not fit, so `more` is exact.
   return frames.next().value as string;
 }
@@ -65,7 +70,7 @@ export function replayPage(store: Store, key: string, after: number, reset: bool
 /** Retained values of `key` after seq `after`, read `rows` at a time, as long as they are asked for. */
 function* entriesFrom(store: Store, key: string, after: number, rows: number): Generator<StoredEntry> {
   const upTo = store.seq;
-  for (let from = after; ;) {
+  for (let from = after; ; ) {
     const page = store.entriesPage(key, from, upTo, rows);
     yield* page;
     if (page.length < rows) return;
@@ -121,7 +126,8 @@ function* cborFrames(key: string, entries: Iterable<StoredEntry>, o: ReplayOptio
   let bytes = 0;
   for (const e of entries) {
     // The stored size is close to the CBOR size, and never much smaller.
-    const size = (typeof e.value === 'string' ? utf8Length(e.value) : e.value.byteLength) + 16 + (e.client?.length ?? 0);
+    const size =
+      (typeof e.value === 'string' ? utf8Length(e.value) : e.value.byteLength) + 16 + (e.client?.length ?? 0);
     if (data.length > 0 && bytes + size > budget) {
       yield frame(data, true);
       data = [];

@@ -21,7 +21,9 @@ export class Revocations {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(SCHEMA);
-    for (const { kind, value, at } of sql.exec<{ kind: string; value: string; at: number }>('SELECT kind, value, at FROM revocations')) {
+    for (const { kind, value, at } of sql.exec<{ kind: string; value: string; at: number }>(
+      'SELECT kind, value, at FROM revocations',
+    )) {
       if (kind === 'before') this.#before = at;
       else if (kind === 'user') this.#users.set(value, at);
       else this.#jtis.add(value);
@@ -37,14 +39,24 @@ export class Revocations {
   add(r: Revocation): void {
     if ('jti' in r) {
       this.#jtis.add(r.jti);
-      this.#sql.exec('INSERT OR REPLACE INTO revocations (kind, value, at) VALUES (?, ?, ?)', 'jti', r.jti, Math.floor(Date.now() / 1000));
+      this.#sql.exec(
+        'INSERT OR REPLACE INTO revocations (kind, value, at) VALUES (?, ?, ?)',
+        'jti',
+        r.jti,
+        Math.floor(Date.now() / 1000),
+      );
     } else if ('user' in r) {
       const at = Math.max(r.before, this.#users.get(r.user) ?? 0);
       this.#users.set(r.user, at);
       this.#sql.exec('INSERT OR REPLACE INTO revocations (kind, value, at) VALUES (?, ?, ?)', 'user', r.user, at);
     } else {
       this.#before = Math.max(this.#before, r.before);
-      this.#sql.exec('INSERT OR REPLACE INTO revocations (kind, value, at) VALUES (?, ?, ?)', 'before', '', this.#before);
+      this.#sql.exec(
+        'INSERT OR REPLACE INTO revocations (kind, value, at) VALUES (?, ?, ?)',
+        'before',
+        '',
+        this.#before,
+      );
     }
   }
 }

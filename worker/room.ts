@@ -66,7 +66,11 @@ export class Room extends DurableObject<Env> {
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
    * overlaid with the options given in code, and the subject schemas.
    */
-  constructor(ctx: DurableObjectState, env: Env, built: { subjects?: SubjectRules; fingerprint: string } = { fingerprint: PLAIN }) {
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    built: { subjects?: SubjectRules; fingerprint: string } = { fingerprint: PLAIN },
+  ) {
     super(ctx, env);
     this.#subjects = built.subjects;
     this.#fingerprint = built.fingerprint;
@@ -78,8 +82,9 @@ export class Room extends DurableObject<Env> {
     this.#retention = new Retention(this.#clock, this.#store, this.#limits.retentionSeconds);
     this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
     this.#presence = new Presence(this.#conns, this.#limits, () => this.#store.seq);
-    this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql,
-      (c) => this.#loop.run(() => this.#presence.leave(c.ws), false));
+    this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) =>
+      this.#loop.run(() => this.#presence.leave(c.ws), false),
+    );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, AUTO_PONG));
   }
 
@@ -97,7 +102,8 @@ export class Room extends DurableObject<Env> {
     if (refusal) server.close(refusal.code, refusal.reason);
     else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address = address;
+      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address =
+        address;
     }
     // A browser that offered our subprotocol fails the handshake unless it is echoed.
     const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
@@ -174,10 +180,20 @@ export class Room extends DurableObject<Env> {
       return { status: 401, body: toJson(errorFrame('token_revoked', 'Token revoked')) };
     }
     const denied = forbidden(grant, message);
-    const reply = denied === undefined ? this.#reply(message, client, grant)
-      : errorFrame('forbidden', denied, { key: (message as { key?: string }).key, ...(message.type === 'push' && message.id !== undefined ? { id: message.id } : {}) });
-    const status = reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : reply.code === 'forbidden' ? 403 : 400;
-    return { status, body: reply ? toJson(reply, true) : 'null', retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined };
+    const reply =
+      denied === undefined
+        ? this.#reply(message, client, grant)
+        : errorFrame('forbidden', denied, {
+            key: (message as { key?: string }).key,
+            ...(message.type === 'push' && message.id !== undefined ? { id: message.id } : {}),
+          });
+    const status =
+      reply?.type !== 'error' ? 200 : reply.code === 'rate_limited' ? 429 : reply.code === 'forbidden' ? 403 : 400;
+    return {
+      status,
+      body: reply ? toJson(reply, true) : 'null',
+      retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined,
+    };
   }
 
   /** Why this room must not serve a router built with other options (none when the caller names none). */
@@ -249,11 +265,22 @@ export class Room extends DurableObject<Env> {
         // HTTP callers scope their message IDs by their token's user, or else by a
         // value of their choosing; the prefixes keep them apart from each other and
         // from every socket's (socket scopes never start with these).
-        return this.#push(m, false, grant?.user, grant ? `user:${grant.user}` : `http:${client ?? ''}`, undefined)[0] ?? null;
+        return (
+          this.#push(m, false, grant?.user, grant ? `user:${grant.user}` : `http:${client ?? ''}`, undefined)[0] ?? null
+        );
       case 'get':
         // One page of at most a replay frame's size: `more: true` when values follow.
-        return m.seq === null ? null : JSON.parse(replayPage(this.#store, m.key, m.seq ?? 0,
-          this.#store.resetsFrom(m.key, m.seq ?? 0), Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES))) as ServerMessage;
+        return m.seq === null
+          ? null
+          : (JSON.parse(
+              replayPage(
+                this.#store,
+                m.key,
+                m.seq ?? 0,
+                this.#store.resetsFrom(m.key, m.seq ?? 0),
+                Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES),
+              ),
+            ) as ServerMessage);
       case 'ping':
         return { type: 'pong', nonce: m.nonce ?? null };
     }
@@ -265,7 +292,13 @@ export class Room extends DurableObject<Env> {
    * Applies a push and delivers it. Returns the replies for the sender, in
    * order after its own echo: `ack` (for a push with an ID), then `stream_size`.
    */
-  #push(m: PushIn, binary: boolean, client: string | undefined, scope: string, rates: SocketRates | undefined): ServerMessage[] {
+  #push(
+    m: PushIn,
+    binary: boolean,
+    client: string | undefined,
+    scope: string,
+    rates: SocketRates | undefined,
+  ): ServerMessage[] {
     const msgKey = m.id === undefined ? undefined : `${scope}|${m.id}`;
     if (msgKey !== undefined && m.id !== undefined) {
       const seen = this.#store.seqOfMessage(msgKey);
@@ -274,7 +307,12 @@ export class Room extends DurableObject<Env> {
     // Before the room's budgets: a refused value costs other clients nothing.
     const invalid = this.#subjects?.problem(m.key, m.value);
     if (invalid !== undefined) {
-      return [errorFrame('invalid_value', `Invalid value for ${m.key}: ${invalid}`, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
+      return [
+        errorFrame('invalid_value', `Invalid value for ${m.key}: ${invalid}`, {
+          key: m.key,
+          ...(m.id === undefined ? {} : { id: m.id }),
+        }),
+      ];
     }
     // Refused before anything is applied or remembered, so a resend with the same ID applies once.
     const refusal = this.#rates.admit(rates, m.action.type === 'compact' ? 0 : this.#conns.audience(m.key));
@@ -304,8 +342,13 @@ export class Room extends DurableObject<Env> {
 
   #subscribe(c: Connection, m: Extract<ClientMessage, { type: 'sub' }>): void {
     if (!c.subs.has(m.key) && c.subs.size >= this.#limits.maxSubscriptions) {
-      return c.send(errorFrame('too_many_subscriptions',
-        `A socket may hold ${this.#limits.maxSubscriptions} subscriptions (maxSubscriptions)`, { key: m.key }));
+      return c.send(
+        errorFrame(
+          'too_many_subscriptions',
+          `A socket may hold ${this.#limits.maxSubscriptions} subscriptions (maxSubscriptions)`,
+          { key: m.key },
+        ),
+      );
     }
     if (!c.subs.has(m.key) && !this.#store.admits(m.key)) {
       return c.send(errorFrame('too_many_subjects', tooManySubjects(this.#limits.maxSubjects), { key: m.key }));
@@ -328,7 +371,12 @@ export class Room extends DurableObject<Env> {
   }
 
   #replayOptions(c: Connection, reset: boolean) {
-    return { cbor: c.a.cbor, extended: c.extended, reset, maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES) };
+    return {
+      cbor: c.a.cbor,
+      extended: c.extended,
+      reset,
+      maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES),
+    };
   }
 }
 
@@ -344,7 +392,9 @@ function scopeOf(c: Connection): string {
 
 function rateLimited(r: Refusal, id: string | undefined, key?: string): ServerMessage {
   return errorFrame('rate_limited', r.message, {
-    ...(id === undefined ? {} : { id }), ...(key === undefined ? {} : { key }), retryAfter: r.retryAfter,
+    ...(id === undefined ? {} : { id }),
+    ...(key === undefined ? {} : { key }),
+    retryAfter: r.retryAfter,
   });
 }
 

@@ -16,7 +16,13 @@ import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts'
 import { corsFor, originAllowed } from './origins.ts';
 import { demoFile } from './demo.ts';
 import { GRANT_HEADER } from './grant.ts';
-import { ADDRESS_HEADER, ADDRESS_WINDOW_SECONDS, clientAddress, refusedSocket, withinAddressLimit } from './address-limits.ts';
+import {
+  ADDRESS_HEADER,
+  ADDRESS_WINDOW_SECONDS,
+  clientAddress,
+  refusedSocket,
+  withinAddressLimit,
+} from './address-limits.ts';
 import { limitsFrom } from './config.ts';
 import { badRoomPage } from './bad-room-page.ts';
 import { CONFIG_HEADER, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
@@ -37,8 +43,13 @@ class ApiError extends HTTPException {
   }
 }
 
-const tooManyFromAddress = (what: string) => new ApiError(429, 'rate_limited',
-  `Too many ${what} from this address; try again in ${ADDRESS_WINDOW_SECONDS} s`, ADDRESS_WINDOW_SECONDS);
+const tooManyFromAddress = (what: string) =>
+  new ApiError(
+    429,
+    'rate_limited',
+    `Too many ${what} from this address; try again in ${ADDRESS_WINDOW_SECONDS} s`,
+    ADDRESS_WINDOW_SECONDS,
+  );
 
 const ROOM_ID_RULE = 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -';
 /** The most POST /new reads: no body (DriftDB), or {"private": true}. */
@@ -121,115 +132,152 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
       .all('/demo/*', wrongMethod(ALLOW.get));
   }
 
-  return app
-    .get('/lib/*', (c) => demoFile(c, c.req.path.slice(prefixOf(c).length)) ?? c.notFound())
-    .all('/lib/*', wrongMethod(ALLOW.get))
-    .post('/new', async (c) => {
-      if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
-      // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
-      const text = await c.req.text();
-      if (text.length > NEW_ROOM_BODY_BYTES) {
-        throw new ApiError(413, 'too_large', `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`);
-      }
-      let raw: unknown = {};
-      try {
-        if (text) raw = JSON.parse(text);
-      } catch {
-        throw new ApiError(400, 'bad_frame', 'Body is not JSON');
-      }
-      const body = NewRoomRequest.safeParse(raw);
-      if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
-      const prefix = prefixOf(c);
-      if (!body.data.private) return c.json(roomResult(c, newRoomId(), prefix));
-      const room = PRIVATE_PREFIX + newRoomId();
-      const gate = await admitAdmin(c, room);
-      if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
-      return c.json(roomResult(c, room, prefix));
-    })
-    .all('/new', wrongMethod(ALLOW.post))
-    .post('/room/:id/revoke', async (c) => {
-      const stub = roomStub(c);
-      const gate = await admitAdmin(c, c.req.param('id'));
-      if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
-      const body = RevokeRequest.safeParse(await c.req.json().catch(() => undefined));
-      if (!body.success) throw new ApiError(400, 'bad_message', 'Revoke takes {"before"?: seconds}, {"user": sub, "before"?: seconds} or {"jti": id}');
-      const now = Math.floor(Date.now() / 1000);
-      const r = body.data;
-      const revocation = 'jti' in r ? { jti: r.jti } : 'user' in r ? { user: r.user, before: r.before ?? now } : { before: r.before ?? now };
-      return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
-    })
-    .all('/room/:id/revoke', wrongMethod(ALLOW.post))
-    .get('/room/:id', (c) => {
-      roomStub(c);
-      const id = c.req.param('id');
-      return c.json(roomResult(c, id, prefixOf(c)));
-    })
-    .all('/room/:id', wrongMethod(ALLOW.get))
-    .get('/room/:id/connect', async (c) => {
-      const stub = roomStub(c);
-      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
-        throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
-      }
-      if (!(await withinAddressLimit(c, 'CONNECT_LIMITER'))) {
-        return refusedSocket(CLOSE_CODES.rateLimited,
-          `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`);
-      }
-      const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
-      if (!originAllowed(c.env, c.req.header('origin'))) return refusedSocket(CLOSE_CODES.forbidden, 'Origin not allowed', protocol);
-      const gate = await admit(c, c.req.param('id'));
-      if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
-      const forwarded = new Request(c.req.raw);
-      // These headers are the Worker's word to the room: never what a client sent.
-      forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
-      forwarded.headers.set(CONFIG_HEADER, fingerprint);
-      if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
-      else forwarded.headers.delete(GRANT_HEADER);
-      return stub.fetch(forwarded);
-    })
-    .all('/room/:id/connect', wrongMethod(ALLOW.get))
-    .post('/room/:id/send',
-      (c, next) => {
-        const max = limitsFrom(c.env).maxMessageBytes;
-        return bodyLimit({
-          maxSize: max,
-          onError: () => { throw new ApiError(413, 'too_large', `Body exceeds maxMessageBytes (${max} bytes)`); },
-        })(c, next);
-      },
-      async (c) => {
-        const stub = roomStub(c);
-        if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
-        const gate = await admit(c, c.req.param('id'));
-        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
-        const client = c.req.query('client');
-        if (client !== undefined && !HttpClient.safeParse(client).success) {
-          throw new ApiError(400, 'bad_message', 'client must be 1-64 characters');
+  return (
+    app
+      .get('/lib/*', (c) => demoFile(c, c.req.path.slice(prefixOf(c).length)) ?? c.notFound())
+      .all('/lib/*', wrongMethod(ALLOW.get))
+      .post('/new', async (c) => {
+        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+        // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
+        const text = await c.req.text();
+        if (text.length > NEW_ROOM_BODY_BYTES) {
+          throw new ApiError(
+            413,
+            'too_large',
+            `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`,
+          );
         }
-        const body = await c.req.json().catch(() => {
+        let raw: unknown = {};
+        try {
+          if (text) raw = JSON.parse(text);
+        } catch {
           throw new ApiError(400, 'bad_frame', 'Body is not JSON');
-        });
-        // Checked against HTTP's own union: a bad type is told the three types HTTP takes.
-        const message = checkHttpMessage(body, limitsFrom(c.env));
-        if (!message.ok) throw new ApiError(400, message.error.code, message.error.message);
-        if (message.message.type === 'push' && message.message.id !== undefined && client === undefined && !gate.grant) {
-          // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
-          throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
         }
-        const reply = await stub.send(message.message, client, gate.grant, fingerprint);
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (reply.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
-        return c.body(reply.body, reply.status, headers);
+        const body = NewRoomRequest.safeParse(raw);
+        if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
+        const prefix = prefixOf(c);
+        if (!body.data.private) return c.json(roomResult(c, newRoomId(), prefix));
+        const room = PRIVATE_PREFIX + newRoomId();
+        const gate = await admitAdmin(c, room);
+        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+        return c.json(roomResult(c, room, prefix));
       })
-    .all('/room/:id/send', wrongMethod(ALLOW.post))
-    // Only used at the top level: a host app that mounts these routes answers its own unknown paths.
-    .notFound((c) => c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
-    .onError((err, c) => {
-      if (err instanceof ApiError) {
-        if (err.retryAfter !== undefined) c.header('retry-after', String(err.retryAfter));
-        return c.json(errorFrame(err.code, err.message, err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter * 1000 }), err.status);
-      }
-      if (err instanceof HTTPException) return c.json(errorFrame('bad_message', err.message), err.status);
-      console.error(err);
-      return c.json(errorFrame('internal', 'Internal error'), 500);
-    });
+      .all('/new', wrongMethod(ALLOW.post))
+      .post('/room/:id/revoke', async (c) => {
+        const stub = roomStub(c);
+        const gate = await admitAdmin(c, c.req.param('id'));
+        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+        const body = RevokeRequest.safeParse(await c.req.json().catch(() => undefined));
+        if (!body.success)
+          throw new ApiError(
+            400,
+            'bad_message',
+            'Revoke takes {"before"?: seconds}, {"user": sub, "before"?: seconds} or {"jti": id}',
+          );
+        const now = Math.floor(Date.now() / 1000);
+        const r = body.data;
+        const revocation =
+          'jti' in r
+            ? { jti: r.jti }
+            : 'user' in r
+              ? { user: r.user, before: r.before ?? now }
+              : { before: r.before ?? now };
+        return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
+      })
+      .all('/room/:id/revoke', wrongMethod(ALLOW.post))
+      .get('/room/:id', (c) => {
+        roomStub(c);
+        const id = c.req.param('id');
+        return c.json(roomResult(c, id, prefixOf(c)));
+      })
+      .all('/room/:id', wrongMethod(ALLOW.get))
+      .get('/room/:id/connect', async (c) => {
+        const stub = roomStub(c);
+        if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+          throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
+        }
+        if (!(await withinAddressLimit(c, 'CONNECT_LIMITER'))) {
+          return refusedSocket(
+            CLOSE_CODES.rateLimited,
+            `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`,
+          );
+        }
+        const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
+        if (!originAllowed(c.env, c.req.header('origin')))
+          return refusedSocket(CLOSE_CODES.forbidden, 'Origin not allowed', protocol);
+        const gate = await admit(c, c.req.param('id'));
+        if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
+        const forwarded = new Request(c.req.raw);
+        // These headers are the Worker's word to the room: never what a client sent.
+        forwarded.headers.set(ADDRESS_HEADER, clientAddress(c));
+        forwarded.headers.set(CONFIG_HEADER, fingerprint);
+        if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
+        else forwarded.headers.delete(GRANT_HEADER);
+        return stub.fetch(forwarded);
+      })
+      .all('/room/:id/connect', wrongMethod(ALLOW.get))
+      .post(
+        '/room/:id/send',
+        (c, next) => {
+          const max = limitsFrom(c.env).maxMessageBytes;
+          return bodyLimit({
+            maxSize: max,
+            onError: () => {
+              throw new ApiError(413, 'too_large', `Body exceeds maxMessageBytes (${max} bytes)`);
+            },
+          })(c, next);
+        },
+        async (c) => {
+          const stub = roomStub(c);
+          if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
+          const gate = await admit(c, c.req.param('id'));
+          if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+          const client = c.req.query('client');
+          if (client !== undefined && !HttpClient.safeParse(client).success) {
+            throw new ApiError(400, 'bad_message', 'client must be 1-64 characters');
+          }
+          const body = await c.req.json().catch(() => {
+            throw new ApiError(400, 'bad_frame', 'Body is not JSON');
+          });
+          // Checked against HTTP's own union: a bad type is told the three types HTTP takes.
+          const message = checkHttpMessage(body, limitsFrom(c.env));
+          if (!message.ok) throw new ApiError(400, message.error.code, message.error.message);
+          if (
+            message.message.type === 'push' &&
+            message.message.id !== undefined &&
+            client === undefined &&
+            !gate.grant
+          ) {
+            // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
+            throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
+          }
+          const reply = await stub.send(message.message, client, gate.grant, fingerprint);
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (reply.retryAfter !== undefined)
+            headers['retry-after'] = String(Math.max(1, Math.ceil(reply.retryAfter / 1000)));
+          return c.body(reply.body, reply.status, headers);
+        },
+      )
+      .all('/room/:id/send', wrongMethod(ALLOW.post))
+      // Only used at the top level: a host app that mounts these routes answers its own unknown paths.
+      .notFound((c) =>
+        c.json(errorFrame('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404),
+      )
+      .onError((err, c) => {
+        if (err instanceof ApiError) {
+          if (err.retryAfter !== undefined) c.header('retry-after', String(err.retryAfter));
+          return c.json(
+            errorFrame(
+              err.code,
+              err.message,
+              err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter * 1000 },
+            ),
+            err.status,
+          );
+        }
+        if (err instanceof HTTPException) return c.json(errorFrame('bad_message', err.message), err.status);
+        console.error(err);
+        return c.json(errorFrame('internal', 'Internal error'), 500);
+      })
+  );
 }
-

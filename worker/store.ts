@@ -68,8 +68,7 @@ export function entryBytes(key: string, value: StoredValue, client: string | nul
 }
 
 /** The same count in SQL, for rows stored before sizes were (schema 1). */
-const ENTRY_BYTES_SQL =
-  `length(CAST(value AS BLOB)) + length(CAST(key AS BLOB)) + coalesce(length(CAST(client AS BLOB)), 0) + ${ENTRY_OVERHEAD}`;
+const ENTRY_BYTES_SQL = `length(CAST(value AS BLOB)) + length(CAST(key AS BLOB)) + coalesce(length(CAST(client AS BLOB)), 0) + ${ENTRY_OVERHEAD}`;
 
 export const tooManySubjects = (max: number): string => `A room may hold ${max} subjects (maxSubjects)`;
 
@@ -143,8 +142,12 @@ export class Store {
     this.#sql = storage.sql;
     this.#caps = caps;
     this.#sql.exec(SCHEMA);
-    const meta = new Map(this.#sql.exec<{ name: string; value: number }>('SELECT name, value FROM meta').toArray()
-      .map((r) => [r.name, r.value]));
+    const meta = new Map(
+      this.#sql
+        .exec<{ name: string; value: number }>('SELECT name, value FROM meta')
+        .toArray()
+        .map((r) => [r.name, r.value]),
+    );
     if ((meta.get('schema') ?? 0) < SCHEMA_VERSION) this.#migrate();
     this.#reserved = meta.get('seq_reserved') ?? 0;
     this.#seq = this.#reserved;
@@ -260,8 +263,13 @@ export class Store {
         break;
       case 'compact': {
         const at = action.seq;
-        const folded = this.#sql.exec<{ n: number; bytes: number }>(
-          'SELECT count(*) AS n, total(bytes) AS bytes FROM entries WHERE key = ? AND seq <= ?', key, at).one();
+        const folded = this.#sql
+          .exec<{ n: number; bytes: number }>(
+            'SELECT count(*) AS n, total(bytes) AS bytes FROM entries WHERE key = ? AND seq <= ?',
+            key,
+            at,
+          )
+          .one();
         entries = cur.entries - folded.n + 1;
         bytes = cur.bytes - folded.bytes + size;
         floor = at;
@@ -280,7 +288,8 @@ export class Store {
     if (delta > 0 && this.#roomBytes + delta > maxRoom) {
       throw new RejectedPush(
         `The room holds ${this.#roomBytes} of ${maxRoom} bytes (maxRoomBytes); this write needs ${delta} more`,
-        'room_storage_full');
+        'room_storage_full',
+      );
     }
 
     const seq = this.#write(() => {
@@ -298,13 +307,23 @@ export class Store {
           this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, seq);
           break;
       }
-      this.#sql.exec('INSERT INTO entries (key, seq, value, client, bytes) VALUES (?, ?, ?, ?, ?)',
-        key, seq, value, client ?? null, size);
+      this.#sql.exec(
+        'INSERT INTO entries (key, seq, value, client, bytes) VALUES (?, ?, ?, ?, ?)',
+        key,
+        seq,
+        value,
+        client ?? null,
+        size,
+      );
       if (cut.count > 0) this.#sql.exec('DELETE FROM entries WHERE key = ? AND seq <= ?', key, cut.upTo);
       this.#sql.exec(
         `INSERT INTO subjects (key, floor, entries, bytes) VALUES (?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET floor = excluded.floor, entries = excluded.entries, bytes = excluded.bytes`,
-        key, floor, entries, bytes);
+        key,
+        floor,
+        entries,
+        bytes,
+      );
       if (msgKey !== undefined) this.#remember(msgKey, seq);
       return seq;
     });
@@ -317,21 +336,35 @@ export class Store {
   /** Retained values of `key` with seq greater than `after`, oldest first. */
   entriesAfter(key: string, after: number): Iterable<StoredEntry> {
     return this.#sql.exec<StoredEntry & Record<string, SqlStorageValue>>(
-      'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? ORDER BY seq', key, after);
+      'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? ORDER BY seq',
+      key,
+      after,
+    );
   }
 
   /** Up to `limit` retained values of `key` with after < seq ≤ upTo, oldest first. */
   entriesPage(key: string, after: number, upTo: number, limit: number): StoredEntry[] {
-    return this.#sql.exec<StoredEntry & Record<string, SqlStorageValue>>(
-      'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
-      key, after, upTo, limit).toArray();
+    return this.#sql
+      .exec<StoredEntry & Record<string, SqlStorageValue>>(
+        'SELECT seq, value, client FROM entries WHERE key = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+        key,
+        after,
+        upTo,
+        limit,
+      )
+      .toArray();
   }
 
   /** The newest `count` retained values of `key`, oldest first. */
   lastEntries(key: string, count: number): StoredEntry[] {
-    return this.#sql.exec<StoredEntry & Record<string, SqlStorageValue>>(
-      'SELECT seq, value, client FROM entries WHERE key = ? ORDER BY seq DESC LIMIT ?', key, count)
-      .toArray().reverse();
+    return this.#sql
+      .exec<StoredEntry & Record<string, SqlStorageValue>>(
+        'SELECT seq, value, client FROM entries WHERE key = ? ORDER BY seq DESC LIMIT ?',
+        key,
+        count,
+      )
+      .toArray()
+      .reverse();
   }
 
   /**
@@ -340,7 +373,8 @@ export class Store {
    */
   wipe(): void {
     this.#storage.transactionSync(() => {
-      for (const table of ['entries', 'subjects', 'client_msgs', 'subscriptions']) this.#sql.exec(`DELETE FROM ${table}`);
+      for (const table of ['entries', 'subjects', 'client_msgs', 'subscriptions'])
+        this.#sql.exec(`DELETE FROM ${table}`);
       this.#wipeFloor = this.#seq;
       this.#setMeta('wipe_floor', this.#seq);
     });
@@ -355,7 +389,8 @@ export class Store {
     return this.#sql.exec<{ conn: string; key: string }>('SELECT conn, key FROM subscriptions').toArray();
   }
   subscribe(conn: string, key: string): void {
-    const added = this.#sql.exec('INSERT OR IGNORE INTO subscriptions (conn, key) VALUES (?, ?)', conn, key).rowsWritten > 0;
+    const added =
+      this.#sql.exec('INSERT OR IGNORE INTO subscriptions (conn, key) VALUES (?, ?)', conn, key).rowsWritten > 0;
     if (!added || !this.#subjects) return;
     const s = this.#subjects.get(key);
     if (s) s.subs += 1;
@@ -366,7 +401,10 @@ export class Store {
     if (removed) this.#unsubscribed(key);
   }
   forgetConnection(conn: string): void {
-    for (const { key } of this.#sql.exec<{ key: string }>('DELETE FROM subscriptions WHERE conn = ? RETURNING key', conn)) {
+    for (const { key } of this.#sql.exec<{ key: string }>(
+      'DELETE FROM subscriptions WHERE conn = ? RETURNING key',
+      conn,
+    )) {
       this.#unsubscribed(key);
     }
   }
@@ -388,11 +426,14 @@ export class Store {
     const all = new Map<string, SubjectState>();
     let bytes = 0;
     for (const r of this.#sql.exec<{ key: string; floor: number; entries: number; bytes: number }>(
-      'SELECT key, floor, entries, bytes FROM subjects')) {
+      'SELECT key, floor, entries, bytes FROM subjects',
+    )) {
       all.set(r.key, { entries: r.entries, bytes: r.bytes, floor: r.floor, subs: 0 });
       bytes += r.bytes;
     }
-    for (const r of this.#sql.exec<{ key: string; n: number }>('SELECT key, count(*) AS n FROM subscriptions GROUP BY key')) {
+    for (const r of this.#sql.exec<{ key: string; n: number }>(
+      'SELECT key, count(*) AS n FROM subscriptions GROUP BY key',
+    )) {
       const s = all.get(r.key);
       if (s) s.subs = r.n;
       else all.set(r.key, { entries: 0, bytes: 0, floor: 0, subs: r.n });
@@ -430,8 +471,14 @@ export class Store {
   /** Entries of `key` after seq `after`, oldest first, read `first` rows first and more as needed. */
   *#oldest(key: string, after: number, first: number): Generator<{ seq: number; bytes: number }> {
     for (let limit = Math.min(Math.max(first, 2), TRIM_ROWS); ; limit = Math.min(limit * 2, TRIM_ROWS)) {
-      const rows = this.#sql.exec<{ seq: number; bytes: number }>(
-        'SELECT seq, bytes FROM entries WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?', key, after, limit).toArray();
+      const rows = this.#sql
+        .exec<{ seq: number; bytes: number }>(
+          'SELECT seq, bytes FROM entries WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?',
+          key,
+          after,
+          limit,
+        )
+        .toArray();
       yield* rows;
       if (rows.length < limit) return;
       after = rows[rows.length - 1]!.seq;
@@ -466,7 +513,8 @@ export class Store {
       this.#msgsSincePrune = 0;
       this.#sql.exec(
         'DELETE FROM client_msgs WHERE seq < (SELECT seq FROM client_msgs ORDER BY seq DESC LIMIT 1 OFFSET ?)',
-        DEDUP_WINDOW);
+        DEDUP_WINDOW,
+      );
     }
   }
 

@@ -20,7 +20,12 @@ export interface SubjectSchema<Input = unknown> {
 }
 type StandardResult =
   | { readonly value: unknown; readonly issues?: undefined }
-  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined }> };
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
 
 /** Subject name (exact) or `prefix*` → schema. `*` alone matches every subject. */
 export type SubjectSchemas = Readonly<Record<string, SubjectSchema>>;
@@ -66,4 +71,3 @@ export class SubjectRules {
     return `${path ? `${path}: ` : ''}${issue.message || 'invalid'}`;
   }
 }
-

@@ -7,19 +7,23 @@ import type { ErrorCode, Limits } from '../protocol/limits.ts';
 import { ClientMessage, HttpMessage, type ErrorOut } from '../protocol/messages.ts';
 import { decodeFrame, utf8Length } from './codec.ts';
 
-export type Inbound<M = ClientMessage> =
-  | { ok: true; message: M; binary: boolean }
-  | { ok: false; error: ErrorOut };
+export type Inbound<M = ClientMessage> = { ok: true; message: M; binary: boolean } | { ok: false; error: ErrorOut };
 
-export const errorFrame = (code: ErrorCode, message: string, extra: { id?: string; key?: string; retryAfter?: number } = {}): ErrorOut =>
-  ({ type: 'error', message, code, ...extra });
+export const errorFrame = (
+  code: ErrorCode,
+  message: string,
+  extra: { id?: string; key?: string; retryAfter?: number } = {},
+): ErrorOut => ({ type: 'error', message, code, ...extra });
 
 export function parseFrame(frame: string | ArrayBuffer, limits: Limits): Inbound {
   // UTF-8 is at most 3 bytes per UTF-16 unit, so most text frames need no count.
-  const size = typeof frame !== 'string' ? frame.byteLength
-    : frame.length * 3 <= limits.maxMessageBytes ? 0 : utf8Length(frame);
+  const size =
+    typeof frame !== 'string' ? frame.byteLength : frame.length * 3 <= limits.maxMessageBytes ? 0 : utf8Length(frame);
   if (size > limits.maxMessageBytes) {
-    return { ok: false, error: errorFrame('too_large', `Frame of ${size} bytes exceeds maxMessageBytes (${limits.maxMessageBytes})`) };
+    return {
+      ok: false,
+      error: errorFrame('too_large', `Frame of ${size} bytes exceeds maxMessageBytes (${limits.maxMessageBytes})`),
+    };
   }
   const decoded = decodeFrame(frame);
   if (!decoded.ok) return { ok: false, error: errorFrame('bad_frame', decoded.message) };
@@ -39,16 +43,24 @@ export function checkHttpMessage(raw: unknown, limits: Limits): Inbound<HttpMess
   return check(HttpMessage, raw, false, limits);
 }
 
-function check<M extends ClientMessage>(schema: z.ZodType<M, unknown>, raw: unknown, binary: boolean, limits: Limits): Inbound<M> {
+function check<M extends ClientMessage>(
+  schema: z.ZodType<M, unknown>,
+  raw: unknown,
+  binary: boolean,
+  limits: Limits,
+): Inbound<M> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: errorFrame('bad_message', describe(raw, parsed.error.issues[0]), idOf(raw)) };
+  if (!parsed.success)
+    return { ok: false, error: errorFrame('bad_message', describe(raw, parsed.error.issues[0]), idOf(raw)) };
   const message = parsed.data;
   if ('key' in message && message.key.length > limits.maxSubjectLength) {
     return {
       ok: false,
-      error: errorFrame('subject_too_long',
+      error: errorFrame(
+        'subject_too_long',
         `Subject of ${message.key.length} characters exceeds maxSubjectLength (${limits.maxSubjectLength})`,
-        { ...idOf(message), key: message.key.slice(0, 64) }),
+        { ...idOf(message), key: message.key.slice(0, 64) },
+      ),
     };
   }
   return { ok: true, message, binary };
@@ -73,7 +85,11 @@ export function describe(raw: unknown, issue: z.core.$ZodIssue | undefined): str
   const field = path.map(String).join('.');
   const got = at(raw, path);
   // A length is told by its count, never its text: the field may be a secret or a token.
-  if (typeof got === 'string' && (issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'string') {
+  if (
+    typeof got === 'string' &&
+    (issue.code === 'too_small' || issue.code === 'too_big') &&
+    issue.origin === 'string'
+  ) {
     const n = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
     if (got === '') return `Invalid ${frame}: ${field} must not be empty`;
     return `Invalid ${frame}: ${field} must be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${n} characters long, not ${got.length}`;
@@ -81,7 +97,8 @@ export function describe(raw: unknown, issue: z.core.$ZodIssue | undefined): str
   const must = expectation(issue);
   if (must === undefined) return `Invalid ${frame}: ${field}: ${issue.message}`;
   // zod's "nonoptional": a field that takes any value, null included, but must be there.
-  if (got === undefined) return `Invalid ${frame}: ${field} is missing${must ? `: it must be ${must}` : ' (null for no value)'}`;
+  if (got === undefined)
+    return `Invalid ${frame}: ${field} is missing${must ? `: it must be ${must}` : ' (null for no value)'}`;
   return `Invalid ${frame}: ${field} must be ${must}, not ${shown(got)}`;
 }
 

@@ -24,7 +24,7 @@ function showCanSend() {
   note.hidden = open;
   note.textContent = channels.size
     ? 'Connecting to the others in this call… You can send once a connection is up.'
-    : 'Nobody else is in this call yet: open this page\'s address in another browser, and you can send them messages here.';
+    : "Nobody else is in this call yet: open this page's address in another browser, and you can send them messages here.";
 }
 const showAlone = () => {
   alone.hidden = channels.size > 0;

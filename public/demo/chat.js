@@ -39,19 +39,25 @@ function show(value, seq, own) {
   if (log.querySelector(`li[data-seq="${seq}"]`)) return; // acknowledged and echoed: one line
   const item = line(value, own);
   item.dataset.seq = String(seq);
-  const next = [...log.children].find((other) => other.classList.contains('pending') || Number(other.dataset.seq) > seq);
+  const next = [...log.children].find(
+    (other) => other.classList.contains('pending') || Number(other.dataset.seq) > seq,
+  );
   log.insertBefore(item, next ?? null);
   item.scrollIntoView({ block: 'nearest' });
 }
 
-room.subscribe('chat', (event) => {
-  // Compacted or wiped while we were away: the stored lines start over, ours still pending stay.
-  if (event.type === 'reset') for (const item of log.querySelectorAll('li[data-seq]')) item.remove();
-  if (event.type !== 'message') return;
-  // Whose it is comes from the client ID the server stamped on it, never from the name it claims.
-  const own = event.client !== undefined ? event.own : sentHere.has(event.value?.id);
-  show(event.value, event.seq, own);
-}, { last: 50 });
+room.subscribe(
+  'chat',
+  (event) => {
+    // Compacted or wiped while we were away: the stored lines start over, ours still pending stay.
+    if (event.type === 'reset') for (const item of log.querySelectorAll('li[data-seq]')) item.remove();
+    if (event.type !== 'message') return;
+    // Whose it is comes from the client ID the server stamped on it, never from the name it claims.
+    const own = event.client !== undefined ? event.own : sentHere.has(event.value?.id);
+    show(event.value, event.seq, own);
+  },
+  { last: 50 },
+);
 
 const newId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 

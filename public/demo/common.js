@@ -31,7 +31,14 @@ export const MAX_NAME = 40;
 
 /** A name as shown: one line, no control characters, at most MAX_NAME characters. */
 export function cleanName(name) {
-  return Array.from(String(name).replace(/[\p{Cc}\s]+/gu, ' ').trim()).slice(0, MAX_NAME).join('').trim();
+  return Array.from(
+    String(name)
+      .replace(/[\p{Cc}\s]+/gu, ' ')
+      .trim(),
+  )
+    .slice(0, MAX_NAME)
+    .join('')
+    .trim();
 }
 
 /** The name this tab would have without a chosen one: a token's user, else a guest name per tab (sessionStorage). */
@@ -75,9 +82,14 @@ function socketClass(token, onRefused) {
 /** Says on the page why the room refused it, in the server's words. */
 function showRefusal({ code, reason }, token) {
   const advice = token
-    ? 'This link\'s token does not let you in (any more): ask for a new one.'
+    ? "This link's token does not let you in (any more): ask for a new one."
     : 'It is a private room: open it with a link that carries a token (…#token=…).';
-  const note = element('p', { id: 'refused', className: 'refused', role: 'alert', textContent: `Refused: ${reason || 'no reason given'} (${code}). ${advice}` });
+  const note = element('p', {
+    id: 'refused',
+    className: 'refused',
+    role: 'alert',
+    textContent: `Refused: ${reason || 'no reason given'} (${code}). ${advice}`,
+  });
   document.querySelector('#refused')?.remove();
   document.querySelector('main').prepend(note);
 }
@@ -90,11 +102,20 @@ function showRefusal({ code, reason }, token) {
  */
 function nameField(room, page) {
   const input = element('input', {
-    id: 'name', maxLength: MAX_NAME, autocomplete: 'nickname', spellcheck: false, value: myName(),
+    id: 'name',
+    maxLength: MAX_NAME,
+    autocomplete: 'nickname',
+    spellcheck: false,
+    value: myName(),
     title: `Your name, as the others see it (at most ${MAX_NAME} characters)`,
   });
   input.setAttribute('aria-label', 'your name');
-  const form = element('form', { id: 'name-form', className: 'name' }, element('label', { textContent: 'you are', htmlFor: 'name' }), input);
+  const form = element(
+    'form',
+    { id: 'name-form', className: 'name' },
+    element('label', { textContent: 'you are', htmlFor: 'name' }),
+    input,
+  );
   document.querySelector('header nav').after(form);
   let announced = myName();
   const apply = () => {
@@ -146,7 +167,10 @@ export function openRoom(page) {
     room.close();
     showRefusal(event, token);
   };
-  const room = connect({ base: location.origin, room: id }, { presence: { name: myName(), page }, WebSocket: socketClass(token, refused) });
+  const room = connect(
+    { base: location.origin, room: id },
+    { presence: { name: myName(), page }, WebSocket: socketClass(token, refused) },
+  );
   nameField(room, page);
   const badge = document.querySelector('#status');
   const show = (status) => {

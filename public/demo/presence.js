@@ -6,7 +6,8 @@ const share = document.querySelector('#share');
 // Never the token: it is this visitor's own.
 share.value = location.href.replace(/#.*/, '');
 if (roomToken()) {
-  document.querySelector('#share-hint').textContent = 'A private room: share this address, and whoever opens it needs a token of their own (…#token=…).';
+  document.querySelector('#share-hint').textContent =
+    'A private room: share this address, and whoever opens it needs a token of their own (…#token=…).';
 }
 document.querySelector('#share-form').addEventListener('submit', (event) => {
   event.preventDefault();

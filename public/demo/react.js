@@ -13,10 +13,16 @@ function todos(list, action) {
 function Header() {
   const status = useStatus();
   const latency = useLatency();
-  return h('header', null,
+  return h(
+    'header',
+    null,
     h('nav', null, h('a', { href: location.href }, 'link to share')),
-    h('span', { id: 'status', className: 'status', 'data-status': status },
-      status + (status === 'open' && latency !== undefined ? ` · ${latency} ms` : '')));
+    h(
+      'span',
+      { id: 'status', className: 'status', 'data-status': status },
+      status + (status === 'open' && latency !== undefined ? ` · ${latency} ms` : ''),
+    ),
+  );
 }
 
 function Todos() {
@@ -27,25 +33,55 @@ function Todos() {
     if (text.trim()) dispatch({ add: Math.random().toString(36).slice(2), text: text.trim() });
     setText('');
   };
-  return h('section', null,
-    h('form', { onSubmit: add },
-      h('input', { value: text, onChange: (e) => setText(e.target.value), placeholder: 'something to do', 'aria-label': 'new item' }),
-      h('button', { type: 'submit' }, 'add')),
-    h('ul', { className: 'log' }, list.map((item) => h('li', { key: item.id },
-      h('label', null,
-        h('input', { type: 'checkbox', checked: item.done, onChange: () => dispatch({ toggle: item.id }) }),
-        ` ${item.text}`)))));
+  return h(
+    'section',
+    null,
+    h(
+      'form',
+      { onSubmit: add },
+      h('input', {
+        value: text,
+        onChange: (e) => setText(e.target.value),
+        placeholder: 'something to do',
+        'aria-label': 'new item',
+      }),
+      h('button', { type: 'submit' }, 'add'),
+    ),
+    h(
+      'ul',
+      { className: 'log' },
+      list.map((item) =>
+        h(
+          'li',
+          { key: item.id },
+          h(
+            'label',
+            null,
+            h('input', { type: 'checkbox', checked: item.done, onChange: () => dispatch({ toggle: item.id }) }),
+            ` ${item.text}`,
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function Here() {
   // The name chosen on the other demo pages (localStorage), else this tab's guest name.
-  const [name] = useState(() => localStorage.getItem('demo.name') || sessionStorage.getItem('demo.name') || `guest-${Math.random().toString(36).slice(2, 6)}`);
+  const [name] = useState(
+    () =>
+      localStorage.getItem('demo.name') ||
+      sessionStorage.getItem('demo.name') ||
+      `guest-${Math.random().toString(36).slice(2, 6)}`,
+  );
   const [, , others] = usePresence({ name, page: 'react' });
-  return h('p', { className: 'hint' }, `You are ${name}. Also here: ${others.map((p) => String(p.state?.name ?? p.client)).join(', ') || 'nobody yet'}.`);
+  return h(
+    'p',
+    { className: 'hint' },
+    `You are ${name}. Also here: ${others.map((p) => String(p.state?.name ?? p.client)).join(', ') || 'nobody yet'}.`,
+  );
 }
 
 createRoot(document.querySelector('#root')).render(
-  h(RoomProvider, null,
-    h(Header),
-    h('main', null, h('h1', null, 'A shared to-do list'), h(Here), h(Todos))),
+  h(RoomProvider, null, h(Header), h('main', null, h('h1', null, 'A shared to-do list'), h(Here), h(Todos))),
 );

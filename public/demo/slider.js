@@ -27,10 +27,13 @@ function sendLatest() {
   const value = unsent;
   unsent = undefined;
   sending = true;
-  room.set('slider', value).catch(show).finally(() => {
-    sending = false;
-    sendLatest();
-  });
+  room
+    .set('slider', value)
+    .catch(show)
+    .finally(() => {
+      sending = false;
+      sendLatest();
+    });
 }
 
 room.subscribe('slider', show);

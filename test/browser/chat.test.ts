@@ -3,7 +3,14 @@
 // them, and what you send shows at once as "sending…" until the room has it.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connected, newRoomUrl, screenshot, SOCKET_REFUSED_WHILE_CUT, startDemo, STEP_MS, watchedVisitor, type Demo,
+  connected,
+  newRoomUrl,
+  screenshot,
+  SOCKET_REFUSED_WHILE_CUT,
+  startDemo,
+  STEP_MS,
+  watchedVisitor,
+  type Demo,
 } from './harness.ts';
 
 let demo: Demo;
@@ -69,13 +76,24 @@ describe('chat', () => {
     await say(bob, 'hello from the late joiner');
     await expect.poll(() => lines(alice), { timeout: STEP_MS }).toHaveLength(4);
     await say(alice, 'welcome');
-    await expect.poll(() => lines(alice), { timeout: STEP_MS }).toEqual([
-      'Alice (you) first', 'Alice (you) second', 'Alice (you) third', 'Bob hello from the late joiner', 'Alice (you) welcome',
+    await expect
+      .poll(() => lines(alice), { timeout: STEP_MS })
+      .toEqual([
+        'Alice (you) first',
+        'Alice (you) second',
+        'Alice (you) third',
+        'Bob hello from the late joiner',
+        'Alice (you) welcome',
+      ]);
+    await expect
+      .poll(() => lines(bob), { timeout: STEP_MS })
+      .toEqual(['Alice first', 'Alice second', 'Alice third', 'Bob (you) hello from the late joiner', 'Alice welcome']);
+    expect(await marked(alice, '.mine')).toEqual([
+      'Alice (you) first',
+      'Alice (you) second',
+      'Alice (you) third',
+      'Alice (you) welcome',
     ]);
-    await expect.poll(() => lines(bob), { timeout: STEP_MS }).toEqual([
-      'Alice first', 'Alice second', 'Alice third', 'Bob (you) hello from the late joiner', 'Alice welcome',
-    ]);
-    expect(await marked(alice, '.mine')).toEqual(['Alice (you) first', 'Alice (you) second', 'Alice (you) third', 'Alice (you) welcome']);
     expect(await marked(bob, '.mine')).toEqual(['Bob (you) hello from the late joiner']);
     await screenshot(bob, 'chat');
   });
@@ -114,9 +132,11 @@ describe('chat', () => {
     await say(alice, 'after');
     await say(bob, 'welcome back');
     const sent = ['before', 'while offline', 'still offline', 'after'];
-    await expect.poll(() => lines(alice), { timeout: STEP_MS })
+    await expect
+      .poll(() => lines(alice), { timeout: STEP_MS })
       .toEqual([...sent.map((text) => `Alice (you) ${text}`), 'Bob welcome back']);
-    await expect.poll(() => lines(bob), { timeout: STEP_MS })
+    await expect
+      .poll(() => lines(bob), { timeout: STEP_MS })
       .toEqual([...sent.map((text) => `Alice ${text}`), 'Bob (you) welcome back']);
     expect(await marked(alice, '.pending')).toEqual([]);
   });

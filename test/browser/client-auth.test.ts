@@ -90,25 +90,40 @@ describe('withToken in Chromium', () => {
     const urls: string[] = [];
     page.on('websocket', (ws) => urls.push(ws.url()));
 
-    const bob = connect({ base: server.url, room }, { WebSocket: withToken(() => tokenFor(room, 'bob'), { WebSocket: WS }) });
+    const bob = connect(
+      { base: server.url, room },
+      { WebSocket: withToken(() => tokenFor(room, 'bob'), { WebSocket: WS }) },
+    );
     rooms.push(bob);
     const heard: unknown[] = [];
     bob.subscribe('chat', (e) => e.type === 'message' && heard.push([e.value, e.client]));
     await expect.poll(() => bob.status, { timeout: STEP_MS }).toBe('open');
     await inPage(page, "(t) => t.room.append('chat', 'from the page')");
     await bob.append('chat', 'from node');
-    await expect.poll(() => heard, { timeout: STEP_MS }).toEqual([['from the page', 'alice'], ['from node', 'bob']]);
-    await expect.poll(() => inPage(page, '(t) => t.values'), { timeout: STEP_MS })
-      .toEqual([['from the page', 'alice'], ['from node', 'bob']]);
+    await expect
+      .poll(() => heard, { timeout: STEP_MS })
+      .toEqual([
+        ['from the page', 'alice'],
+        ['from node', 'bob'],
+      ]);
+    await expect
+      .poll(() => inPage(page, '(t) => t.values'), { timeout: STEP_MS })
+      .toEqual([
+        ['from the page', 'alice'],
+        ['from node', 'bob'],
+      ]);
     expect(await inPage(page, '(t) => t.errors')).toEqual([]);
     expect(urls).toEqual([]); // one socket all along
     await inPage(page, '(t) => t.room.close()');
   });
 
-  it('stops a page whose token is refused twice, with the server\'s reason, instead of dialing forever', async () => {
+  it("stops a page whose token is refused twice, with the server's reason, instead of dialing forever", async () => {
     const room = privateRoom();
     const { page, handshakes } = await blankPage();
-    const forged = await tokenFor(room, 'mallory', { ...key, k: Buffer.from('not-the-secret-0123456789abcdef-xx').toString('base64url') });
+    const forged = await tokenFor(room, 'mallory', {
+      ...key,
+      k: Buffer.from('not-the-secret-0123456789abcdef-xx').toString('base64url'),
+    });
     await joinInPage(page, room, forged);
     await expect.poll(() => inPage(page, '(t) => t.room.status'), { timeout: STEP_MS }).toBe('closed');
     expect(await inPage(page, '(t) => t.statuses')).toEqual(['reconnecting', 'closed']);

@@ -53,11 +53,16 @@ async function openApp(url: string): Promise<Page> {
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  await page.goto(url);
-  await page.locator('#status', { hasText: /^connected$/ }).waitFor().catch((e) => {
-    throw new Error(`${e.message}; page errors: ${problems.join('; ') || 'none'}`);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
   });
+  await page.goto(url);
+  await page
+    .locator('#status', { hasText: /^connected$/ })
+    .waitFor()
+    .catch((e) => {
+      throw new Error(`${e.message}; page errors: ${problems.join('; ') || 'none'}`);
+    });
   return page;
 }
 
@@ -66,7 +71,9 @@ describe('driftdb-react@1.0.12 against edgeroom', () => {
     const first = await openApp(`${appOrigin}/?api=${encodeURIComponent(`${server.url}/`)}`);
     // DriftDBProvider created a room and wrote it into the page URL: that is the shareable link.
     const link = () => first.evaluate(() => location.href);
-    await expect.poll(async () => new URL(await link()).searchParams.get('_driftdb_room'), { timeout: STEP_MS }).toMatch(/^[A-Za-z0-9]{24}$/);
+    await expect
+      .poll(async () => new URL(await link()).searchParams.get('_driftdb_room'), { timeout: STEP_MS })
+      .toMatch(/^[A-Za-z0-9]{24}$/);
     const second = await openApp(await link());
 
     await first.locator('#text').fill('hello from one');

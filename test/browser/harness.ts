@@ -91,12 +91,18 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export function watchProblems(page: Page, problems: string[] = []): string[] {
   const at = () => new URL(page.url()).pathname;
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`${at()}: console error: ${message.text()}${message.location().url ? ` (${message.location().url})` : ''}`);
+    if (message.type() === 'error')
+      problems.push(
+        `${at()}: console error: ${message.text()}${message.location().url ? ` (${message.location().url})` : ''}`,
+      );
   });
   page.on('pageerror', (error) => problems.push(`${at()}: uncaught: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`${at()}: request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText})`));
+  page.on('requestfailed', (request) =>
+    problems.push(`${at()}: request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText})`),
+  );
   page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`${at()}: HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
+    if (response.status() >= 400)
+      problems.push(`${at()}: HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
   });
   return problems;
 }
@@ -105,7 +111,8 @@ export function watchProblems(page: Page, problems: string[] = []): string[] {
  * What Chromium logs, whatever the page does, when a WebSocket cannot connect: expected
  * only while a test has cut the network (demo.network.cut()), and to be allowed only there.
  */
-export const SOCKET_REFUSED_WHILE_CUT = /: console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/room\/[\w-]+\/connect' failed: /;
+export const SOCKET_REFUSED_WHILE_CUT =
+  /: console error: WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/room\/[\w-]+\/connect' failed: /;
 
 /** `demo.visitor()`, with the problems (watchProblems) of every page its context opens pushed onto `problems`. */
 export async function watchedVisitor(demo: Demo, problems: string[]): Promise<Page> {

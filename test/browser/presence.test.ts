@@ -46,14 +46,16 @@ describe('presence list', () => {
     await carol.goto(roomUrl);
     await connected(carol);
     const carolName = (await names(carol))[0]!.replace(' (you)', '');
-    await expect.poll(() => names(alice), { timeout: STEP_MS })
+    await expect
+      .poll(() => names(alice), { timeout: STEP_MS })
       .toEqual([`${aliceName} (you)`, `${bobName} · room`, `${carolName} · room`]);
     await screenshot(alice, 'presence');
 
     // Bob follows a link to the chat: his room page leaves, his chat page joins.
     await bob.getByRole('link', { name: 'chat' }).click();
     await connected(bob);
-    await expect.poll(() => names(alice), { timeout: STEP_MS })
+    await expect
+      .poll(() => names(alice), { timeout: STEP_MS })
       .toEqual([`${aliceName} (you)`, `${carolName} · room`, `${bobName} · chat`]);
 
     await carol.close();
@@ -71,7 +73,9 @@ describe('presence list', () => {
     await bob.goto(roomUrl);
     await connected(bob);
     const bobName = (await names(bob))[0]!.replace(' (you)', '');
-    await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/), `${bobName} · room`]);
+    await expect
+      .poll(() => names(alice), { timeout: STEP_MS })
+      .toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/), `${bobName} · room`]);
 
     await setName(alice, '  Alice   Liddell ');
     expect(await alice.getByLabel('your name').inputValue()).toBe('Alice Liddell');
@@ -88,7 +92,8 @@ describe('presence list', () => {
     await expect.poll(() => names(bob), { timeout: STEP_MS }).toEqual([`${bobName} (you)`, 'Alice Liddell · chat']);
     await alice.locator('#text').fill('hello');
     await alice.locator('#text').press('Enter');
-    await expect.poll(() => alice.locator('#log li:not(.pending)').allTextContents(), { timeout: STEP_MS })
+    await expect
+      .poll(() => alice.locator('#log li:not(.pending)').allTextContents(), { timeout: STEP_MS })
       .toEqual(['Alice Liddell (you) hello']);
 
     // Longer than 40 characters: cut to 40, in the field and for the others.

@@ -32,7 +32,14 @@ afterAll(async () => {
 
 /** `npm run token -- …` with this test's development key: the token and the demo link it prints. */
 async function tokenLink(...args: string[]): Promise<{ token: string; url: string }> {
-  const { stdout } = await promisify(execFile)(process.execPath, [TOKEN_SCRIPT, '--dev-vars', devVars, '--base', demo.url, ...args]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    TOKEN_SCRIPT,
+    '--dev-vars',
+    devVars,
+    '--base',
+    demo.url,
+    ...args,
+  ]);
   const url = /^Open (\S+)$/m.exec(stdout)?.[1];
   const token = stdout.split('\n')[1];
   if (!url || !token) throw new Error(`unexpected output from token.mjs:\n${stdout}`);
@@ -86,16 +93,22 @@ describe('a private room', () => {
     for (const url of sockets) expect(url).toMatch(new RegExp(`/room/${room}/connect$`));
   });
 
-  it('refuses a page without a token, with another room\'s, or with an expired one, and the page says why', async () => {
+  it("refuses a page without a token, with another room's, or with an expired one, and the page says why", async () => {
     const room = privateRoom();
     const stranger = await demo.visitor();
     await stranger.goto(`${demo.url}/demo/chat?room=${room}`);
-    expect(await refusal(stranger)).toBe('Refused: This room needs a token (4100). It is a private room: open it with a link that carries a token (…#token=…).');
+    expect(await refusal(stranger)).toBe(
+      'Refused: This room needs a token (4100). It is a private room: open it with a link that carries a token (…#token=…).',
+    );
     await screenshot(stranger, 'private-room-refused');
 
     const elsewhere = await demo.visitor();
-    await elsewhere.goto(`${demo.url}/r/${room}#token=${(await tokenLink('--room', privateRoom(), '--sub', 'carol')).token}`);
-    expect(await refusal(elsewhere)).toBe('Refused: Token is for another room (4103). This link\'s token does not let you in (any more): ask for a new one.');
+    await elsewhere.goto(
+      `${demo.url}/r/${room}#token=${(await tokenLink('--room', privateRoom(), '--sub', 'carol')).token}`,
+    );
+    expect(await refusal(elsewhere)).toBe(
+      "Refused: Token is for another room (4103). This link's token does not let you in (any more): ask for a new one.",
+    );
 
     const key = JSON.parse(readDevVars(devVars).AUTH_KEYS!)[0];
     const expired = await mintToken({ room, sub: 'dave', ttlSeconds: 60, now: Date.now() / 1000 - 600 }, key);

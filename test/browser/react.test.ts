@@ -99,9 +99,12 @@ async function open(version: Version | 'readme', api: string, room?: string, rea
   });
   const query = new URLSearchParams({ v: String(version), api, ...(room ? { room } : {}) });
   await page.goto(`${appOrigin}/?${query}`);
-  await page.locator('#status', { hasText: ready }).waitFor().catch((e: Error) => {
-    throw new Error(`${e.message}; page errors: ${problems.join('; ') || 'none'}`);
-  });
+  await page
+    .locator('#status', { hasText: ready })
+    .waitFor()
+    .catch((e: Error) => {
+      throw new Error(`${e.message}; page errors: ${problems.join('; ') || 'none'}`);
+    });
   return {
     page,
     sockets: () => page.evaluate(() => (window as unknown as { sockets: number }).sockets),
@@ -118,7 +121,9 @@ const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: STEP_MS
 describe.each([18, 19] as const)('React %i', (version) => {
   it('two providers (two browsers) share state, presence and relays through the link the first one made', async () => {
     const first = await open(version, demo.server.url);
-    expect((await first.page.evaluate(() => document.documentElement.dataset.react))?.split('.')[0]).toBe(String(version));
+    expect((await first.page.evaluate(() => document.documentElement.dataset.react))?.split('.')[0]).toBe(
+      String(version),
+    );
     // The provider created the room and wrote its ID into the page URL: that is the link to share.
     expect(roomOf(first.page)).toMatch(/^[A-Za-z0-9]{24}$/);
     const second = await open(version, demo.server.url, roomOf(first.page));
@@ -140,7 +145,10 @@ describe.each([18, 19] as const)('React %i', (version) => {
 
     // A set the room refuses: the promise says why, and the value rolls back to what it was.
     const refusal = await first.page.evaluate(() =>
-      (window.app.setRefused!('changed') as Promise<number>).then(() => 'applied', (e: { code: string }) => e.code),
+      (window.app.setRefused!('changed') as Promise<number>).then(
+        () => 'applied',
+        (e: { code: string }) => e.code,
+      ),
     );
     expect(refusal).toBe('subject_too_long');
     await poll(() => text(first.page, 'refused')).toBe('kept');
@@ -268,7 +276,14 @@ describe.each([18, 19] as const)('React %i', (version) => {
       expect(made).toEqual({ fetch: 0, sockets: 0 });
       expect(errors).toEqual([]);
       for (const [id, value] of Object.entries({
-        status: 'connecting', count: '0', refused: 'kept', tally: '[]', log: '[]', me: 'anon', others: '[]', latency: '',
+        status: 'connecting',
+        count: '0',
+        refused: 'kept',
+        tally: '[]',
+        log: '[]',
+        me: 'anon',
+        others: '[]',
+        latency: '',
       })) {
         expect(html).toContain(`<p id="${id}">${value.replace(/"/g, '&quot;')}</p>`);
       }
@@ -292,10 +307,13 @@ describe('as documented', () => {
       format: 'iife',
       jsx: 'automatic',
       define: { 'process.env.NODE_ENV': '"production"' },
-      plugins: [{
-        name: 'edgeroom-react', // the package name the README uses, for this repository's file
-        setup: (b) => b.onResolve({ filter: /^edgeroom\/react$/ }, () => ({ path: fixture('../../../client/react.ts') })),
-      }],
+      plugins: [
+        {
+          name: 'edgeroom-react', // the package name the README uses, for this repository's file
+          setup: (b) =>
+            b.onResolve({ filter: /^edgeroom\/react$/ }, () => ({ path: fixture('../../../client/react.ts') })),
+        },
+      ],
       logLevel: 'warning',
     });
     scripts.readme = result.outputFiles[0]!.text;

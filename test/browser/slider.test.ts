@@ -1,7 +1,14 @@
 // The shared slider: two browsers on the same room URL see each other's moves.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connected, newRoomUrl, screenshot, SOCKET_REFUSED_WHILE_CUT, startDemo, STEP_MS, watchedVisitor, type Demo,
+  connected,
+  newRoomUrl,
+  screenshot,
+  SOCKET_REFUSED_WHILE_CUT,
+  startDemo,
+  STEP_MS,
+  watchedVisitor,
+  type Demo,
 } from './harness.ts';
 
 let demo: Demo;
@@ -81,4 +88,3 @@ describe('shared slider', () => {
     await expect.poll(() => shown(bob), { timeout: STEP_MS }).toBe('100');
   });
 });
-

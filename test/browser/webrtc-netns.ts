@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { connected, newRoomUrl, screenshot, startDemo, STEP_MS } from './harness.ts';
 
-const report = (result: Record<string, unknown>): void => void process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+const report = (result: Record<string, unknown>): void =>
+  void process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 
 function setUpNetwork(): string | undefined {
   const steps = [
@@ -59,9 +60,16 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => 
 /** What every open page shows, for the failure report. */
 function snapshot(): Promise<string[]> {
   const pages = demo.browser.contexts().flatMap((context) => context.pages());
-  return Promise.all(pages.map((page) => page.evaluate(() =>
-    `${location.pathname}: ${document.querySelector('#status')?.textContent} | ${document.querySelector('#peers')?.textContent}`,
-  ).catch((error) => String(error))));
+  return Promise.all(
+    pages.map((page) =>
+      page
+        .evaluate(
+          () =>
+            `${location.pathname}: ${document.querySelector('#status')?.textContent} | ${document.querySelector('#peers')?.textContent}`,
+        )
+        .catch((error) => String(error)),
+    ),
+  );
 }
 
 async function scenario(name: string, run: () => Promise<Record<string, unknown>>): Promise<void> {
@@ -84,13 +92,25 @@ try {
     await Promise.all([connected(alice), connected(bob)]);
     await Promise.all([openCalls(alice).waitFor(), openCalls(bob).waitFor()]);
     await say(alice, 'hello over WebRTC');
-    const bobSaw = await until('bob to get a message', () => lines(bob), (seen) => seen.length > 0);
+    const bobSaw = await until(
+      'bob to get a message',
+      () => lines(bob),
+      (seen) => seen.length > 0,
+    );
     await say(bob, 'hello back');
-    const aliceSaw = await until('alice to get a reply', () => lines(alice), (seen) => seen.length > 1);
+    const aliceSaw = await until(
+      'alice to get a reply',
+      () => lines(alice),
+      (seen) => seen.length > 1,
+    );
     await screenshot(alice, 'call');
     const peersBefore = await alice.locator('#peers li[data-conn]').count();
     await bob.close();
-    const peersAfter = await until('alice to hang up', () => alice.locator('#peers li[data-conn]').count(), (n) => n === 0);
+    const peersAfter = await until(
+      'alice to hang up',
+      () => alice.locator('#peers li[data-conn]').count(),
+      (n) => n === 0,
+    );
     const aloneShown = await alice.locator('#alone').isVisible();
     return { bobSaw, aliceSaw, peersBefore, peersAfter, aloneShown };
   });
@@ -110,8 +130,13 @@ try {
         const { signaling } = await import('/lib/signaling.js' as string);
         const room = connect({ base: location.origin, room: id });
         const state = {
-          held: [] as [string, unknown][], hold: false, offers: 0, tracks: 0, received: [] as string[],
-          polite: undefined as boolean | undefined, pc: undefined as RTCPeerConnection | undefined,
+          held: [] as [string, unknown][],
+          hold: false,
+          offers: 0,
+          tracks: 0,
+          received: [] as string[],
+          polite: undefined as boolean | undefined,
+          pc: undefined as RTCPeerConnection | undefined,
           channel: undefined as RTCDataChannel | undefined,
         };
         const send = room.dm.bind(room);
@@ -133,29 +158,50 @@ try {
       }, room);
     }
     const read = <T>(fn: () => T) => Promise.all(pages.map((page) => page.evaluate(fn)));
-    await until('the call to open and settle', () => read(() => {
-      const { state } = (globalThis as any).glare;
-      return `${state.channel?.readyState} ${state.pc?.signalingState}`;
-    }), (s) => s.every((x) => x === 'open stable'));
+    await until(
+      'the call to open and settle',
+      () =>
+        read(() => {
+          const { state } = (globalThis as any).glare;
+          return `${state.channel?.readyState} ${state.pc?.signalingState}`;
+        }),
+      (s) => s.every((x) => x === 'open stable'),
+    );
     await read(() => {
       const { state } = (globalThis as any).glare;
       state.hold = true;
       const stream = document.createElement('canvas').captureStream(5);
       state.pc.addTrack(stream.getVideoTracks()[0], stream);
     });
-    const offersHeld = await until('both to make an offer', () => read(() => (globalThis as any).glare.state.offers), (n) => n.every((x) => x >= 1));
+    const offersHeld = await until(
+      'both to make an offer',
+      () => read(() => (globalThis as any).glare.state.offers),
+      (n) => n.every((x) => x >= 1),
+    );
     await read(() => {
       const { state, send } = (globalThis as any).glare;
       state.hold = false;
       for (const [to, value] of state.held.splice(0)) send(to, value);
     });
-    const tracks = await until('both to receive the other\'s track', () => read(() => (globalThis as any).glare.state.tracks), (n) => n.every((x) => x >= 1));
-    const stable = await until('both to settle', () => read(() => (globalThis as any).glare.state.pc.signalingState), (s) => s.every((x) => x === 'stable'));
+    const tracks = await until(
+      "both to receive the other's track",
+      () => read(() => (globalThis as any).glare.state.tracks),
+      (n) => n.every((x) => x >= 1),
+    );
+    const stable = await until(
+      'both to settle',
+      () => read(() => (globalThis as any).glare.state.pc.signalingState),
+      (s) => s.every((x) => x === 'stable'),
+    );
     await read(() => {
       const { state } = (globalThis as any).glare;
       state.channel.send(`from the ${state.polite ? 'polite' : 'impolite'} side`);
     });
-    const received = await until('both channels to deliver', () => read(() => (globalThis as any).glare.state.received), (r) => r.every((x) => x.length > 0));
+    const received = await until(
+      'both channels to deliver',
+      () => read(() => (globalThis as any).glare.state.received),
+      (r) => r.every((x) => x.length > 0),
+    );
     const polite = await read(() => (globalThis as any).glare.state.polite);
     return { offersHeld, tracks, stable, received, polite };
   });
@@ -169,26 +215,31 @@ try {
       const pages = [await demo.visitor(), await demo.visitor()];
       for (const page of pages) {
         await page.goto(`${demo.url}/room/${room}`);
-        await page.evaluate(async ({ id, adder }) => {
-          const { connect } = await import('/lib/edgeroom.js' as string);
-          const { signaling } = await import('/lib/signaling.js' as string);
-          const state = { received: [] as string[] };
-          const use = (channel: RTCDataChannel, polite: boolean) => {
-            channel.onopen = () => channel.send(`from the ${polite ? 'polite' : 'impolite'} side`);
-            channel.onmessage = (event) => state.received.push(event.data);
-          };
-          signaling(connect({ base: location.origin, room: id }), {
-            onCall({ pc, polite }: { pc: RTCPeerConnection; polite: boolean }) {
-              if ((adder === 'polite') === polite) use(pc.createDataChannel('solo'), polite);
-              else pc.ondatachannel = ({ channel }) => use(channel, polite);
-            },
-          });
-          (globalThis as Record<string, unknown>).oneSided = state;
-        }, { id: room, adder });
+        await page.evaluate(
+          async ({ id, adder }) => {
+            const { connect } = await import('/lib/edgeroom.js' as string);
+            const { signaling } = await import('/lib/signaling.js' as string);
+            const state = { received: [] as string[] };
+            const use = (channel: RTCDataChannel, polite: boolean) => {
+              channel.onopen = () => channel.send(`from the ${polite ? 'polite' : 'impolite'} side`);
+              channel.onmessage = (event) => state.received.push(event.data);
+            };
+            signaling(connect({ base: location.origin, room: id }), {
+              onCall({ pc, polite }: { pc: RTCPeerConnection; polite: boolean }) {
+                if ((adder === 'polite') === polite) use(pc.createDataChannel('solo'), polite);
+                else pc.ondatachannel = ({ channel }) => use(channel, polite);
+              },
+            });
+            (globalThis as Record<string, unknown>).oneSided = state;
+          },
+          { id: room, adder },
+        );
       }
-      const received = await until(`the ${adder} side's channel to deliver both ways`,
+      const received = await until(
+        `the ${adder} side's channel to deliver both ways`,
         () => Promise.all(pages.map((page) => page.evaluate(() => (globalThis as any).oneSided.received))),
-        (r) => r.every((x) => x.length > 0));
+        (r) => r.every((x) => x.length > 0),
+      );
       outcome[adder] = received.flat().toSorted();
     }
     return outcome;
@@ -206,10 +257,20 @@ try {
     await alice.locator('#status[data-status="reconnecting"]').waitFor();
     demo.network.restore();
     await Promise.all([connected(alice), connected(bob)]);
-    const after = await until('a new call to open', () => alice.locator('#peers li[data-state="open"]').evaluateAll(
-      (items) => items.map((item) => (item as HTMLElement).dataset.conn)), (conns) => conns.length === 1 && conns[0] !== before);
+    const after = await until(
+      'a new call to open',
+      () =>
+        alice
+          .locator('#peers li[data-state="open"]')
+          .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.conn)),
+      (conns) => conns.length === 1 && conns[0] !== before,
+    );
     await say(bob, 'still here');
-    const aliceSaw = await until('alice to get a message', () => lines(alice), (seen) => seen.length > 0);
+    const aliceSaw = await until(
+      'alice to get a message',
+      () => lines(alice),
+      (seen) => seen.length > 0,
+    );
     return { before, after, aliceSaw };
   });
 } finally {

@@ -13,7 +13,10 @@ const CHILD_MS = 120_000;
 
 function whyNoNamespace(): string | undefined {
   if (process.getuid?.() !== 0) return 'not running as root, so no network namespace can be made';
-  const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1'], { encoding: 'utf8', timeout: 10_000 });
+  const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   if (probe.error) return `cannot run unshare: ${probe.error.message}`;
   if (probe.status !== 0) return `unshare -n with a veth pair failed: ${probe.stderr.trim() || `exit ${probe.status}`}`;
   return undefined;
@@ -55,7 +58,9 @@ function runInNamespace(): Promise<{ results: Map<string, Result>; log: string }
 
 const noNamespace = whyNoNamespace();
 if (noNamespace) {
-  console.warn(`\n!!! SKIPPING the WebRTC browser tests: ${noNamespace}.\n!!! Run as root with unshare (util-linux) and ip (iproute2), as .ci/run does.\n`);
+  console.warn(
+    `\n!!! SKIPPING the WebRTC browser tests: ${noNamespace}.\n!!! Run as root with unshare (util-linux) and ip (iproute2), as .ci/run does.\n`,
+  );
 }
 
 describe.skipIf(noNamespace)('WebRTC call through the room (in a network namespace)', () => {
@@ -145,7 +150,9 @@ describe('call page with nobody else in it', () => {
     const bob = await watchedVisitor(demo, problems);
     await bob.goto(alice.url().replace('/demo/call', '/demo/chat'));
     await connected(bob);
-    await expect.poll(() => alice.evaluate(() => (globalThis as any).demo.room.peers.size), { timeout: STEP_MS }).toBe(1);
+    await expect
+      .poll(() => alice.evaluate(() => (globalThis as any).demo.room.peers.size), { timeout: STEP_MS })
+      .toBe(1);
     expect(await note.isVisible()).toBe(true);
     expect(await send.isDisabled()).toBe(true);
     expect(problems).toEqual([]);

@@ -78,7 +78,7 @@ describe('withToken', () => {
     expect(calls.count).toBe(1);
   });
 
-  it('refreshes over the open socket at 80% of the token\'s remaining life, and dials with the fresh token later', async () => {
+  it("refreshes over the open socket at 80% of the token's remaining life, and dials with the fresh token later", async () => {
     setNow();
     const first = jwt(inSeconds(100), 1);
     const second = jwt(inSeconds(300), 2);
@@ -151,7 +151,8 @@ describe('withToken', () => {
     setNow();
     let release: (token: string) => void = () => {};
     let calls = 0;
-    const getToken: TokenSource = () => (calls++ === 0 ? jwt(inSeconds(10)) : new Promise<string>((r) => (release = r)));
+    const getToken: TokenSource = () =>
+      calls++ === 0 ? jwt(inSeconds(10)) : new Promise<string>((r) => (release = r));
     openWithToken(getToken);
     await settle();
     const socket = latest();
@@ -193,7 +194,7 @@ describe('withToken', () => {
     expect(room.status).toBe('reconnecting');
   });
 
-  it('stops, instead of looping, when the new token is refused too (4100 twice), reporting the server\'s reason', async () => {
+  it("stops, instead of looping, when the new token is refused too (4100 twice), reporting the server's reason", async () => {
     setNow();
     const { getToken, calls } = source(jwt(inSeconds(600), 1), jwt(inSeconds(600), 2), jwt(inSeconds(600), 3));
     const { room, errors } = openWithToken(getToken);

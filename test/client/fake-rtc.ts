@@ -132,7 +132,11 @@ export class FakePeerConnection {
       this.signalingState = 'have-local-offer';
     }
     // A candidate follows every local description.
-    setTimeout(() => this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: `cand-${this.localDescription!.sdp}` }) } }), 0);
+    setTimeout(
+      () =>
+        this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: `cand-${this.localDescription!.sdp}` }) } }),
+      0,
+    );
   }
 
   async setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
@@ -144,7 +148,8 @@ export class FakePeerConnection {
       if (this.signalingState !== 'stable') throw new Error(`InvalidStateError: offer in ${this.signalingState}`);
       this.signalingState = 'have-remote-offer';
     } else if (description.type === 'answer') {
-      if (this.signalingState !== 'have-local-offer') throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
+      if (this.signalingState !== 'have-local-offer')
+        throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
       this.signalingState = 'stable';
       this.#needed = false;
       void this.#maybeFireNeeded();

@@ -55,7 +55,16 @@ export class FakeSocket {
   /** Open, then answer the hello with a welcome carrying the default limits, as the server does. */
   accept(seq = 0, extra: object = {}): void {
     this.open();
-    this.receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq, limits: DEFAULT_LIMITS, peers: [], ...extra });
+    this.receive({
+      type: 'welcome',
+      protocol: 1,
+      conn: 'c1',
+      client: 'me',
+      seq,
+      limits: DEFAULT_LIMITS,
+      peers: [],
+      ...extra,
+    });
   }
 }
 

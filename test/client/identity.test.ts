@@ -35,7 +35,15 @@ describe('identity', () => {
     expect(secret.length).toBeGreaterThanOrEqual(MIN_SECRET_LENGTH);
     expect(secret.length).toBeLessThanOrEqual(MAX_ID_LENGTH);
     expect(room.clientId).toBeUndefined();
-    latest().receive({ type: 'welcome', protocol: 1, conn: 'c1', client: 'derived-by-server', seq: 0, limits: {}, peers: [] });
+    latest().receive({
+      type: 'welcome',
+      protocol: 1,
+      conn: 'c1',
+      client: 'derived-by-server',
+      seq: 0,
+      limits: {},
+      peers: [],
+    });
     expect(room.clientId).toBe('derived-by-server');
   });
 

@@ -46,7 +46,7 @@ describe('connection status', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('gives up for good on close code 4003 (unsupported protocol), reporting the server\'s error once', () => {
+  it("gives up for good on close code 4003 (unsupported protocol), reporting the server's error once", () => {
     const room = openRoom();
     const errors: string[] = [];
     room.on('error', (error) => errors.push(error.code));
@@ -93,7 +93,7 @@ describe('heartbeat and half-open sockets', () => {
     expect(latest().sent.at(-1)).toBe('{"type":"ping"}');
   });
 
-  it('reports each ping\'s round trip as a latency event: one as a socket opens, then one per heartbeat', () => {
+  it("reports each ping's round trip as a latency event: one as a socket opens, then one per heartbeat", () => {
     const room = openRoom({ heartbeat: 1000 });
     const latencies: number[] = [];
     room.on('latency', (ms) => latencies.push(ms));
@@ -213,6 +213,8 @@ describe('presence and direct messages', () => {
     expect(dms).toEqual([{ from: 'c9', value: { answer: 'sdp' } }]);
     latest().drop();
     redial().open();
-    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: { cursor: 3 }, acks: true }]);
+    expect(latest().frames('hello')).toEqual([
+      { type: 'hello', protocol: 1, secret: SECRET, presence: { cursor: 3 }, acks: true },
+    ]);
   });
 });

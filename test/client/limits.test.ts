@@ -11,10 +11,11 @@ import { FakeSocket, latest, openRoom, redial, SECRET, useFakeSockets } from './
 /** 10 publishes per second (one token per 100 ms) and a burst of 5; the client keeps one to spare. */
 const LIMITS = { ...DEFAULT_LIMITS, publishesPerSecond: 10, publishBurst: 5 };
 
-const settled = async (promise: Promise<unknown>) => promise.then(
-  (value) => ({ value }),
-  (error: unknown) => ({ error }),
-);
+const settled = async (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 const pushed = (socket = latest()) => socket.frames('push').map((frame) => frame.value);
 
 /** Plays a server that answers every push it has not answered yet, now; seqs count up from 1. */
@@ -51,7 +52,13 @@ describe('pacing by the publish bucket', () => {
     }
     expect(pushed()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     answer();
-    expect(new Set(latest().frames('push').map((frame) => frame.id)).size).toBe(10);
+    expect(
+      new Set(
+        latest()
+          .frames('push')
+          .map((frame) => frame.id),
+      ).size,
+    ).toBe(10);
     expect(vi.getTimerCount()).toBe(1); // nothing left to pace
     expect(await Promise.all(published)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
@@ -152,8 +159,17 @@ describe('pacing by the publish bucket', () => {
     vi.advanceTimersByTime(100);
     const [dm] = latest().frames('dm');
     expect(dm).toEqual({ type: 'dm', to: 'c9', value: 'hi', id: expect.any(String) });
-    expect(latest().frames('push').map((frame) => frame.id)).not.toContain(dm!.id);
-    expect(latest().frames().map((frame) => frame.type).slice(-2)).toEqual(['push', 'dm']);
+    expect(
+      latest()
+        .frames('push')
+        .map((frame) => frame.id),
+    ).not.toContain(dm!.id);
+    expect(
+      latest()
+        .frames()
+        .map((frame) => frame.type)
+        .slice(-2),
+    ).toEqual(['push', 'dm']);
     vi.advanceTimersByTime(100);
     expect(pushed()).toEqual([0, 1, 2, 3, 4]);
     room.dm('c9', 'queued when the socket drops');
@@ -168,7 +184,10 @@ describe('pacing by the publish bucket', () => {
     const room = openRoom();
     latest().accept(0, { limits: LIMITS });
     for (let i = 0; i < 8; i++) room.dm('c9', i);
-    const sent = () => latest().frames('dm').map((frame) => frame.value);
+    const sent = () =>
+      latest()
+        .frames('dm')
+        .map((frame) => frame.value);
     expect(sent()).toEqual([0, 1, 2, 3]);
     vi.advanceTimersByTime(99);
     expect(sent()).toEqual([0, 1, 2, 3]);
@@ -209,7 +228,14 @@ describe('rate_limited', () => {
     const [first, refused, third] = latest().frames('push');
     // A room-wide limit: the server takes a and c, and refuses b.
     latest().receive({ type: 'ack', id: first!.id, seq: 1 });
-    latest().receive({ type: 'error', code: 'rate_limited', id: refused!.id, key: 's', retryAfter: 1500, message: 'slow down' });
+    latest().receive({
+      type: 'error',
+      code: 'rate_limited',
+      id: refused!.id,
+      key: 's',
+      retryAfter: 1500,
+      message: 'slow down',
+    });
     latest().receive({ type: 'ack', id: third!.id, seq: 2 });
     const d = room.append('s', 'd');
     vi.advanceTimersByTime(1499);
@@ -230,7 +256,14 @@ describe('rate_limited', () => {
     latest().accept(0, { limits: LIMITS });
     const published = room.set('k', 1);
     const [frame] = latest().frames('push');
-    latest().receive({ type: 'error', code: 'rate_limited', id: frame!.id, key: 'k', retryAfter: 60_000, message: 'slow down' });
+    latest().receive({
+      type: 'error',
+      code: 'rate_limited',
+      id: frame!.id,
+      key: 'k',
+      retryAfter: 60_000,
+      message: 'slow down',
+    });
     expect(room.get('k')).toBe(1); // not rolled back: it is still pending
     latest().drop();
     redial().accept(0, { limits: LIMITS });
@@ -302,7 +335,9 @@ describe('presence size', () => {
     expect(latest().frames('presence')).toEqual([{ type: 'presence', state: 'é'.repeat(9) }]);
     latest().drop();
     redial().open();
-    expect(latest().frames('hello')).toEqual([{ type: 'hello', protocol: 1, secret: SECRET, presence: 'é'.repeat(9), acks: true }]);
+    expect(latest().frames('hello')).toEqual([
+      { type: 'hello', protocol: 1, secret: SECRET, presence: 'é'.repeat(9), acks: true },
+    ]);
   });
 
   it('connect throws at the call for an oversized presence (DEFAULT_LIMITS before any welcome) and leaves nothing behind', () => {

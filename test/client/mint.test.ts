@@ -23,19 +23,35 @@ const keys: MintKey[] = [
 ];
 
 describe('mintToken on Node', () => {
-  it.each(keys.map((key) => [key.alg, key] as const))('signs %s tokens that verifyToken accepts for their room only', async (_, key) => {
-    const token = await mintToken({ room: 'p_team', sub: 'alice', ttlSeconds: 60, rights: { read: ['*'], write: ['chat'] } }, key);
-    const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
-    expect(header).toEqual({ alg: key.alg, typ: 'JWT', kid: key.kid });
-    const verified = await verifyToken(token, { keys: config, room: 'p_team' });
-    if (!verified.ok) throw new Error(`refused: ${verified.message}`);
-    expect(verified.claims.exp - verified.claims.iat!).toBe(60);
-    expect(verified.rights.serialize()).toEqual([['*'], ['chat'], [], 0]);
-    expect(await verifyToken(token, { keys: config, room: 'p_other' })).toMatchObject({ ok: false, code: 'forbidden' });
-  });
+  it.each(keys.map((key) => [key.alg, key] as const))(
+    'signs %s tokens that verifyToken accepts for their room only',
+    async (_, key) => {
+      const token = await mintToken(
+        { room: 'p_team', sub: 'alice', ttlSeconds: 60, rights: { read: ['*'], write: ['chat'] } },
+        key,
+      );
+      const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
+      expect(header).toEqual({ alg: key.alg, typ: 'JWT', kid: key.kid });
+      const verified = await verifyToken(token, { keys: config, room: 'p_team' });
+      if (!verified.ok) throw new Error(`refused: ${verified.message}`);
+      expect(verified.claims.exp - verified.claims.iat!).toBe(60);
+      expect(verified.rights.serialize()).toEqual([['*'], ['chat'], [], 0]);
+      expect(await verifyToken(token, { keys: config, room: 'p_other' })).toMatchObject({
+        ok: false,
+        code: 'forbidden',
+      });
+    },
+  );
 
   it('mints a token that is expired by the time the Worker sees it, when told to issue it in the past', async () => {
-    const token = await mintToken({ room: 'p_team', sub: 'alice', ttlSeconds: 60, now: Date.now() / 1000 - 3600 }, keys[0]!);
-    expect(await verifyToken(token, { keys: config, room: 'p_team' })).toEqual({ ok: false, code: 'token_expired', message: 'Token expired' });
+    const token = await mintToken(
+      { room: 'p_team', sub: 'alice', ttlSeconds: 60, now: Date.now() / 1000 - 3600 },
+      keys[0]!,
+    );
+    expect(await verifyToken(token, { keys: config, room: 'p_team' })).toEqual({
+      ok: false,
+      code: 'token_expired',
+      message: 'Token expired',
+    });
   });
 });

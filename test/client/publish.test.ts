@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { RoomError, type SubjectEvent } from '../../client/index.ts';
 import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
 
-const settled = async (promise: Promise<unknown>) => promise.then(
-  (value) => ({ value }),
-  (error: unknown) => ({ error }),
-);
+const settled = async (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 
 describe('publishes and the offline queue', () => {
   useFakeSockets();
@@ -55,7 +56,11 @@ describe('publishes and the offline queue', () => {
     latest().receive({ type: 'ack', id: first!.id, seq: 1 });
     expect(await accepted[0]).toBe(1);
     const fourth = room.append('s', 4);
-    expect(latest().frames('push').map((frame) => frame.value)).toEqual([1, 2, 3, 4]);
+    expect(
+      latest()
+        .frames('push')
+        .map((frame) => frame.value),
+    ).toEqual([1, 2, 3, 4]);
     const last = latest().frames('push')[3]!;
     latest().receive({ type: 'ack', id: last.id, seq: 9 });
     expect(await fourth).toBe(9);
@@ -95,8 +100,8 @@ describe('publishes and the offline queue', () => {
     const room = openRoom();
     const pending = room.append('s', 1);
     room.close();
-    expect((await settled(pending) as { error: RoomError }).error.code).toBe('closed');
-    expect((await settled(room.set('k', 1)) as { error: RoomError }).error.code).toBe('closed');
+    expect(((await settled(pending)) as { error: RoomError }).error.code).toBe('closed');
+    expect(((await settled(room.set('k', 1))) as { error: RoomError }).error.code).toBe('closed');
   });
 });
 

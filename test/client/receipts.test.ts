@@ -13,7 +13,12 @@ const AUTO_PONG = '{"type":"pong","nonce":null}';
 
 function welcomed(socket: FakeSocket, ackEveryBytes: number | undefined, seq = 0): number {
   const welcome = {
-    type: 'welcome', protocol: 1, conn: 'c1', client: 'me', seq, peers: [],
+    type: 'welcome',
+    protocol: 1,
+    conn: 'c1',
+    client: 'me',
+    seq,
+    peers: [],
     limits: ackEveryBytes === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ackEveryBytes },
   };
   socket.open();
@@ -42,10 +47,14 @@ describe('receipts', () => {
     expect(latest().frames('ack')).toEqual(acks.map((received) => ({ type: 'ack', received })));
   });
 
-  it('counts a batch as one frame and leaves out the runtime\'s answer to its ping', () => {
+  it("counts a batch as one frame and leaves out the runtime's answer to its ping", () => {
     openRoom();
     const welcome = welcomed(latest(), 100);
-    const batch = JSON.stringify([{ type: 'pong', nonce: 1 }, { type: 'pong', nonce: 2 }, { type: 'pong', nonce: 3 }]);
+    const batch = JSON.stringify([
+      { type: 'pong', nonce: 1 },
+      { type: 'pong', nonce: 2 },
+      { type: 'pong', nonce: 3 },
+    ]);
     for (let i = 0; i < 10; i++) latest().onmessage?.({ data: AUTO_PONG });
     latest().onmessage?.({ data: batch });
     expect(latest().frames('ack')).toEqual([{ type: 'ack', received: welcome + batch.length }]);

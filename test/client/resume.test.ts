@@ -8,7 +8,8 @@ const entries = (...seqs: number[]) => seqs.map((seq) => ({ value: `v${seq}`, se
 function record() {
   const events: SubjectEvent[] = [];
   const listener = (event: SubjectEvent) => void events.push(event);
-  const seqs = () => events.flatMap((event): (number | string)[] => (event.type === 'message' ? [event.seq] : [event.type]));
+  const seqs = () =>
+    events.flatMap((event): (number | string)[] => (event.type === 'message' ? [event.seq] : [event.type]));
   return { events, listener, seqs };
 }
 
@@ -150,7 +151,10 @@ describe('resume bookkeeping', () => {
     latest().accept(2);
     latest().receive({ type: 'init', key: 's', data: entries(1, 2) });
     room.subscribe('s', late.listener);
-    expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 's' }, { type: 'sub', key: 's' }]);
+    expect(latest().frames('sub')).toEqual([
+      { type: 'sub', key: 's' },
+      { type: 'sub', key: 's' },
+    ]);
     latest().receive({ type: 'init', key: 's', data: entries(1, 2) });
     latest().receive(push('s', 3));
     expect(early.seqs()).toEqual([1, 2, 3]);

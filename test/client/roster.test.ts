@@ -15,7 +15,14 @@ describe('roster: false', () => {
     room.on('presence', (event) => events.push(event));
     latest().accept(0, { conn: 'c1', peers: [] });
     expect(room.status).toBe('open');
-    const hello = { type: 'hello', protocol: 1, secret: SECRET, presence: { name: 'log viewer' }, acks: true, roster: false };
+    const hello = {
+      type: 'hello',
+      protocol: 1,
+      secret: SECRET,
+      presence: { name: 'log viewer' },
+      acks: true,
+      roster: false,
+    };
     expect(latest().frames('hello')).toEqual([hello]);
     latest().drop();
     redial().accept(0, { conn: 'c2', peers: [] });

@@ -24,7 +24,8 @@ function start(room: FakeRoom, extra: Parameters<typeof signaling>[1] = {}) {
 }
 
 const signals = (room: FakeRoom) =>
-  room.sent.map((s) => (s.value as Record<string, { description?: { type: string }; candidate?: unknown }>)['edgeroom.rtc'])
+  room.sent
+    .map((s) => (s.value as Record<string, { description?: { type: string }; candidate?: unknown }>)['edgeroom.rtc'])
     .map((s) => s?.description?.type ?? (s?.candidate ? 'candidate' : 'other'));
 
 describe('signaling', () => {
@@ -78,15 +79,26 @@ describe('signaling', () => {
     await settle(() => stable(ab, ba));
     const before = { a: a.sent.length, b: b.sent.length };
     const offersSince = (r: FakeRoom, from: number) =>
-      r.sent.slice(from).map((s) => (s.value as Record<string, { description?: { type: string; sdp: string } }>)['edgeroom.rtc']?.description)
-        .filter((d) => d?.type === 'offer').map((d) => d!.sdp);
+      r.sent
+        .slice(from)
+        .map(
+          (s) =>
+            (s.value as Record<string, { description?: { type: string; sdp: string } }>)['edgeroom.rtc']?.description,
+        )
+        .filter((d) => d?.type === 'offer')
+        .map((d) => d!.sdp);
     // Both sides need an offer at the same moment: glare.
     pc(ab).needNegotiation();
     pc(ba).needNegotiation();
     // Each side's change is negotiated in the end: two offers from the polite side
     // (the colliding one, then its own again after answering), one from the other.
-    await settle(() => offersSince(a, before.a).length === 2 && offersSince(b, before.b).length === 1 && stable(ab, ba) &&
-      pc(ba).applied.includes(`offer:${offersSince(a, before.a)[1]}`));
+    await settle(
+      () =>
+        offersSince(a, before.a).length === 2 &&
+        offersSince(b, before.b).length === 1 &&
+        stable(ab, ba) &&
+        pc(ba).applied.includes(`offer:${offersSince(a, before.a)[1]}`),
+    );
     const [colliding, retried] = offersSince(a, before.a);
     const [winning] = offersSince(b, before.b);
     // The impolite side's offer won: the polite side rolled back and applied it.

@@ -14,7 +14,12 @@ import { waitFor } from './wait.ts';
 const SECRET = 'e2e-auth-secret-0123456789abcdefghij';
 const server = useServer({ AUTH_KEYS: JSON.stringify([{ kid: 'hs', alg: 'HS256', secret: SECRET }]) });
 /** An HS256 key as hono/jwt's `sign` takes it, with the kid it writes into the header (as test/worker-auth/helpers.ts). */
-const hmacSigner = (secret: string) => ({ kty: 'oct', k: Buffer.from(secret).toString('base64url'), alg: 'HS256', kid: 'hs' });
+const hmacSigner = (secret: string) => ({
+  kty: 'oct',
+  k: Buffer.from(secret).toString('base64url'),
+  alg: 'HS256',
+  kid: 'hs',
+});
 const signer = hmacSigner(SECRET);
 const stranger = hmacSigner('not-the-secret-0123456789abcdefghij');
 const sign = (payload: Record<string, unknown>, key: ReturnType<typeof hmacSigner>) => signJwt(payload, key as never);
@@ -43,7 +48,14 @@ function recordingSockets() {
   class Recording extends WS {
     constructor(url: string, protocols: string[]) {
       super(url, protocols);
-      const entry = { protocols, url, sent: [] as Frame[], received: [] as Frame[], ws: this as WS, closed: undefined as number | undefined };
+      const entry = {
+        protocols,
+        url,
+        sent: [] as Frame[],
+        received: [] as Frame[],
+        ws: this as WS,
+        closed: undefined as number | undefined,
+      };
       sockets.push(entry);
       this.on('message', (data) => void entry.received.push(...[JSON.parse(String(data))].flat()));
       this.on('close', (code) => void (entry.closed = code));
@@ -75,7 +87,7 @@ function openWithToken(room: string, getToken: TokenSource) {
 }
 
 describe('withToken against the real worker', () => {
-  it('connects to a private room with the token in the subprotocol; the token\'s user is the client ID', async () => {
+  it("connects to a private room with the token in the subprotocol; the token's user is the client ID", async () => {
     const room = privateRoom();
     const alice = openWithToken(room, () => tokenFor(room, 'alice'));
     const bob = openWithToken(room, () => tokenFor(room, 'bob'));
@@ -96,12 +108,14 @@ describe('withToken against the real worker', () => {
 
     const seq = await alice.room.append('chat', 'hello bob');
     await waitFor(() => seen.events.length === 1 && mine.events.length === 1, 10_000, 'the message on both sides');
-    expect(seen.events).toEqual([{ type: 'message', subject: 'chat', value: 'hello bob', seq, client: 'alice', own: false }]);
+    expect(seen.events).toEqual([
+      { type: 'message', subject: 'chat', value: 'hello bob', seq, client: 'alice', own: false },
+    ]);
     expect(mine.events).toMatchObject([{ seq, own: true }]);
     expect([alice.errors, bob.errors]).toEqual([[], []]);
   });
 
-  it('refreshes in-band: the same socket and position carry on with the new token\'s rights, past the old one\'s end', async () => {
+  it("refreshes in-band: the same socket and position carry on with the new token's rights, past the old one's end", async () => {
     const room = privateRoom();
     const old = endingSoon(room, 'alice', { rights: { read: ['*'] } });
     const fresh = tokenFor(room, 'alice');
@@ -122,7 +136,7 @@ describe('withToken against the real worker', () => {
     expect(socket!.received.find((m) => m.type === 'auth_ok')!.exp).toBeGreaterThan(now() + 500);
 
     // Past the old token's end (with the server's 60 s of leeway), the socket still lives.
-    await waitFor(() => Date.now() > old.end + 300, 10_000, 'the old token\'s end');
+    await waitFor(() => Date.now() > old.end + 300, 10_000, "the old token's end");
     await bob.room.append('log', 2);
     await alice.room.append('log', 3); // the new token may write
     await waitFor(() => seen.seqs().length === 3, 10_000, 'three values');
@@ -148,7 +162,7 @@ describe('withToken against the real worker', () => {
     await waitFor(() => alice.errors.length === 1, 10_000, 'the refused refresh');
     expect(alice.errors[0]).toMatchObject({ code: 'forbidden' });
 
-    await waitFor(() => Date.now() > old.end + 300, 10_000, 'the old token\'s end');
+    await waitFor(() => Date.now() > old.end + 300, 10_000, "the old token's end");
     await bob.room.append('log', 2); // the room notices the end on this push, and closes alice's socket
     await waitFor(() => alice.sockets.length === 2 && alice.room.status === 'open', 10_000, 'a new socket, welcomed');
     await waitFor(() => seen.seqs().length === 2, 10_000, 'the value written at the close');
@@ -208,7 +222,10 @@ describe('driftdb@1.0.12 in a private room', () => {
       db.send({ type: 'push', action: { type: 'append' }, key: 'k', value: 'from drift' });
       await waitFor(() => got.length === 2 && seen.events.length === 2, 10_000, 'both values on both sides');
       // A replayed entry carries its publisher's client ID too (an extra field DriftDB ignores).
-      expect(got).toEqual([{ seq: 1, value: 'from alice', client: 'alice' }, { seq: 2, value: 'from drift' }]);
+      expect(got).toEqual([
+        { seq: 1, value: 'from alice', client: 'alice' },
+        { seq: 2, value: 'from drift' },
+      ]);
       expect(seen.events[1]).toMatchObject({ value: 'from drift', client: 'bob', own: false });
     } finally {
       db.disconnect();

@@ -44,7 +44,11 @@ it('marks its own echo, resolves publishes with increasing seqs, and serves tail
   await waitFor(() => tail.seqs().length === 2, 10_000, 'the tail');
   const last = await other.append('chat', 'm7');
   await waitFor(() => tail.seqs().includes(last) && live.seqs().includes(last), 10_000, 'm7');
-  expect(tail.summary()).toEqual([[seqs[4], 'm5'], [seqs[5], 'm6'], [last, 'm7']]);
+  expect(tail.summary()).toEqual([
+    [seqs[4], 'm5'],
+    [seqs[5], 'm6'],
+    [last, 'm7'],
+  ]);
   expect(live.summary()).toEqual([[last, 'm7']]);
   const own = await me.append('chat', 'm8');
   await waitFor(() => live.seqs().includes(own), 10_000, 'm8');
@@ -68,7 +72,10 @@ it('delivers relays to present subscribers only: relays sent while a reader is o
   await waitFor(() => reader.status === 'open', 10_000, 'reader back');
   const r3 = await writer.publish('cursor', 3);
   await waitFor(() => rec.seqs().includes(r3), 10_000, 'the third relay');
-  expect(rec.summary()).toEqual([[r1, 1], [r3, 3]]);
+  expect(rec.summary()).toEqual([
+    [r1, 1],
+    [r3, 3],
+  ]);
 });
 
 it('shares presence, announces joins, updates and leaves, and carries direct messages between connections', async () => {

@@ -56,7 +56,8 @@ it('delivers every stored value exactly once, in order, across random socket dro
   const total = SUBJECTS.length * PER_SUBJECT;
   const cutAt = (cut: () => void) => {
     let at: number;
-    do at = 1 + Math.floor(random() * (total - 1)); while (cuts.has(at));
+    do at = 1 + Math.floor(random() * (total - 1));
+    while (cuts.has(at));
     cuts.set(at, cut);
   };
   for (let n = 0; n < SUBSCRIBER_CUTS; n++) cutAt(() => void (subscriberDrops += Number(subscriberNet.drop())));
@@ -70,10 +71,12 @@ it('delivers every stored value exactly once, in order, across random socket dro
     for (let i = start; i < start + BATCH; i++) {
       // A fresh order per index interleaves the subjects unpredictably.
       for (const subject of [...SUBJECTS].sort(() => random() - 0.5)) {
-        batch.push(publisher.append(subject, { subject, i }).then((seq) => {
-          acked.get(subject)!.push(seq);
-          cuts.get(++acks)?.();
-        }));
+        batch.push(
+          publisher.append(subject, { subject, i }).then((seq) => {
+            acked.get(subject)!.push(seq);
+            cuts.get(++acks)?.();
+          }),
+        );
       }
     }
     await Promise.all(batch);

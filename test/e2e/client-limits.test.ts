@@ -66,7 +66,11 @@ it('keeps two connections to one room open when they reach it through 127.0.0.1,
     return room;
   });
   // Each sees the other two: by then a 4001 for a shared secret would have closed one.
-  await waitFor(() => rooms.every((room) => room.status === 'open' && room.peers.size === 2), 10_000, 'all three open, seeing each other');
+  await waitFor(
+    () => rooms.every((room) => room.status === 'open' && room.peers.size === 2),
+    10_000,
+    'all three open, seeing each other',
+  );
   const seq = await rooms[1]!.append('log', 'from localhost');
   const rec = recorder();
   rooms[0]!.subscribe('log', rec.listener);

@@ -31,7 +31,10 @@ describe('with the default retention', () => {
     await waitFor(() => raw.frames.filter((f) => f.type === 'ack').length === 2, 10_000, 'two acks');
     const acks = raw.frames.filter((f) => f.type === 'ack');
     const seq = acks[0]!.seq as number;
-    expect(acks).toEqual([{ type: 'ack', id: 'msg-1', seq }, { type: 'ack', id: 'msg-1', seq, duplicate: true }]);
+    expect(acks).toEqual([
+      { type: 'ack', id: 'msg-1', seq },
+      { type: 'ack', id: 'msg-1', seq, duplicate: true },
+    ]);
     raw.ws.close();
 
     const reader = open(url);
@@ -113,7 +116,10 @@ describe('with the default retention', () => {
     const s2 = await writer.append('c', 'b');
     net.setOffline(false);
     await waitFor(() => rec.seqs().at(-1) === s2, 10_000, 'the reader to catch up');
-    expect(rec.summary()).toEqual([[s1, 'a'], [s2, 'b']]);
+    expect(rec.summary()).toEqual([
+      [s1, 'a'],
+      [s2, 'b'],
+    ]);
   });
 
   it('rolls back an optimistic set the server rejects, and rejects its promise with the server code', async () => {

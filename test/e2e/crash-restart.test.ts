@@ -101,12 +101,15 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await within(server.stop(), 15_000, 'a server to stop').catch(() => {});
 });
 afterAll(() => {
-  console.log(`crash-restart, ${PUBLISHERS} publishers × ${PER_PUBLISHER} appends, ${SUBSCRIBERS} subscribers:\n${figures.join('\n')}`);
+  console.log(
+    `crash-restart, ${PUBLISHERS} publishers × ${PER_PUBLISHER} appends, ${SUBSCRIBERS} subscribers:\n${figures.join('\n')}`,
+  );
 });
 
-const seeds = process.env.CRASH_SEED !== undefined
-  ? [Number(process.env.CRASH_SEED)]
-  : Array.from({ length: RUNS }, () => Math.floor(Math.random() * 2 ** 31));
+const seeds =
+  process.env.CRASH_SEED !== undefined
+    ? [Number(process.env.CRASH_SEED)]
+    : Array.from({ length: RUNS }, () => Math.floor(Math.random() * 2 ** 31));
 
 for (const seed of seeds) {
   it(`stores and delivers every write once across a SIGKILL of the room's process and a restart (seed ${seed})`, async () => {
@@ -135,7 +138,11 @@ for (const seed of seeds) {
     const wire = { sent: new Map<string, number>(), acked: new Set<string>() };
     const wires = Array.from({ length: PUBLISHERS }, () => watchWire((value) => name(value as Value), wire));
     const publishers = wires.map((w) => watch(open(url, { random, WebSocket: w.WebSocket })));
-    await waitFor(() => [...listeners, ...publishers].every((r) => r.status === 'open'), 10_000, 'every client to open');
+    await waitFor(
+      () => [...listeners, ...publishers].every((r) => r.status === 'open'),
+      10_000,
+      'every client to open',
+    );
 
     // The crash: after the K-th acknowledgement, K in the middle 60% of the stream.
     const killAfter = Math.floor(TOTAL * (0.2 + 0.6 * random()));
@@ -213,14 +220,22 @@ for (const seed of seeds) {
       await Promise.all(Array.from({ length: WINDOW }, one));
     };
     // A failed kill or restart fails at once instead of leaving the publishers waiting.
-    await within(Promise.all([crash, ...publishers.map((_, p) => publish(p))]), 40_000, () =>
-      `every publisher to be acknowledged (acknowledged: ${ackSeq.map((m) => m.size).join(', ')} of ${PER_PUBLISHER} each)`);
+    await within(
+      Promise.all([crash, ...publishers.map((_, p) => publish(p))]),
+      40_000,
+      () =>
+        `every publisher to be acknowledged (acknowledged: ${ackSeq.map((m) => m.size).join(', ')} of ${PER_PUBLISHER} each)`,
+    );
     const doneAt = Date.now();
 
     // What the room holds now, over HTTP from the restarted server.
     const stored = await readStream(server.url, roomId, SUBJECT);
     const seqs = stored.map((r) => r.seq);
-    await waitFor(() => subscribers.every((s) => s.seqs().length >= stored.length), 20_000, 'the subscribers to catch up');
+    await waitFor(
+      () => subscribers.every((s) => s.seqs().length >= stored.length),
+      20_000,
+      'the subscribers to catch up',
+    );
 
     // Each of the TOTAL writes stored exactly once, nothing else stored, seqs increasing.
     const names = stored.map((r) => name(r.value as Value));
@@ -252,7 +267,12 @@ for (const seed of seeds) {
     for (const value of ackedAtKill) expect(beforeSeq.get(value), `acked ${value} at the crash`).toBe(seqOf.get(value));
     for (const [value, seq] of beforeSeq) expect(seqOf.get(value), `${value} kept after the restart`).toBe(seq);
     // Numbers after the restart are above every number used before it.
-    const usedBefore = Math.max(0, ...before.map((r) => r.seq), ...[...ackedAtKill].map((v) => seqOf.get(v)!), seenBeforeKill.max);
+    const usedBefore = Math.max(
+      0,
+      ...before.map((r) => r.seq),
+      ...[...ackedAtKill].map((v) => seqOf.get(v)!),
+      seenBeforeKill.max,
+    );
     const after = stored.filter((r) => !beforeSeq.has(name(r.value as Value)));
     expect(after.length).toBe(TOTAL - before.length);
     expect(after.filter((r) => r.seq <= usedBefore)).toEqual([]);
@@ -276,7 +296,8 @@ for (const seed of seeds) {
     expect(inFlight.length).toBeGreaterThan(0);
     expect(reconnects.count).toBeGreaterThanOrEqual(PUBLISHERS + SUBSCRIBERS);
 
-    const line = `seed ${seed}: ${stored.length} values stored once each (${before.length} before the kill at ack ${killAfter}, ` +
+    const line =
+      `seed ${seed}: ${stored.length} values stored once each (${before.length} before the kill at ack ${killAfter}, ` +
       `${after.length} after), 1 kill (workerd pid ${killedPids.join(',')}), ${inFlightAtKill.size} unacknowledged at the kill ` +
       `(${resentStored} stored before the crash and resent, answered with their old seq, ${lost.length} of them with their acks ` +
       `dropped on purpose; ${lateAcks} stored before it, ` +

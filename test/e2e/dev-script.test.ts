@@ -19,7 +19,9 @@ function parentOf(pid: number): number {
 
 /** Every live process below `root` (Linux /proc). */
 function descendants(root: number): number[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   return all.filter((pid) => {
     for (let p = parentOf(pid), hops = 0; p > 1 && hops < 50; p = parentOf(p), hops++) if (p === root) return true;
     return false;
@@ -57,13 +59,17 @@ describe('npm run dev', () => {
     dev.stdout.on('data', (d) => (output += d));
     dev.stderr.on('data', (d) => (output += d));
     try {
-      const demo = await waitFor(async () => {
-        try {
-          return await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-        } catch {
-          return undefined;
-        }
-      }, 60_000, `npm run dev to answer on port ${port}`).catch((error) => {
+      const demo = await waitFor(
+        async () => {
+          try {
+            return await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+          } catch {
+            return undefined;
+          }
+        },
+        60_000,
+        `npm run dev to answer on port ${port}`,
+      ).catch((error) => {
         throw new Error(`${error.message}; its output:\n${output}`);
       });
       expect(demo.status).toBe(302);
@@ -72,8 +78,11 @@ describe('npm run dev', () => {
 
       dev.kill('SIGTERM');
       await waitFor(() => exited, 15_000, 'the dev script to exit');
-      await waitFor(() => children.every((pid) => !alive(pid)), 10_000,
-        `wrangler and workerd to exit (still alive: ${children.filter(alive).join(', ')})`);
+      await waitFor(
+        () => children.every((pid) => !alive(pid)),
+        10_000,
+        `wrangler and workerd to exit (still alive: ${children.filter(alive).join(', ')})`,
+      );
       await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     } finally {
       // If the test failed half-way, leave nothing running.

@@ -76,21 +76,38 @@ describe('driftdb@1.0.12 against edgeroom', () => {
     const a = await connect(socket_url);
     let stateA = 0;
     const sum = (s: number, n: number) => s + n;
-    const reducerA = new Reducer<number, number>({ db: a, key: 'sum', reducer: sum, initialValue: 0, sizeThreshold: 5, callback: (s) => (stateA = s) });
+    const reducerA = new Reducer<number, number>({
+      db: a,
+      key: 'sum',
+      reducer: sum,
+      initialValue: 0,
+      sizeThreshold: 5,
+      callback: (s) => (stateA = s),
+    });
     reducerA.subscribe();
     for (let i = 1; i <= 20; i++) reducerA.dispatch(i);
     await waitFor(() => stateA === 210, 5000, 'the local sum');
     const http = new HttpConnection(http_url);
     // The Compactor folds the stream into a {reset} snapshot once it passes the threshold.
-    const compacted = await waitFor(async () => {
-      const r = (await http.send({ type: 'get', key: 'sum', seq: 0 })) as { data: { value: { reset?: number } }[] };
-      return r.data[0]?.value.reset !== undefined && r;
-    }, 5000, 'compaction');
+    const compacted = await waitFor(
+      async () => {
+        const r = (await http.send({ type: 'get', key: 'sum', seq: 0 })) as { data: { value: { reset?: number } }[] };
+        return r.data[0]?.value.reset !== undefined && r;
+      },
+      5000,
+      'compaction',
+    );
     expect(compacted.data.length).toBeLessThan(20);
 
     const late = await connect(socket_url);
     let stateLate = 0;
-    const reducerLate = new Reducer<number, number>({ db: late, key: 'sum', reducer: sum, initialValue: 0, callback: (s) => (stateLate = s) });
+    const reducerLate = new Reducer<number, number>({
+      db: late,
+      key: 'sum',
+      reducer: sum,
+      initialValue: 0,
+      callback: (s) => (stateLate = s),
+    });
     reducerLate.subscribe();
     await waitFor(() => stateLate === 210, 5000, 'the late joiner state');
     reducerA.destroy();
@@ -113,7 +130,11 @@ describe('driftdb@1.0.12 against edgeroom', () => {
     const { http_url } = await new Api(server.url).newRoom();
     const http = new HttpConnection(http_url);
     expect(await http.send({ type: 'push', action: { type: 'append' }, key: 'my-key', value: 'foobar' })).toBeNull();
-    expect(await http.send({ type: 'get', key: 'my-key', seq: 0 })).toEqual({ type: 'init', key: 'my-key', data: [{ seq: 1, value: 'foobar' }] });
+    expect(await http.send({ type: 'get', key: 'my-key', seq: 0 })).toEqual({
+      type: 'init',
+      key: 'my-key',
+      data: [{ seq: 1, value: 'foobar' }],
+    });
   });
 });
 
@@ -139,7 +160,11 @@ describe('driftdb@1.0.12 across a server restart (a deploy)', () => {
     await waitFor(() => seen.length === 2, 5000, 'the push after the restart');
     expect(seen[1]!.value).toBe('after');
     expect(seen[1]!.seq).toBeGreaterThan(seen[0]!.seq);
-    const replay = await new HttpConnection(`${server.url}/room/${room}/send`).send({ type: 'get', key: 'feed', seq: 0 });
+    const replay = await new HttpConnection(`${server.url}/room/${room}/send`).send({
+      type: 'get',
+      key: 'feed',
+      seq: 0,
+    });
     expect(replay).toEqual({ type: 'init', key: 'feed', data: [seen[0], seen[1]] });
   });
 });

@@ -17,7 +17,10 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startServer({
-    ...LIMITS_OUT_OF_THE_WAY, MAX_SOCKET_BACKLOG_BYTES: String(BOUND), SLOW_CONSUMER_SECONDS: '1', HALF_OPEN_SECONDS: '3600',
+    ...LIMITS_OUT_OF_THE_WAY,
+    MAX_SOCKET_BACKLOG_BYTES: String(BOUND),
+    SLOW_CONSUMER_SECONDS: '1',
+    HALF_OPEN_SECONDS: '3600',
   });
 });
 afterAll(async () => {
@@ -30,18 +33,19 @@ async function publisher(url: string) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   let nonce = 0;
-  const roundTrip = () => new Promise<void>((resolve, reject) => {
-    const mine = ++nonce;
-    const timer = setTimeout(() => reject(new Error(`no pong ${mine} within 10 s`)), 10_000);
-    const onMessage = (data: Buffer) => {
-      if (!data.includes(`"nonce":${mine}}`)) return;
-      clearTimeout(timer);
-      ws.off('message', onMessage);
-      resolve();
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'ping', nonce: mine }));
-  });
+  const roundTrip = () =>
+    new Promise<void>((resolve, reject) => {
+      const mine = ++nonce;
+      const timer = setTimeout(() => reject(new Error(`no pong ${mine} within 10 s`)), 10_000);
+      const onMessage = (data: Buffer) => {
+        if (!data.includes(`"nonce":${mine}}`)) return;
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        resolve();
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ type: 'ping', nonce: mine }));
+    });
   return {
     async append(from: number, to: number) {
       for (let i = from; i < to; i++) {
@@ -63,7 +67,9 @@ function statuses(room: Room): Status[] {
 
 describe('a slow consumer', () => {
   it('is closed with 4291 within a bound while the others receive everything; it then resumes with nothing lost', async () => {
-    const { socket_url: url } = await (await fetch(`${server.url}/new`, { method: 'POST' })).json() as { socket_url: string };
+    const { socket_url: url } = (await (await fetch(`${server.url}/new`, { method: 'POST' })).json()) as {
+      socket_url: string;
+    };
     const readers = [recorder<{ i: number }>(), recorder<{ i: number }>()];
     const readerRooms = readers.map((r) => {
       const room = open(url);

@@ -22,12 +22,24 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const plans: [rooms: number, perRoom: number, hello: boolean][] = [[1, 300, false], [1, 300, true], [5, 60, false], [5, 60, true]];
+const plans: [rooms: number, perRoom: number, hello: boolean][] = [
+  [1, 300, false],
+  [1, 300, true],
+  [5, 60, false],
+  [5, 60, true],
+];
 for (const [rooms, perRoom, hello] of plans) {
   it(`delivers ${BROADCASTS} broadcasts exactly once, in order, to ${rooms} × ${perRoom} ${hello ? 'hello+sub' : 'plain'} sockets`, async () => {
     // settleMs 0: memory after the close is read once, not watched (no waiting on a clock here);
     // a 10 s bound on each wait, so a lost broadcast fails with its socket named, inside the test timeout.
-    const r = await manySockets(server!, { rooms, perRoom, hello, broadcasts: BROADCASTS, settleMs: 0, timeoutMs: 10_000 });
+    const r = await manySockets(server!, {
+      rooms,
+      perRoom,
+      hello,
+      broadcasts: BROADCASTS,
+      settleMs: 0,
+      timeoutMs: 10_000,
+    });
     console.log(describeMany(r));
     expect(r.problems).toEqual([]);
     expect(r.exact).toBe(rooms * perRoom);

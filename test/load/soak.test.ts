@@ -13,8 +13,15 @@ import { describeSoak, soak } from '../../bench/load/lib/soak.mjs';
 
 it('a short mixed load: no loss, no duplicate, everyone holds what is stored, no error', async () => {
   const r = await soak({
-    durationMs: 8000, rooms: 2, members: 15, plainSockets: 2, opsPerSecond: 20, churnPerSecond: 2,
-    compactEveryMs: 2000, reportEveryMs: 4000, checkTimeoutMs: 4000,
+    durationMs: 8000,
+    rooms: 2,
+    members: 15,
+    plainSockets: 2,
+    opsPerSecond: 20,
+    churnPerSecond: 2,
+    compactEveryMs: 2000,
+    reportEveryMs: 4000,
+    checkTimeoutMs: 4000,
     seed: process.env.SOAK_SEED ? Number(process.env.SOAK_SEED) : undefined,
     log: (text) => console.log(text),
   });

@@ -44,19 +44,23 @@ describe('the tarballs', () => {
   it('hold the built entries, their types, the README and the LICENSE, and nothing else', async () => {
     for (const name of ['client', 'server'] as const) {
       const { stdout } = await run('tar', ['-tzf', tarballs[name]]);
-      const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+      const files = stdout
+        .trim()
+        .split('\n')
+        .map((f) => f.replace(/^package\//, ''));
       expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js']));
       expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.*)$/.test(f))).toEqual([]);
       expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     }
   });
 
-  it('carry the repository\'s version and its dependency ranges, and the CHANGELOG names that version', () => {
+  it("carry the repository's version and its dependency ranges, and the CHANGELOG names that version", () => {
     const changelog = readFileSync(join(root, 'CHANGELOG.md'), 'utf8');
     for (const name of ['client', 'server'] as const) {
       const manifest = JSON.parse(readFileSync(join(PACKAGES[name].dir, 'package.json'), 'utf8'));
       expect(manifest.version).toBe(rootManifest.version);
-      for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) expect([dep, range]).toEqual([dep, pinned(dep)]);
+      for (const [dep, range] of Object.entries(manifest.dependencies ?? {}))
+        expect([dep, range]).toEqual([dep, pinned(dep)]);
     }
     expect(changelog).toContain(`## ${rootManifest.version}`);
   });
@@ -66,15 +70,22 @@ describe('installed in a project of its own', () => {
   it('the client installs alone: no server dependency, not even React', async () => {
     const project = join(scratch, 'client-only');
     mkdirSync(join(project, 'src'), { recursive: true });
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'client-only', private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'client-only', private: true, type: 'module' }),
+    );
     await npm(['install', tarballs.client], project);
     expect(readdirSync(join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['edgeroom']);
     // Its types stand alone too, under Node's own resolution (nodenext) and with our .d.ts checked.
     for (const file of ['src/client-only.ts', 'tsconfig.client-only.json']) {
       cpSync(join(import.meta.dirname, 'consumer', file), join(project, file));
     }
-    const tsc = await run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.client-only.json'], { cwd: project })
-      .then(() => '', (error) => String(error.stdout));
+    const tsc = await run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.client-only.json'], {
+      cwd: project,
+    }).then(
+      () => '',
+      (error) => String(error.stdout),
+    );
     expect(tsc).toBe('');
   }, 120_000);
 
@@ -82,15 +93,25 @@ describe('installed in a project of its own', () => {
   let server: Awaited<ReturnType<typeof unstable_startWorker>> | undefined;
   afterAll(async () => server?.dispose());
 
-  it('installs both packages with the app\'s own dependencies', async () => {
+  it("installs both packages with the app's own dependencies", async () => {
     cpSync(join(import.meta.dirname, 'consumer'), project, { recursive: true });
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    await npm(['install', tarballs.client, tarballs.server, `hono@${pinned('hono')}`, `zod@${pinned('zod')}`,
-      `react@${pinned('react')}`, `@types/react@${pinned('@types/react')}`,
-      `@cloudflare/workers-types@${pinned('@cloudflare/workers-types')}`], project);
+    await npm(
+      [
+        'install',
+        tarballs.client,
+        tarballs.server,
+        `hono@${pinned('hono')}`,
+        `zod@${pinned('zod')}`,
+        `react@${pinned('react')}`,
+        `@types/react@${pinned('@types/react')}`,
+        `@cloudflare/workers-types@${pinned('@cloudflare/workers-types')}`,
+      ],
+      project,
+    );
   }, 180_000);
 
-  it('typechecks browser code that uses every client entry point, typed by the server\'s subjects', async () => {
+  it("typechecks browser code that uses every client entry point, typed by the server's subjects", async () => {
     const tsc = join(root, 'node_modules/.bin/tsc');
     // Both with the app's files and with our .d.ts checked (skipLibCheck: false): a type that resolves nowhere fails.
     await expect(run(tsc, ['-p', 'tsconfig.browser.json'], { cwd: project }).then(() => 'ok')).resolves.toBe('ok');
@@ -103,27 +124,50 @@ describe('installed in a project of its own', () => {
 
   it('bundles the browser code with esbuild, without zod, hono or any server code', async () => {
     const result = await build({
-      absWorkingDir: project, entryPoints: ['src/browser.ts'], bundle: true, format: 'esm', platform: 'browser',
-      minify: true, write: false, metafile: true, logLevel: 'silent',
+      absWorkingDir: project,
+      entryPoints: ['src/browser.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((i) => i.includes('node_modules/edgeroom/dist/'))).not.toEqual([]);
     expect(inputs.filter((i) => /node_modules\/(zod|hono|edgeroom-server|@noble|cborg)\//.test(i))).toEqual([]);
   }, 60_000);
 
-  it('plain Node mints a token and talks to the app\'s Worker through the installed client', async () => {
+  it("plain Node mints a token and talks to the app's Worker through the installed client", async () => {
     server = await unstable_startWorker({
       config: join(project, 'wrangler.toml'),
-      dev: { watch: false, server: { hostname: '127.0.0.1', port: 0 }, inspector: false, persist: join(project, '.state'), logLevel: 'warn' },
+      dev: {
+        watch: false,
+        server: { hostname: '127.0.0.1', port: 0 },
+        inspector: false,
+        persist: join(project, '.state'),
+        logLevel: 'warn',
+      },
     });
     const url = (await server.url).origin;
     expect(await (await fetch(`${url}/`)).text()).toBe('the app');
-    const secret = JSON.parse(readFileSync(join(project, 'wrangler.toml'), 'utf8').match(/ROOM_KEYS = '(.*)'/)![1]!)[0].secret;
-    const { stdout } = await run(process.execPath, ['src/node-client.mjs', `${url}/rt`, secret], { cwd: project, timeout: 30_000 });
+    const secret = JSON.parse(readFileSync(join(project, 'wrangler.toml'), 'utf8').match(/ROOM_KEYS = '(.*)'/)![1]!)[0]
+      .secret;
+    const { stdout } = await run(process.execPath, ['src/node-client.mjs', `${url}/rt`, secret], {
+      cwd: project,
+      timeout: 30_000,
+    });
     expect(JSON.parse(stdout)).toEqual({
       seqs: [1, 2, 3, 4, 5],
       refused: 'invalid_value', // the app's schema, through the installed server
-      seen: [[1, 'm0'], [2, 'm1'], [3, 'm2'], [4, 'm3'], [5, 'm4']],
+      seen: [
+        [1, 'm0'],
+        [2, 'm1'],
+        [3, 'm2'],
+        [4, 'm3'],
+        [5, 'm4'],
+      ],
       clientId: 'ada', // the token's subject, through edgeroom/auth
     });
   }, 90_000);

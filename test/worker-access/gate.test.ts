@@ -21,18 +21,23 @@ async function hello(s: TestSocket, name: string) {
   return s.until((m) => m.type === 'welcome');
 }
 
-const send = (room: string, body: unknown, token?: string) => http(`/room/${room}/send`, {
-  method: 'POST', body: JSON.stringify(body),
-  headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-});
+const send = (room: string, body: unknown, token?: string) =>
+  http(`/room/${room}/send`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
 
 describe('private rooms', () => {
-  it('close a connect without a token, or with a bad, expired or other room\'s token, with its code', async () => {
+  it("close a connect without a token, or with a bad, expired or other room's token, with its code", async () => {
     const room = privateRoom();
     const cases: [string | undefined, { code: number; reason: string }][] = [
       [undefined, { code: 4100, reason: 'This room needs a token' }],
       [await tokenFor(room, 'alice', {}, true), { code: 4100, reason: 'Bad token signature' }],
-      [await tokenFor(room, 'alice', { iat: undefined, exp: Math.floor(Date.now() / 1000) - 120 }), { code: 4101, reason: 'Token expired' }],
+      [
+        await tokenFor(room, 'alice', { iat: undefined, exp: Math.floor(Date.now() / 1000) - 120 }),
+        { code: 4101, reason: 'Token expired' },
+      ],
       [await tokenFor('p_another', 'alice'), { code: 4103, reason: 'Token is for another room' }],
     ];
     for (const [token, closed] of cases) {
@@ -44,7 +49,9 @@ describe('private rooms', () => {
 
   it('echo edgeroom.v1 on a refusal too, so a browser sees the close code instead of a failed handshake', async () => {
     const room = privateRoom();
-    const { s, res } = await open(room, { protocols: ['edgeroom.v1', `auth.${await tokenFor('p_elsewhere', 'alice')}`] });
+    const { s, res } = await open(room, {
+      protocols: ['edgeroom.v1', `auth.${await tokenFor('p_elsewhere', 'alice')}`],
+    });
     expect(res.headers.get('sec-websocket-protocol')).toBe('edgeroom.v1');
     expect(await s.closed).toEqual({ code: 4103, reason: 'Token is for another room' });
   });
@@ -80,7 +87,7 @@ describe('private rooms', () => {
     expect(await (await send(room, body, token)).json()).toEqual({ type: 'ack', id: 'm1', seq: 1, duplicate: true });
   });
 
-  it('let one user\'s tabs (different secrets) stay open side by side; the same secret still replaces (4001)', async () => {
+  it("let one user's tabs (different secrets) stay open side by side; the same secret still replaces (4001)", async () => {
     const room = privateRoom();
     const token = await tokenFor(room, 'alice');
     const { s: tab1 } = await open(room, { token });
@@ -113,7 +120,11 @@ describe('rights', () => {
       { type: 'error', code: 'forbidden', id: 'x3', key: 'doc', message: 'Your token may not compact doc' },
       { type: 'init', key: 'doc', data: [{ value: 'original', seq: 1, client: 'w' }] },
     ]);
-    const http403 = await send(room, { type: 'push', key: 'doc', value: 'x', action: { type: 'replace' } }, await tokenFor(room, 'r', { rights: { read: ['*'] } }));
+    const http403 = await send(
+      room,
+      { type: 'push', key: 'doc', value: 'x', action: { type: 'replace' } },
+      await tokenFor(room, 'r', { rights: { read: ['*'] } }),
+    );
     expect(http403.status).toBe(403);
   });
 
@@ -132,7 +143,9 @@ describe('rights', () => {
     const got = await guest.drain();
     expect(got.filter((m) => m.type === 'push').map((m) => m.key)).toEqual(['public/news', 'public/guest']);
     expect(got.filter((m) => m.type === 'error').map((m) => [m.code, m.key, m.id])).toEqual([
-      ['forbidden', 'public/news', 'g2'], ['forbidden', 'secret', undefined], ['forbidden', 'secret', undefined],
+      ['forbidden', 'public/news', 'g2'],
+      ['forbidden', 'secret', undefined],
+      ['forbidden', 'secret', undefined],
     ]);
   });
 
@@ -144,7 +157,12 @@ describe('rights', () => {
     const welcome = await mute.next();
     expect(welcome).toMatchObject({ type: 'welcome', client: 'mute' });
     mute.send({ type: 'dm', to: welcome.conn, value: 1, id: 'd1' });
-    expect(await mute.next()).toEqual({ type: 'error', code: 'forbidden', id: 'd1', message: 'Your token may not send direct messages' });
+    expect(await mute.next()).toEqual({
+      type: 'error',
+      code: 'forbidden',
+      id: 'd1',
+      message: 'Your token may not send direct messages',
+    });
   });
 
   it('survive the room hibernating and waking', async () => {
@@ -156,7 +174,7 @@ describe('rights', () => {
   });
 });
 
-describe('a token\'s end', () => {
+describe("a token's end", () => {
   it('stops a subscriber that never sends from receiving, and closes it with 4101', async () => {
     const room = privateRoom();
     // Accepted for about 2 s more: the room allows the same 60 s of clock skew as the Worker.
@@ -167,7 +185,8 @@ describe('a token\'s end', () => {
     expect(await listener.next()).toMatchObject({ type: 'push', value: 'before' });
     const deadline = (exp + 60) * 1000;
     // The token's own end, not a sleep: wait until the clock passes it (bounded).
-    while (Date.now() <= deadline + 50) await new Promise((r) => setTimeout(r, Math.min(250, deadline + 60 - Date.now())));
+    while (Date.now() <= deadline + 50)
+      await new Promise((r) => setTimeout(r, Math.min(250, deadline + 60 - Date.now())));
     writer.send(push('k', 'after', 'append'));
     await writer.drain();
     expect(await listener.next()).toEqual({ type: 'error', code: 'token_expired', message: 'Token expired' });
@@ -180,7 +199,10 @@ describe('open rooms', () => {
   it('still need no token, and a forged grant header from a client is ignored', async () => {
     const room = freshRoom();
     const res = await http(`/room/${room}/connect`, {
-      headers: { Upgrade: 'websocket', 'x-edgeroom-grant': JSON.stringify({ user: 'admin', exp: 9e9, rights: [[], [], [], 0] }) },
+      headers: {
+        Upgrade: 'websocket',
+        'x-edgeroom-grant': JSON.stringify({ user: 'admin', exp: 9e9, rights: [[], [], [], 0] }),
+      },
     });
     const s = new TestSocket(res.webSocket!);
     s.send(push('k', 1, 'append'));
@@ -210,12 +232,16 @@ describe('in-band refresh', () => {
     ]);
   });
 
-  it('refuses another user\'s token, and a bad one, keeping the old grant', async () => {
+  it("refuses another user's token, and a bad one, keeping the old grant", async () => {
     const room = privateRoom();
     const { s } = await open(room, { token: await tokenFor(room, 'alice') });
     await hello(s, 'tab');
     s.send({ type: 'auth', token: await tokenFor(room, 'mallory') });
-    expect(await s.next()).toEqual({ type: 'error', code: 'forbidden', message: 'A refreshed token must name the same user' });
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'forbidden',
+      message: 'A refreshed token must name the same user',
+    });
     s.send({ type: 'auth', token: await tokenFor(room, 'alice', {}, true) });
     expect(await s.next()).toEqual({ type: 'error', code: 'unauthorized', message: 'Bad token signature' });
     s.send(push('k', 1, 'append', 'still'));
@@ -224,10 +250,12 @@ describe('in-band refresh', () => {
 });
 
 describe('revocation', () => {
-  const revoke = async (room: string, body: unknown, token?: string) => http(`/room/${room}/revoke`, {
-    method: 'POST', body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? await adminFor(room)}` },
-  });
+  const revoke = async (room: string, body: unknown, token?: string) =>
+    http(`/room/${room}/revoke`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? (await adminFor(room))}` },
+    });
 
   it('of a user closes their open sockets at once (4102), and their old token cannot reconnect', async () => {
     const room = privateRoom();
@@ -254,7 +282,9 @@ describe('revocation', () => {
     expect((await c1.closed).code).toBe(4102);
     const old = await tokenFor(room, 'dave', { iat: Math.floor(Date.now() / 1000) - 30 });
     await evictDurableObject(roomStub(room), { webSockets: 'close' });
-    expect(await (await revoke(room, { before: Math.floor(Date.now() / 1000) - 10 })).json()).toMatchObject({ closed: 0 });
+    expect(await (await revoke(room, { before: Math.floor(Date.now() / 1000) - 10 })).json()).toMatchObject({
+      closed: 0,
+    });
     await evictDurableObject(roomStub(room), { webSockets: 'close' });
     const { s: d } = await open(room, { token: old });
     expect((await d.closed).code).toBe(4102);
@@ -264,7 +294,11 @@ describe('revocation', () => {
     const room = privateRoom();
     const res = await revoke(room, { before: 1 }, await tokenFor(room, 'alice'));
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ type: 'error', code: 'forbidden', message: 'This needs a token with the admin right' });
+    expect(await res.json()).toEqual({
+      type: 'error',
+      code: 'forbidden',
+      message: 'This needs a token with the admin right',
+    });
   });
 });
 
@@ -273,11 +307,15 @@ describe('POST /new', () => {
     const refused = await http('/new', { method: 'POST', body: '{"private":true}' });
     expect(refused.status).toBe(401);
     const admin = await tokenFor('p_*', 'operator', { rights: { admin: true } });
-    const made = await http('/new', { method: 'POST', body: '{"private":true}', headers: { authorization: `Bearer ${admin}` } });
-    const { room } = await made.json() as { room: string };
+    const made = await http('/new', {
+      method: 'POST',
+      body: '{"private":true}',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    const { room } = (await made.json()) as { room: string };
     expect(room).toMatch(/^p_[A-Za-z0-9]{24}$/);
     const open = await http('/new', { method: 'POST' });
-    expect((await open.json() as { room: string }).room).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(((await open.json()) as { room: string }).room).toMatch(/^[A-Za-z0-9]{24}$/);
   });
 });
 
@@ -285,7 +323,9 @@ describe('allowed origins (ALLOWED_ORIGINS here: https://app.example, http://127
   it('refuse a browser socket from another origin with 4103, and let a listed one and a non-browser in', async () => {
     const room = freshRoom();
     const from = async (origin?: string) => {
-      const res = await http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', ...(origin ? { origin } : {}) } });
+      const res = await http(`/room/${room}/connect`, {
+        headers: { Upgrade: 'websocket', ...(origin ? { origin } : {}) },
+      });
       const s = new TestSocket(res.webSocket!);
       s.send({ type: 'ping', nonce: 1 });
       return Promise.race([s.next().then(() => 'open'), s.closed.then((c) => `${c.code} ${c.reason}`)]);
@@ -296,18 +336,24 @@ describe('allowed origins (ALLOWED_ORIGINS here: https://app.example, http://127
   });
 
   it('answer CORS only for a listed origin', async () => {
-    const preflight = (origin: string) => http('/room/abc/send', {
-      method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
-    });
-    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const preflight = (origin: string) =>
+      http('/room/abc/send', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe(
+      'https://app.example',
+    );
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
-describe('a token\'s own limits', () => {
-  it('raise or lower its holder\'s publish rate, within maxTokenRateFactor (10x), and show in welcome.limits', async () => {
+describe("a token's own limits", () => {
+  it("raise or lower its holder's publish rate, within maxTokenRateFactor (10x), and show in welcome.limits", async () => {
     const room = privateRoom();
-    const { s: fast } = await open(room, { token: await tokenFor(room, 'fast', { limits: { publishBurst: 150, framesPerSecond: 1_000_000 } }) });
+    const { s: fast } = await open(room, {
+      token: await tokenFor(room, 'fast', { limits: { publishBurst: 150, framesPerSecond: 1_000_000 } }),
+    });
     const welcome = await hello(fast, 'fast');
     expect(welcome.limits).toMatchObject({ publishBurst: 150, framesPerSecond: 2000 });
     for (let i = 1; i <= 151; i++) fast.send(push('k', i, 'relay', `f${i}`));

@@ -11,19 +11,27 @@ export const ROOM = 'room-1';
 /** A fixed clock for tests about time: verifyToken takes `now`, so no test sleeps. */
 export const NOW = 1_900_000_000;
 
-const b64url = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 export const b64json = (value: unknown): string => b64url(new TextEncoder().encode(JSON.stringify(value)));
 
 /** A private key as hono's `sign` takes it: a JWK with the `alg` and `kid` it writes into the header. */
 export type Signer = JsonWebKey & { alg: string; kid: string };
 
-export const hmacSigner = (secret: string, kid: string): Signer =>
-  ({ kty: 'oct', k: b64url(new TextEncoder().encode(secret)), alg: 'HS256', kid });
+export const hmacSigner = (secret: string, kid: string): Signer => ({
+  kty: 'oct',
+  k: b64url(new TextEncoder().encode(secret)),
+  alg: 'HS256',
+  kid,
+});
 
 async function pair(algorithm: Parameters<typeof crypto.subtle.generateKey>[0], alg: string, kid: string) {
-  const keys = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']) as CryptoKeyPair;
-  const publicJwk = await crypto.subtle.exportKey('jwk', keys.publicKey) as JsonWebKey;
-  const privateJwk = await crypto.subtle.exportKey('jwk', keys.privateKey) as JsonWebKey;
+  const keys = (await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const publicJwk = (await crypto.subtle.exportKey('jwk', keys.publicKey)) as JsonWebKey;
+  const privateJwk = (await crypto.subtle.exportKey('jwk', keys.privateKey)) as JsonWebKey;
   return { publicJwk, signer: { ...privateJwk, alg, kid } as Signer };
 }
 

@@ -14,7 +14,13 @@ describe('rights', () => {
 
   it('let a deny (!) override every allow of its list, and only its list', () => {
     const r = rights({ read: ['*', '!secret*', '!admin'], write: ['secret-notes'] });
-    expect(['chat', 'admins', 'secret', 'secret-notes', 'admin'].map((s) => r.canRead(s))).toEqual([true, true, false, false, false]);
+    expect(['chat', 'admins', 'secret', 'secret-notes', 'admin'].map((s) => r.canRead(s))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect(r.canWrite('secret-notes')).toBe(true);
     // An exact allow does not beat a deny either; denies alone allow nothing.
     expect(rights({ write: ['x', '!x'] }).canWrite('x')).toBe(false);
@@ -35,7 +41,14 @@ describe('rights', () => {
 
   it('grant nothing that a rights claim leaves out', () => {
     const r = rights({});
-    expect([r.canRead('a'), r.canWrite('a'), r.canCompact('a'), r.presence, r.dm, r.admin]).toEqual([false, false, false, false, false, false]);
+    expect([r.canRead('a'), r.canWrite('a'), r.canCompact('a'), r.presence, r.dm, r.admin]).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     const admin = rights({ admin: true, presence: true });
     expect([admin.presence, admin.dm, admin.admin]).toEqual([true, false, true]);
   });
@@ -47,7 +60,11 @@ describe('rights', () => {
     expect(stored).toEqual([['*', '!secret*'], ['chat*'], ['log'], 5]);
     const back = CompiledRights.deserialize(stored);
     for (const s of ['chat-1', 'secret', 'log', 'other']) {
-      expect([back.canRead(s), back.canWrite(s), back.canCompact(s)], s).toEqual([r.canRead(s), r.canWrite(s), r.canCompact(s)]);
+      expect([back.canRead(s), back.canWrite(s), back.canCompact(s)], s).toEqual([
+        r.canRead(s),
+        r.canWrite(s),
+        r.canCompact(s),
+      ]);
     }
     expect([back.presence, back.dm, back.admin]).toEqual([true, false, true]);
     expect(JSON.stringify(rights(undefined).serialize())).toBe('[["*"],["*"],[],3]');

@@ -1,6 +1,11 @@
 // Where a token comes from: the WebSocket subprotocol, a bearer header, ?token=.
 import { describe, expect, it } from 'vitest';
-import { tokenFromAuthorization, tokenFromProtocols, tokenFromRequest, tokenFromUrl } from '../../worker/auth/sources.ts';
+import {
+  tokenFromAuthorization,
+  tokenFromProtocols,
+  tokenFromRequest,
+  tokenFromUrl,
+} from '../../worker/auth/sources.ts';
 import { verifyToken } from '../../worker/auth/verify.ts';
 import { claims, makeKeys, ROOM, token } from './helpers.ts';
 
@@ -25,7 +30,8 @@ describe('Authorization and ?token=', () => {
   it('take a bearer token, in any case of the scheme, and nothing else', () => {
     expect(tokenFromAuthorization(`Bearer ${JWT}`)).toBe(JWT);
     expect(tokenFromAuthorization(`bearer  ${JWT}`)).toBe(JWT);
-    for (const h of [null, '', 'Bearer', 'Bearer ', `Basic ${JWT}`, `Bearer ${JWT} extra`]) expect(tokenFromAuthorization(h), String(h)).toBeUndefined();
+    for (const h of [null, '', 'Bearer', 'Bearer ', `Basic ${JWT}`, `Bearer ${JWT} extra`])
+      expect(tokenFromAuthorization(h), String(h)).toBeUndefined();
   });
 
   it('read ?token= from the URL', () => {
@@ -48,7 +54,10 @@ describe('a request', () => {
     for (const [i, request] of requests.entries()) {
       const found = tokenFromRequest(request);
       expect(found, `source ${i}`).toEqual({ ok: true, token: t, protocol: i === 0 ? 'edgeroom.v1' : undefined });
-      expect((await verifyToken(found.ok ? found.token : undefined, { keys: keys.config, room: ROOM })).ok, `source ${i}`).toBe(true);
+      expect(
+        (await verifyToken(found.ok ? found.token : undefined, { keys: keys.config, room: ROOM })).ok,
+        `source ${i}`,
+      ).toBe(true);
     }
     expect(tokenFromRequest(new Request(url))).toEqual({ ok: true, token: undefined, protocol: undefined });
   });

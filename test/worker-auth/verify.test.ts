@@ -2,11 +2,19 @@
 // Messages are spelled out rather than taken from AUTH_MESSAGES, so a changed
 // text (which clients and docs may rely on) fails here.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, AUTH_MESSAGES, verifyToken, type AuthResult } from '../../worker/auth/verify.ts';
+import {
+  AUTH_CLOSE_CODES,
+  AUTH_HTTP_STATUS,
+  AUTH_MESSAGES,
+  verifyToken,
+  type AuthResult,
+} from '../../worker/auth/verify.ts';
 import { claims, craft, hmacSigner, HS_SECRET, makeKeys, NOW, ROOM, token, type TestKeys } from './helpers.ts';
 
 let k: TestKeys;
-beforeAll(async () => { k = await makeKeys(); });
+beforeAll(async () => {
+  k = await makeKeys();
+});
 
 const check = (t: string | undefined, options: { room?: string; now?: number; maxTokenSeconds?: number } = {}) =>
   verifyToken(t, { keys: k.config, room: ROOM, now: NOW, ...options });
@@ -28,8 +36,9 @@ describe('good tokens', () => {
   it('are checked against the clock when no `now` is given', async () => {
     const now = Math.floor(Date.now() / 1000);
     expect((await check(await token(claims({}, now), k.es), { now: undefined })).ok).toBe(true);
-    expect(await check(await token(claims({ exp: now - 120 }, now), k.es), { now: undefined }))
-      .toEqual(refused('token_expired', 'Token expired'));
+    expect(await check(await token(claims({ exp: now - 120 }, now), k.es), { now: undefined })).toEqual(
+      refused('token_expired', 'Token expired'),
+    );
   });
 });
 
@@ -58,16 +67,22 @@ describe('signatures and keys', () => {
     expect(await check(confused)).toEqual(unauthorized('Token alg does not match its key'));
   });
 
-  it('a header alg other than its key\'s is refused before verifying, even when signed right for that alg', async () => {
+  it("a header alg other than its key's is refused before verifying, even when signed right for that alg", async () => {
     // Properly ES256-signed, but naming the EdDSA key; and EdDSA naming the HS256 key.
-    expect(await check(await token(claims(), { ...k.es, kid: 'ed' }))).toEqual(unauthorized('Token alg does not match its key'));
-    expect(await check(await token(claims(), { ...k.ed, kid: 'hs' }))).toEqual(unauthorized('Token alg does not match its key'));
+    expect(await check(await token(claims(), { ...k.es, kid: 'ed' }))).toEqual(
+      unauthorized('Token alg does not match its key'),
+    );
+    expect(await check(await token(claims(), { ...k.ed, kid: 'hs' }))).toEqual(
+      unauthorized('Token alg does not match its key'),
+    );
   });
 
   it('an unknown kid, or none, is refused', async () => {
     expect(await check(await token(claims(), { ...k.es, kid: 'es-old' }))).toEqual(unauthorized('Unknown kid'));
     const [, body, sig] = (await token(claims(), k.hs)).split('.');
-    expect(await check(`${craft({ alg: 'HS256', typ: 'JWT' }, {}).split('.')[0]}.${body}.${sig}`)).toEqual(unauthorized('Token header has no kid'));
+    expect(await check(`${craft({ alg: 'HS256', typ: 'JWT' }, {}).split('.')[0]}.${body}.${sig}`)).toEqual(
+      unauthorized('Token header has no kid'),
+    );
   });
 
   it('malformed tokens are refused', async () => {
@@ -77,9 +92,18 @@ describe('signatures and keys', () => {
     // A header hono/jwt refuses (typ other than JWT), signed with the right key.
     const [, body] = craft({}, claims()).split('.');
     const head = craft({ alg: 'HS256', typ: 'at+jwt', kid: 'hs' }, {}).split('.')[0];
-    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(HS_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const key = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(HS_SECRET),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
     const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${head}.${body}`)));
-    const sigText = btoa(String.fromCharCode(...sig)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const sigText = btoa(String.fromCharCode(...sig))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     expect(await check(`${head}.${body}.${sigText}`)).toEqual(unauthorized('Malformed token'));
   });
 
@@ -103,58 +127,89 @@ describe('signatures and keys', () => {
 describe('time', () => {
   it('exp is required', async () => {
     expect(await check(await token(claims({ exp: undefined }), k.hs))).toEqual(unauthorized('Bad claim exp: required'));
-    expect(await check(await token(claims({ exp: 'soon' }), k.hs))).toEqual(unauthorized('Bad claim exp: must be a number'));
+    expect(await check(await token(claims({ exp: 'soon' }), k.hs))).toEqual(
+      unauthorized('Bad claim exp: must be a number'),
+    );
   });
 
   it('a token expired more than 60 s ago is refused; one expired within the leeway is accepted', async () => {
-    expect(await check(await token(claims({ iat: NOW - 600, exp: NOW - 61 }), k.es))).toEqual(refused('token_expired', 'Token expired'));
-    expect(await check(await token(claims({ iat: NOW - 600, exp: NOW - 60 }), k.es))).toEqual(refused('token_expired', 'Token expired'));
+    expect(await check(await token(claims({ iat: NOW - 600, exp: NOW - 61 }), k.es))).toEqual(
+      refused('token_expired', 'Token expired'),
+    );
+    expect(await check(await token(claims({ iat: NOW - 600, exp: NOW - 60 }), k.es))).toEqual(
+      refused('token_expired', 'Token expired'),
+    );
     expect((await check(await token(claims({ iat: NOW - 600, exp: NOW - 59 }), k.es))).ok).toBe(true);
   });
 
   it('an iat in the future is accepted within 60 s, refused beyond', async () => {
     expect((await check(await token(claims({ iat: NOW + 60, exp: NOW + 600 }), k.hs))).ok).toBe(true);
-    expect(await check(await token(claims({ iat: NOW + 61, exp: NOW + 600 }), k.hs))).toEqual(unauthorized('Token issued in the future (iat)'));
+    expect(await check(await token(claims({ iat: NOW + 61, exp: NOW + 600 }), k.hs))).toEqual(
+      unauthorized('Token issued in the future (iat)'),
+    );
   });
 
   it('an nbf is honoured with the same leeway', async () => {
     expect((await check(await token(claims({ nbf: NOW + 60 }), k.hs))).ok).toBe(true);
-    expect(await check(await token(claims({ nbf: NOW + 61 }), k.hs))).toEqual(unauthorized('Token not valid yet (nbf)'));
+    expect(await check(await token(claims({ nbf: NOW + 61 }), k.hs))).toEqual(
+      unauthorized('Token not valid yet (nbf)'),
+    );
   });
 
   it('a lifetime over maxTokenSeconds (3600 by default) is refused, from iat or else from now', async () => {
     expect((await check(await token(claims({ exp: NOW + 3600 }), k.hs))).ok).toBe(true);
-    expect(await check(await token(claims({ exp: NOW + 3601 }), k.hs))).toEqual(unauthorized('Token lifetime over 3600 s'));
-    expect(await check(await token(claims({ iat: undefined, exp: NOW + 3601 }), k.hs))).toEqual(unauthorized('Token lifetime over 3600 s'));
+    expect(await check(await token(claims({ exp: NOW + 3601 }), k.hs))).toEqual(
+      unauthorized('Token lifetime over 3600 s'),
+    );
+    expect(await check(await token(claims({ iat: undefined, exp: NOW + 3601 }), k.hs))).toEqual(
+      unauthorized('Token lifetime over 3600 s'),
+    );
     // An old iat counts: the token was made to last that long.
-    expect(await check(await token(claims({ iat: NOW - 3000, exp: NOW + 601 }), k.hs))).toEqual(unauthorized('Token lifetime over 3600 s'));
-    expect(await check(await token(claims({ exp: NOW + 601 }), k.hs), { maxTokenSeconds: 600 })).toEqual(unauthorized('Token lifetime over 600 s'));
+    expect(await check(await token(claims({ iat: NOW - 3000, exp: NOW + 601 }), k.hs))).toEqual(
+      unauthorized('Token lifetime over 3600 s'),
+    );
+    expect(await check(await token(claims({ exp: NOW + 601 }), k.hs), { maxTokenSeconds: 600 })).toEqual(
+      unauthorized('Token lifetime over 600 s'),
+    );
   });
 });
 
 describe('rooms', () => {
   it('a valid token for another room is forbidden', async () => {
-    expect(await check(await token(claims({ room: 'room-2' }), k.ed))).toEqual(refused('forbidden', 'Token is for another room'));
+    expect(await check(await token(claims({ room: 'room-2' }), k.ed))).toEqual(
+      refused('forbidden', 'Token is for another room'),
+    );
     // Only a token good in every other way is "forbidden".
-    expect(await check(await token(claims({ room: 'room-2', exp: NOW - 100, iat: NOW - 200 }), k.ed))).toEqual(refused('token_expired', 'Token expired'));
+    expect(await check(await token(claims({ room: 'room-2', exp: NOW - 100, iat: NOW - 200 }), k.ed))).toEqual(
+      refused('token_expired', 'Token expired'),
+    );
   });
 
   it('a room ending in * admits every room with that prefix, and only those', async () => {
     const t = await token(claims({ room: 'team-*' }), k.ed);
     for (const room of ['team-', 'team-a', 'team-a-b']) expect((await check(t, { room })).ok, room).toBe(true);
-    for (const room of ['team', 'teamx', 'xteam-a']) expect(await check(t, { room }), room).toEqual(refused('forbidden', 'Token is for another room'));
+    for (const room of ['team', 'teamx', 'xteam-a'])
+      expect(await check(t, { room }), room).toEqual(refused('forbidden', 'Token is for another room'));
     expect((await check(await token(claims({ room: '*' }), k.ed), { room: 'anything' })).ok).toBe(true);
     // Exact rooms do not match as prefixes.
-    expect(await check(await token(claims({ room: 'room' }), k.ed), { room: 'room-1' })).toEqual(refused('forbidden', 'Token is for another room'));
+    expect(await check(await token(claims({ room: 'room' }), k.ed), { room: 'room-1' })).toEqual(
+      refused('forbidden', 'Token is for another room'),
+    );
   });
 });
 
 describe('claims', () => {
   it('sub, room and jti are checked', async () => {
     expect(await check(await token(claims({ sub: undefined }), k.hs))).toEqual(unauthorized('Bad claim sub: required'));
-    expect(await check(await token(claims({ sub: 'x'.repeat(65) }), k.hs))).toEqual(unauthorized('Bad claim sub: must be 1-64 characters'));
-    expect(await check(await token(claims({ room: 'a*b' }), k.hs))).toEqual(unauthorized('Bad claim room: must be a room ID, or a prefix ending in *'));
-    expect(await check(await token(claims({ jti: 'j'.repeat(65) }), k.hs))).toEqual(unauthorized('Bad claim jti: must be at most 64 characters'));
+    expect(await check(await token(claims({ sub: 'x'.repeat(65) }), k.hs))).toEqual(
+      unauthorized('Bad claim sub: must be 1-64 characters'),
+    );
+    expect(await check(await token(claims({ room: 'a*b' }), k.hs))).toEqual(
+      unauthorized('Bad claim room: must be a room ID, or a prefix ending in *'),
+    );
+    expect(await check(await token(claims({ jti: 'j'.repeat(65) }), k.hs))).toEqual(
+      unauthorized('Bad claim jti: must be at most 64 characters'),
+    );
   });
 
   it('malformed rights are refused: too many patterns, over 2 KiB, unknown or mistyped rights', async () => {
@@ -163,17 +218,30 @@ describe('claims', () => {
     expect(await bad({ read: many })).toEqual(unauthorized('Bad claim rights.read: at most 32 patterns'));
     expect((await bad({ read: many.slice(0, 32) })).ok).toBe(true);
     // Three long patterns: few entries, but over 2048 bytes of JSON.
-    expect(await bad({ write: ['a'.repeat(700), 'b'.repeat(700), 'c'.repeat(700)] })).toEqual(unauthorized('Bad claim rights: over 2048 bytes of JSON'));
+    expect(await bad({ write: ['a'.repeat(700), 'b'.repeat(700), 'c'.repeat(700)] })).toEqual(
+      unauthorized('Bad claim rights: over 2048 bytes of JSON'),
+    );
     expect(await bad({ wirte: ['*'] })).toEqual(unauthorized('Bad claim rights: unknown right'));
     expect(await bad({ read: 'chat' })).toEqual(unauthorized('Bad claim rights.read: must be a list of patterns'));
     expect(await bad({ read: [''] })).toEqual(unauthorized('Bad claim rights.read.0: empty pattern'));
-    expect(await bad({ admin: 'yes' })).toEqual(unauthorized('Bad claim rights.admin: Invalid input: expected boolean, received string'));
+    expect(await bad({ admin: 'yes' })).toEqual(
+      unauthorized('Bad claim rights.admin: Invalid input: expected boolean, received string'),
+    );
     expect(await bad(['*'])).toEqual(unauthorized('Bad claim rights: must be an object'));
   });
 
   it('a verified token carries its compiled rights', async () => {
-    const r = accepted(await check(await token(claims({ rights: { read: ['chat*', '!chat-secret'], write: ['chat-me'], dm: true } }), k.es)));
-    expect([r.rights.canRead('chat-1'), r.rights.canRead('chat-secret'), r.rights.canWrite('chat-me'), r.rights.canWrite('chat-1')]).toEqual([true, false, true, false]);
+    const r = accepted(
+      await check(
+        await token(claims({ rights: { read: ['chat*', '!chat-secret'], write: ['chat-me'], dm: true } }), k.es),
+      ),
+    );
+    expect([
+      r.rights.canRead('chat-1'),
+      r.rights.canRead('chat-secret'),
+      r.rights.canWrite('chat-me'),
+      r.rights.canWrite('chat-1'),
+    ]).toEqual([true, false, true, false]);
     expect([r.rights.presence, r.rights.dm, r.rights.admin]).toEqual([false, true, false]);
   });
 });

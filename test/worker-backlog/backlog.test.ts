@@ -44,7 +44,8 @@ async function trickleUntilClosed(p: TestSocket, key: string, target: TestSocket
   return sent;
 }
 
-const values = (msgs: Msg[]) => msgs.flatMap((m) => (m.type === 'push' ? [m.value] : m.type === 'init' ? m.data.map((e: Msg) => e.value) : []));
+const values = (msgs: Msg[]) =>
+  msgs.flatMap((m) => (m.type === 'push' ? [m.value] : m.type === 'init' ? m.data.map((e: Msg) => e.value) : []));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => kib(from + i));
 
 /** Every value `s` has received, once at least `count` have (read or not). */
@@ -56,7 +57,11 @@ async function collect(s: TestSocket, count: number): Promise<unknown[]> {
 describe('slow consumers', () => {
   it('announces the bound and the receipt interval in welcome.limits', async () => {
     const { welcome } = await subscriber(freshRoom(), 'k', ACK_EVERY);
-    expect(welcome.limits).toMatchObject({ maxSocketBacklogBytes: BOUND, ackEveryBytes: ACK_EVERY, slowConsumerSeconds: 1 });
+    expect(welcome.limits).toMatchObject({
+      maxSocketBacklogBytes: BOUND,
+      ackEveryBytes: ACK_EVERY,
+      slowConsumerSeconds: 1,
+    });
   });
 
   it('closes a socket that never acks with 4291 once it stays past the bound, while one that acks gets everything', async () => {
@@ -154,7 +159,10 @@ describe('slow consumers', () => {
     await s.drain();
     expect(s.received.filter((m) => m.type === 'error')).toHaveLength(5);
     s.send({ type: 'ack', received: 1 });
-    expect(await s.until((m) => m.type === 'error')).toMatchObject({ code: 'bad_message', message: expect.stringMatching(/went back/) });
+    expect(await s.until((m) => m.type === 'error')).toMatchObject({
+      code: 'bad_message',
+      message: expect.stringMatching(/went back/),
+    });
     await publish(room, 'k', 3);
     for (const sock of [s, other.s]) {
       expect(await collect(sock, 3)).toEqual(range(0, 3));

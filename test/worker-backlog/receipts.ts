@@ -26,7 +26,8 @@ export function receipts(s: TestSocket, every?: number): Receipts {
     if (s.ws.readyState === WebSocket.OPEN) s.send({ type: 'ack', received: total });
   };
   s.ws.addEventListener('message', (e) => {
-    total += typeof e.data === 'string' ? (e.data === AUTO_PONG ? 0 : e.data.length) : (e.data as ArrayBuffer).byteLength;
+    total +=
+      typeof e.data === 'string' ? (e.data === AUTO_PONG ? 0 : e.data.length) : (e.data as ArrayBuffer).byteLength;
     if (acking && total - acked >= every!) ack();
   });
   return {

@@ -19,7 +19,9 @@ export const entry = (value: unknown, seq: number) => ({ value, seq });
 
 export async function httpSend(room: string, body: unknown): Promise<{ status: number; body: Msg; text: string }> {
   const res = await http(`/room/${room}/send`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   const text = await res.text();
   const reply = JSON.parse(text);
@@ -30,7 +32,8 @@ export async function httpSend(room: string, body: unknown): Promise<{ status: n
 }
 
 /** HTTP `get`, as DriftDB clients send it. */
-export const httpGet = async (room: string, key: string, seq = 0): Promise<Msg> => (await httpSend(room, { type: 'get', key, seq })).body;
+export const httpGet = async (room: string, key: string, seq = 0): Promise<Msg> =>
+  (await httpSend(room, { type: 'get', key, seq })).body;
 
 /** What a new socket that subscribes to `key` from `seq` receives. */
 export async function subFrom(room: string, key: string, seq: number): Promise<Msg[]> {

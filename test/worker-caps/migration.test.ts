@@ -35,14 +35,24 @@ describe('schema 1 rooms', () => {
     // old: 3+3+16, 3+3+16, 4+3+3+16; snap: 7+4+16, 1+4+16.
     expect(await countsOf(room)).toEqual({ subjects: 2, bytes: 22 + 22 + 26 + 27 + 21, cached: 2, rows: 2 });
     expect(await httpGet(room, 'old')).toEqual({
-      type: 'init', key: 'old', data: [entry('a', 1), entry('b', 2), { value: 'ü', seq: 3, client: 'cli' }],
+      type: 'init',
+      key: 'old',
+      data: [entry('a', 1), entry('b', 2), { value: 'ü', seq: 3, client: 'cli' }],
     });
-    expect(await subFrom(room, 'snap', 3)).toEqual([{ type: 'init', key: 'snap', reset: true, data: [entry({ s: 1 }, 4), entry(2, 5)] }]);
+    expect(await subFrom(room, 'snap', 3)).toEqual([
+      { type: 'init', key: 'snap', reset: true, data: [entry({ s: 1 }, 4), entry(2, 5)] },
+    ]);
 
     // The stream cap (5) applies to what was there: three more entries trim two.
     const w = await connect(room);
     for (const v of ['c', 'd', 'e']) w.send(push('old', v));
     expect((await w.drain()).filter((m) => m.type === 'stream_size').map((m) => m.size)).toEqual([4, 5, 5]);
-    expect((await httpGet(room, 'old')).data.map((e: { value: unknown }) => e.value)).toEqual(['b', 'ü', 'c', 'd', 'e']);
+    expect((await httpGet(room, 'old')).data.map((e: { value: unknown }) => e.value)).toEqual([
+      'b',
+      'ü',
+      'c',
+      'd',
+      'e',
+    ]);
   });
 });

@@ -37,7 +37,10 @@ describe.each(Object.entries(ways))('storage caps across %s', (_name, restart) =
     expect(replies.slice(0, 2)).toEqual([
       { type: 'error', code: 'too_many_subjects', id: 'new', key: 's5', message: MESSAGE_SUBJECTS },
       {
-        type: 'error', code: 'room_storage_full', id: 'big', key: 'r3',
+        type: 'error',
+        code: 'room_storage_full',
+        id: 'big',
+        key: 'r3',
         message: 'The room holds 2215 of 2500 bytes (maxRoomBytes); this write needs 300 more',
       },
     ]);
@@ -70,7 +73,9 @@ describe('subjects with only subscribers, across an eviction', () => {
     await evictDurableObject(roomStub(room)); // sockets stay open, subscriptions in storage
     expect(await countsOf(room)).toMatchObject({ subjects: 4, rows: 3 });
     w.send(push('s4', 1));
-    expect(await w.drain()).toEqual([{ type: 'error', code: 'too_many_subjects', key: 's4', message: MESSAGE_SUBJECTS }]);
+    expect(await w.drain()).toEqual([
+      { type: 'error', code: 'too_many_subjects', key: 's4', message: MESSAGE_SUBJECTS },
+    ]);
     b.send({ type: 'unsub', key: 'watched' });
     await b.drain();
     w.send(push('s4', 1));

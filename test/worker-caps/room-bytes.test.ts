@@ -16,7 +16,10 @@ describe('room byte cap', () => {
     expect(await countsOf(room)).toMatchObject({ bytes: 2400 });
 
     const full = (need: number, id?: string) => ({
-      type: 'error', code: 'room_storage_full', key: 'r3', ...(id ? { id } : {}),
+      type: 'error',
+      code: 'room_storage_full',
+      key: 'r3',
+      ...(id ? { id } : {}),
       message: `The room holds 2400 of 2500 bytes (maxRoomBytes); this write needs ${need} more`,
     });
     w.send(push('r3', v('r3', 'c'), 'append', 'm1'));
@@ -25,7 +28,11 @@ describe('room byte cap', () => {
     expect(await w.drain()).toEqual([full(300, 'm1'), full(200)]);
     const http = await httpSend(room, push('r3', v('r3', 'c')));
     expect(http).toMatchObject({ status: 400, body: full(300) });
-    expect(await httpGet(room, 'r3')).toEqual({ type: 'init', key: 'r3', data: [entry(v('r3', 'a'), 7), entry(v('r3', 'b'), 8)] });
+    expect(await httpGet(room, 'r3')).toEqual({
+      type: 'init',
+      key: 'r3',
+      data: [entry(v('r3', 'a'), 7), entry(v('r3', 'b'), 8)],
+    });
     expect(await countsOf(room)).toMatchObject({ bytes: 2400 });
 
     // r1 is at its stream cap: an append trims as many bytes as it adds, so the room does not grow.

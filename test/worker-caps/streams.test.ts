@@ -68,8 +68,14 @@ describe('stream caps', () => {
       { type: 'stream_size', key: 'big', size: 2 },
       { type: 'stream_size', key: 'big', size: 3 },
     ]);
-    expect(await httpGet(room, 'big')).toEqual({ type: 'init', key: 'big', data: [entry('s', 2), entry(c, 3), entry(d, 4)] });
-    expect(await subFrom(room, 'big', 1)).toEqual([{ type: 'init', key: 'big', reset: true, data: [entry('s', 2), entry(c, 3), entry(d, 4)] }]);
+    expect(await httpGet(room, 'big')).toEqual({
+      type: 'init',
+      key: 'big',
+      data: [entry('s', 2), entry(c, 3), entry(d, 4)],
+    });
+    expect(await subFrom(room, 'big', 1)).toEqual([
+      { type: 'init', key: 'big', reset: true, data: [entry('s', 2), entry(c, 3), entry(d, 4)] },
+    ]);
     expect(await subFrom(room, 'big', 2)).toEqual([{ type: 'init', key: 'big', data: [entry(c, 3), entry(d, 4)] }]);
 
     // A snapshot at 3 of 700 bytes, with d, is over 1000 bytes: the snapshot, now the oldest entry, is trimmed.

@@ -4,8 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { connect, freshRoom, push } from '../worker/helpers.ts';
 import { countsOf, entry, httpGet, MESSAGE_SUBJECTS } from './helpers.ts';
 
-const tooMany = (key: string, id?: string) =>
-  ({ type: 'error', code: 'too_many_subjects', message: MESSAGE_SUBJECTS, key, ...(id ? { id } : {}) });
+const tooMany = (key: string, id?: string) => ({
+  type: 'error',
+  code: 'too_many_subjects',
+  message: MESSAGE_SUBJECTS,
+  key,
+  ...(id ? { id } : {}),
+});
 
 describe('subject cap', () => {
   it('refuses a write or a sub to a new subject past the cap, and keeps serving the subjects it holds', async () => {

@@ -24,7 +24,8 @@ describe('silent sockets', () => {
     expect(Date.now() - started).toBeLessThan(2500);
     const events = await watcher.drain();
     expect(events.filter((m) => m.type === 'presence').map((m) => [m.event, m.peer.conn])).toEqual([
-      ['join', welcome.conn], ['leave', welcome.conn],
+      ['join', welcome.conn],
+      ['leave', welcome.conn],
     ]);
     expect(watcher.ws.readyState).toBe(WebSocket.OPEN);
     stop();

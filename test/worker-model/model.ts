@@ -8,9 +8,20 @@
  */
 
 export type Action = 'relay' | 'replace' | 'append';
-export interface Entry { value: unknown; seq: number; client?: string }
-export interface Peer { conn: string; client: string; state: unknown }
-interface Subject { entries: Entry[]; floor: number }
+export interface Entry {
+  value: unknown;
+  seq: number;
+  client?: string;
+}
+export interface Peer {
+  conn: string;
+  client: string;
+  state: unknown;
+}
+interface Subject {
+  entries: Entry[];
+  floor: number;
+}
 
 export class RoomModel {
   /** The highest seq the room is known to have handed out (a lower bound: an unseen relay may have taken more). */

@@ -17,7 +17,17 @@ import { env } from 'cloudflare:workers';
 import { evictDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { connect, freshRoom, http, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import {
+  connect,
+  freshRoom,
+  http,
+  idOf,
+  push,
+  roomStub,
+  secretOf,
+  type Msg,
+  type TestSocket,
+} from '../worker/helpers.ts';
 import { type Action, type Entry, RoomModel } from './model.ts';
 
 const CLIENTS = 3;
@@ -54,7 +64,9 @@ async function read(c: Client, n: number): Promise<Msg[]> {
   const got: Msg[] = [];
   try {
     while (got.length < n) got.push(await c.s!.next(READ_MS));
-  } catch { /* fewer than expected: the comparison says what is missing */ }
+  } catch {
+    /* fewer than expected: the comparison says what is missing */
+  }
   return got;
 }
 
@@ -72,8 +84,12 @@ async function observe(sys: Sys, expected: Map<Client, Msg[]>, step: string): Pr
   }
 }
 
-const initOf = (key: string, data: Entry[], reset: boolean): Msg =>
-  ({ type: 'init', key, data, ...(reset ? { reset: true } : {}) });
+const initOf = (key: string, data: Entry[], reset: boolean): Msg => ({
+  type: 'init',
+  key,
+  data,
+  ...(reset ? { reset: true } : {}),
+});
 
 const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
 
@@ -83,11 +99,18 @@ async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void>
   s.send({ type: 'hello', protocol: 1, secret: secretOf(c.name), ...(c.state === null ? {} : { presence: c.state }) });
   const welcome = await s.next(READ_MS);
   expect(welcome).toEqual({
-    type: 'welcome', protocol: 1, conn: expect.any(String), client: c.id, seq: expect.any(Number),
-    limits: expect.any(Object), peers: expect.any(Array),
+    type: 'welcome',
+    protocol: 1,
+    conn: expect.any(String),
+    client: c.id,
+    seq: expect.any(Number),
+    limits: expect.any(Object),
+    peers: expect.any(Array),
   });
   const byConn = (a: { conn: string }, b: { conn: string }) => (a.conn < b.conn ? -1 : 1);
-  expect([...welcome.peers].sort(byConn), `${c.name}'s welcome roster`).toEqual(sys.m.peersFor(welcome.conn).sort(byConn));
+  expect([...welcome.peers].sort(byConn), `${c.name}'s welcome roster`).toEqual(
+    sys.m.peersFor(welcome.conn).sort(byConn),
+  );
   expect(sys.m.welcomeSeq(welcome.seq)).toBeUndefined();
   const peer = { conn: welcome.conn, client: c.id, state: c.state };
   const others = connected(sys);
@@ -119,30 +142,48 @@ class Write implements Cmd {
   readonly action: Action;
   readonly value: unknown;
   readonly withId: boolean;
-  constructor(who: number, key: string, action: Action, value: unknown, withId: boolean) { this.who = who; this.key = key; this.action = action; this.value = value; this.withId = withId; }
+  constructor(who: number, key: string, action: Action, value: unknown, withId: boolean) {
+    this.who = who;
+    this.key = key;
+    this.action = action;
+    this.value = value;
+    this.withId = withId;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
     const id = this.withId ? `m${++sys.ids}` : undefined;
     c.s!.send(push(this.key, this.value, this.action, id));
-    const sizeAfter = this.action === 'relay' ? sys.m.size(this.key) : this.action === 'replace' ? 1 : sys.m.size(this.key) + 1;
+    const sizeAfter =
+      this.action === 'relay' ? sys.m.size(this.key) : this.action === 'replace' ? 1 : sys.m.size(this.key) + 1;
     const audience = connected(sys).filter((o) => o.subs.has(this.key));
-    const count = (o: Client) => (o.subs.has(this.key) ? 1 : 0) + (o === c ? (id ? 1 : 0) + (sizeAfter > 1 ? 1 : 0) : 0);
+    const count = (o: Client) =>
+      (o.subs.has(this.key) ? 1 : 0) + (o === c ? (id ? 1 : 0) + (sizeAfter > 1 ? 1 : 0) : 0);
     const got = new Map<Client, Msg[]>();
     for (const o of connected(sys)) got.set(o, await read(o, count(o)));
     // The seq: from the ack, or from whoever saw the push. An unseen relay without an ID stays unknown.
-    let seq: number | undefined = id ? got.get(c)!.find((x) => x.type === 'ack')?.seq
+    let seq: number | undefined = id
+      ? got.get(c)!.find((x) => x.type === 'ack')?.seq
       : [...got.values()].flat().find((x) => x.type === 'push')?.seq;
     if (seq === undefined && this.action !== 'relay') {
       // A stored value nobody saw: it is what follows the last seq known, over HTTP.
-      const res = await http(`/room/${sys.room}/send`, { method: 'POST', body: JSON.stringify({ type: 'get', key: this.key, seq: sys.m.lastSeq }) });
-      const init = await res.json() as Msg;
+      const res = await http(`/room/${sys.room}/send`, {
+        method: 'POST',
+        body: JSON.stringify({ type: 'get', key: this.key, seq: sys.m.lastSeq }),
+      });
+      const init = (await res.json()) as Msg;
       expect(init, `${this}: the value after seq ${sys.m.lastSeq}`).toEqual({
-        type: 'init', key: this.key, data: [{ value: this.value, seq: expect.any(Number), client: c.id }] });
+        type: 'init',
+        key: this.key,
+        data: [{ value: this.value, seq: expect.any(Number), client: c.id }],
+      });
       seq = init.data[0].seq;
     }
     if (seq !== undefined) expect(sys.m.takeSeq(seq), `${this}`).toBeUndefined();
-    else expect(id === undefined && this.action === 'relay' && audience.length === 0, `${this}: no seq observed`).toBe(true);
+    else
+      expect(id === undefined && this.action === 'relay' && audience.length === 0, `${this}: no seq observed`).toBe(
+        true,
+      );
     if (seq !== undefined) sys.m.write(this.key, this.action, this.value, seq, c.id);
     const out = { type: 'push', key: this.key, value: this.value, seq, client: c.id };
     for (const o of connected(sys)) {
@@ -155,7 +196,8 @@ class Write implements Cmd {
     }
     if (seq !== undefined) for (const o of audience) seen(o, this.key, seq);
   }
-  toString = () => `${this.action}(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}${this.withId ? ', id' : ''})`;
+  toString = () =>
+    `${this.action}(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}${this.withId ? ', id' : ''})`;
 }
 
 /**
@@ -165,10 +207,19 @@ class Write implements Cmd {
  */
 class Burst implements Cmd {
   readonly writes: [number, string, Action, unknown][];
-  constructor(writes: [number, string, Action, unknown][]) { this.writes = writes; }
+  constructor(writes: [number, string, Action, unknown][]) {
+    this.writes = writes;
+  }
   check = (sys: Sys) => this.writes.every(([w]) => sys.clients[w]!.s !== undefined);
   async run(sys: Sys): Promise<void> {
-    const sent = this.writes.map(([w, key, action, value]) => ({ c: sys.clients[w]!, key, action, value, id: `m${++sys.ids}`, seq: 0 }));
+    const sent = this.writes.map(([w, key, action, value]) => ({
+      c: sys.clients[w]!,
+      key,
+      action,
+      value,
+      id: `m${++sys.ids}`,
+      seq: 0,
+    }));
     for (const x of sent) x.c.s!.send(push(x.key, x.value, x.action, x.id));
     // What each socket gets does not depend on the order, except stream_size: read up to the last ack.
     const got = new Map<Client, Msg[]>();
@@ -217,22 +268,33 @@ class Compact implements Cmd {
   readonly key: string;
   readonly value: unknown;
   readonly pick: number;
-  constructor(who: number, key: string, value: unknown, pick: number) { this.who = who; this.key = key; this.value = value; this.pick = pick; }
+  constructor(who: number, key: string, value: unknown, pick: number) {
+    this.who = who;
+    this.key = key;
+    this.value = value;
+    this.pick = pick;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.m.lastSeq > 0;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
     // A valid seq (at most the room's latest): one of the subject's, its floor, or any handed out.
     const own = sys.m.replay(this.key, 0).data.map((e) => e.seq);
-    const candidates = [...own, sys.m.floor(this.key), sys.m.lastSeq, 1 + (this.pick % sys.m.lastSeq)].filter((n) => n > 0);
+    const candidates = [...own, sys.m.floor(this.key), sys.m.lastSeq, 1 + (this.pick % sys.m.lastSeq)].filter(
+      (n) => n > 0,
+    );
     this.at = candidates[this.pick % candidates.length]!;
     const id = `m${++sys.ids}`;
     c.s!.send(push(this.key, this.value, { type: 'compact', seq: this.at }, id));
     sys.m.compact(this.key, this.value, this.at, c.id);
     const size = sys.m.size(this.key);
-    const mine: Msg[] = [{ type: 'ack', id, seq: this.at }, ...(size > 1 ? [{ type: 'stream_size', key: this.key, size }] : [])];
+    const mine: Msg[] = [
+      { type: 'ack', id, seq: this.at },
+      ...(size > 1 ? [{ type: 'stream_size', key: this.key, size }] : []),
+    ];
     await observe(sys, new Map([[c, mine]]), `${this}`);
   }
-  toString = () => `compact(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}, seq ${this.at || `pick ${this.pick}`})`;
+  toString = () =>
+    `compact(c${this.who}, ${this.key}, ${JSON.stringify(this.value)}, seq ${this.at || `pick ${this.pick}`})`;
 }
 
 type SubMode = { seq: number } | { last: number } | { all: true };
@@ -242,7 +304,12 @@ class Sub implements Cmd {
   readonly key: string;
   readonly mode: 'seq' | 'last' | 'all';
   readonly n: number;
-  constructor(who: number, key: string, mode: 'seq' | 'last' | 'all', n: number) { this.who = who; this.key = key; this.mode = mode; this.n = n; }
+  constructor(who: number, key: string, mode: 'seq' | 'last' | 'all', n: number) {
+    this.who = who;
+    this.key = key;
+    this.mode = mode;
+    this.n = n;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
@@ -259,8 +326,14 @@ class Sub implements Cmd {
       want = initOf(this.key, sys.m.replay(this.key, 0).data, false);
     } else {
       const floor = sys.m.floor(this.key);
-      const candidates = [0, c.subs.get(this.key) ?? 0, floor, floor - 1, sys.m.lastSeq,
-        ...sys.m.replay(this.key, 0).data.map((e) => e.seq)].filter((x) => x >= 0);
+      const candidates = [
+        0,
+        c.subs.get(this.key) ?? 0,
+        floor,
+        floor - 1,
+        sys.m.lastSeq,
+        ...sys.m.replay(this.key, 0).data.map((e) => e.seq),
+      ].filter((x) => x >= 0);
       const seq = candidates[this.n % candidates.length]!;
       this.from = { seq };
       frame = { type: 'sub', key: this.key, seq };
@@ -273,13 +346,17 @@ class Sub implements Cmd {
     await observe(sys, new Map([[c, [want]]]), `${this}`);
     for (const e of want.data) seen(c, this.key, e.seq);
   }
-  toString = () => `sub(c${this.who}, ${this.key}, ${this.from ? JSON.stringify(this.from) : `${this.mode} ${this.n}`})`;
+  toString = () =>
+    `sub(c${this.who}, ${this.key}, ${this.from ? JSON.stringify(this.from) : `${this.mode} ${this.n}`})`;
 }
 
 class Unsub implements Cmd {
   readonly who: number;
   readonly key: string;
-  constructor(who: number, key: string) { this.who = who; this.key = key; }
+  constructor(who: number, key: string) {
+    this.who = who;
+    this.key = key;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.clients[this.who]!.subs.has(this.key);
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
@@ -293,7 +370,10 @@ class Unsub implements Cmd {
 class Presence implements Cmd {
   readonly who: number;
   readonly state: unknown;
-  constructor(who: number, state: unknown) { this.who = who; this.state = state; }
+  constructor(who: number, state: unknown) {
+    this.who = who;
+    this.state = state;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
@@ -311,8 +391,13 @@ class Dm implements Cmd {
   readonly who: number;
   readonly to: number;
   readonly value: unknown;
-  constructor(who: number, to: number, value: unknown) { this.who = who; this.to = to; this.value = value; }
-  check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && this.who !== this.to && sys.clients[this.to]!.conn !== undefined;
+  constructor(who: number, to: number, value: unknown) {
+    this.who = who;
+    this.to = to;
+    this.value = value;
+  }
+  check = (sys: Sys) =>
+    sys.clients[this.who]!.s !== undefined && this.who !== this.to && sys.clients[this.to]!.conn !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
     const t = sys.clients[this.to]!;
@@ -321,7 +406,9 @@ class Dm implements Cmd {
     c.s!.send({ type: 'dm', to, value: this.value, id });
     const expected = sys.m.present.has(to)
       ? new Map([[t, [{ type: 'dm', from: c.conn, value: this.value }]]])
-      : new Map([[c, [{ type: 'error', code: 'no_such_connection', id, message: `No connection ${to} in this room` }]]]);
+      : new Map([
+          [c, [{ type: 'error', code: 'no_such_connection', id, message: `No connection ${to} in this room` }]],
+        ]);
     await observe(sys, expected, `${this}`);
   }
   toString = () => `dm(c${this.who} → c${this.to}, ${JSON.stringify(this.value)})`;
@@ -334,7 +421,9 @@ async function closedWithin(s: TestSocket, ms = READ_MS): Promise<void> {
 
 class Drop implements Cmd {
   readonly who: number;
-  constructor(who: number) { this.who = who; }
+  constructor(who: number) {
+    this.who = who;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
@@ -342,14 +431,20 @@ class Drop implements Cmd {
     await closedWithin(c.s!);
     c.s = undefined;
     const peer = sys.m.leave(c.conn!)!;
-    await observe(sys, new Map(connected(sys).map((o) => [o, [{ type: 'presence', event: 'leave', peer }]])), `${this}`);
+    await observe(
+      sys,
+      new Map(connected(sys).map((o) => [o, [{ type: 'presence', event: 'leave', peer }]])),
+      `${this}`,
+    );
   }
   toString = () => `drop(c${this.who})`;
 }
 
 class Resume implements Cmd {
   readonly who: number;
-  constructor(who: number) { this.who = who; }
+  constructor(who: number) {
+    this.who = who;
+  }
   check = (sys: Sys) => sys.clients[this.who]!.s === undefined;
   run = (sys: Sys) => connectAs(sys, sys.clients[this.who]!);
   toString = () => `resume(c${this.who})`;
@@ -364,8 +459,13 @@ class ResumeUnderWrites implements Cmd {
   readonly who: number;
   readonly writer: number;
   readonly writes: [string, unknown][];
-  constructor(who: number, writer: number, writes: [string, unknown][]) { this.who = who; this.writer = writer; this.writes = writes; }
-  check = (sys: Sys) => this.who !== this.writer && sys.clients[this.who]!.s === undefined && sys.clients[this.writer]!.s !== undefined;
+  constructor(who: number, writer: number, writes: [string, unknown][]) {
+    this.who = who;
+    this.writer = writer;
+    this.writes = writes;
+  }
+  check = (sys: Sys) =>
+    this.who !== this.writer && sys.clients[this.who]!.s === undefined && sys.clients[this.writer]!.s !== undefined;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
     const w = sys.clients[this.writer]!;
@@ -405,7 +505,8 @@ class ResumeUnderWrites implements Cmd {
     const want = expected.get(w)!;
     mine.push(...(await read(w, want.length - mine.length)));
     await settle(w, mine, want, `${this}`);
-    for (const o of connected(sys)) if (o !== c && o !== w) await settle(o, await read(o, expected.get(o)!.length), expected.get(o)!, `${this}`);
+    for (const o of connected(sys))
+      if (o !== c && o !== w) await settle(o, await read(o, expected.get(o)!.length), expected.get(o)!, `${this}`);
     // The resumed client: per subject, its init, then live pushes.
     const got = await c.s!.drain();
     for (const [key, from] of froms) {
@@ -413,25 +514,39 @@ class ResumeUnderWrites implements Cmd {
       expect(mineOfKey[0], `${c.name}'s first message of ${key} in ${this}`).toMatchObject({ type: 'init', key });
       const reset = resets.get(key)!;
       expect(mineOfKey[0].reset === true, `${key} reset in ${this}`).toBe(reset);
-      const entries = [...mineOfKey[0].data, ...mineOfKey.slice(1).map((m) => {
-        expect(m.type, `${c.name} after its init of ${key} in ${this}`).toBe('push');
-        return { value: m.value, seq: m.seq, client: m.client };
-      })];
-      expect(entries, `${c.name}'s ${key} from seq ${from} in ${this}`).toEqual(reset ? sys.m.replay(key, 0).data : sys.m.replay(key, from).data);
+      const entries = [
+        ...mineOfKey[0].data,
+        ...mineOfKey.slice(1).map((m) => {
+          expect(m.type, `${c.name} after its init of ${key} in ${this}`).toBe('push');
+          return { value: m.value, seq: m.seq, client: m.client };
+        }),
+      ];
+      expect(entries, `${c.name}'s ${key} from seq ${from} in ${this}`).toEqual(
+        reset ? sys.m.replay(key, 0).data : sys.m.replay(key, from).data,
+      );
       for (const e of entries) seen(c, key, e.seq);
     }
-    expect(got.filter((m) => !c.subs.has(m.key)), `${c.name}: anything else in ${this}`).toEqual([]);
+    expect(
+      got.filter((m) => !c.subs.has(m.key)),
+      `${c.name}: anything else in ${this}`,
+    ).toEqual([]);
   }
-  toString = () => `resumeUnderWrites(c${this.who}, c${this.writer} appends ${this.writes.map(([k, v]) => `${k}:${JSON.stringify(v)}`).join(' ')})`;
+  toString = () =>
+    `resumeUnderWrites(c${this.who}, c${this.writer} appends ${this.writes.map(([k, v]) => `${k}:${JSON.stringify(v)}`).join(' ')})`;
 }
 
 class Evict implements Cmd {
   readonly webSockets: 'hibernate' | 'close';
-  constructor(webSockets: 'hibernate' | 'close') { this.webSockets = webSockets; }
+  constructor(webSockets: 'hibernate' | 'close') {
+    this.webSockets = webSockets;
+  }
   check = (sys: Sys) => connected(sys).length > 0;
   async run(sys: Sys): Promise<void> {
     // Only a running object can be evicted: a ping over HTTP wakes it, as any request would.
-    const woke = await http(`/room/${sys.room}/send`, { method: 'POST', body: JSON.stringify({ type: 'ping', nonce: 1 }) });
+    const woke = await http(`/room/${sys.room}/send`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'ping', nonce: 1 }),
+    });
     expect(woke.status).toBe(200);
     await evictDurableObject(roomStub(sys.room), { webSockets: this.webSockets });
     if (this.webSockets === 'hibernate') return observe(sys, new Map(), `${this}`);
@@ -451,27 +566,49 @@ class Evict implements Cmd {
 
 const who = fc.integer({ min: 0, max: CLIENTS - 1 });
 const key = fc.constantFrom(...KEYS);
-const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.string({ maxLength: 4 }), fc.boolean(), fc.constant(null),
-  fc.record({ x: fc.integer({ min: 0, max: 9 }) }));
-const write = fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value, fc.boolean())
+const value = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.string({ maxLength: 4 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.record({ x: fc.integer({ min: 0, max: 9 }) }),
+);
+const write = fc
+  .tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value, fc.boolean())
   .map(([w, k, a, v, i]) => new Write(w, k, a, v, i));
-const sub = fc.tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000)).map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
+const sub = fc
+  .tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000))
+  .map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
 // fc.commands picks each arbitrary alike: writes and subs are listed more than once to weigh more.
-const commands = fc.commands([
-  write, write, write, sub,
-  fc.tuple(who, key, fc.constantFrom<Action>('append', 'replace'), value).map(([w, k, a, v]) => new Write(w, k, a, v, true)),
-  fc.tuple(who, key, value, fc.nat(1000)).map(([w, k, v, p]) => new Compact(w, k, v, p)),
-  fc.array(fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value), { minLength: 2, maxLength: 6 })
-    .map((ws) => new Burst(ws)),
-  sub,
-  fc.tuple(who, key).map(([w, k]) => new Unsub(w, k)),
-  fc.tuple(who, fc.record({ n: fc.integer({ min: 0, max: 99 }) })).map(([w, s]) => new Presence(w, s)),
-  fc.tuple(who, who, value).map(([w, t, v]) => new Dm(w, t, v)),
-  who.map((w) => new Drop(w)),
-  who.map((w) => new Resume(w)),
-  fc.tuple(who, who, fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 6 })).map(([w, x, ws]) => new ResumeUnderWrites(w, x, ws)),
-  fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
-], { maxCommands: 80, size: 'max' });
+const commands = fc.commands(
+  [
+    write,
+    write,
+    write,
+    sub,
+    fc
+      .tuple(who, key, fc.constantFrom<Action>('append', 'replace'), value)
+      .map(([w, k, a, v]) => new Write(w, k, a, v, true)),
+    fc.tuple(who, key, value, fc.nat(1000)).map(([w, k, v, p]) => new Compact(w, k, v, p)),
+    fc
+      .array(fc.tuple(who, key, fc.constantFrom<Action>('relay', 'replace', 'append', 'append'), value), {
+        minLength: 2,
+        maxLength: 6,
+      })
+      .map((ws) => new Burst(ws)),
+    sub,
+    fc.tuple(who, key).map(([w, k]) => new Unsub(w, k)),
+    fc.tuple(who, fc.record({ n: fc.integer({ min: 0, max: 99 }) })).map(([w, s]) => new Presence(w, s)),
+    fc.tuple(who, who, value).map(([w, t, v]) => new Dm(w, t, v)),
+    who.map((w) => new Drop(w)),
+    who.map((w) => new Resume(w)),
+    fc
+      .tuple(who, who, fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 6 }))
+      .map(([w, x, ws]) => new ResumeUnderWrites(w, x, ws)),
+    fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
+  ],
+  { maxCommands: 80, size: 'max' },
+);
 
 describe('a room against its model', () => {
   it('agrees on every observation, under drops, resumes and evictions', async () => {
@@ -480,33 +617,51 @@ describe('a room against its model', () => {
     const tally = new Map<string, number>();
     const counted = new WeakSet<object>();
     const started = Date.now();
-    console.log(`model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`);
+    console.log(
+      `model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`,
+    );
     try {
-      await fc.assert(fc.asyncProperty(commands, async (cmds) => {
-        cases++;
-        const sys: Sys = {
-          room: freshRoom('model'), m: new RoomModel(), ids: 0,
-          clients: Array.from({ length: CLIENTS }, (_, i) => ({ name: `c${i}`, id: idOf(`c${i}`), subs: new Map(), state: null })),
-        };
-        try {
-          for (const c of sys.clients) await connectAs(sys, c);
-          for (const cmd of cmds) {
-            if (counted.has(cmd)) continue;
-            counted.add(cmd);
-            const run = cmd.run.bind(cmd);
-            const inner = (cmd as unknown as { cmd?: Cmd }).cmd ?? cmd; // fast-check wraps each command
-            const name = inner instanceof Write ? inner.action : inner.constructor.name;
-            cmd.run = (m, r) => { tally.set(name, (tally.get(name) ?? 0) + 1); steps++; return run(m, r); };
+      await fc.assert(
+        fc.asyncProperty(commands, async (cmds) => {
+          cases++;
+          const sys: Sys = {
+            room: freshRoom('model'),
+            m: new RoomModel(),
+            ids: 0,
+            clients: Array.from({ length: CLIENTS }, (_, i) => ({
+              name: `c${i}`,
+              id: idOf(`c${i}`),
+              subs: new Map(),
+              state: null,
+            })),
+          };
+          try {
+            for (const c of sys.clients) await connectAs(sys, c);
+            for (const cmd of cmds) {
+              if (counted.has(cmd)) continue;
+              counted.add(cmd);
+              const run = cmd.run.bind(cmd);
+              const inner = (cmd as unknown as { cmd?: Cmd }).cmd ?? cmd; // fast-check wraps each command
+              const name = inner instanceof Write ? inner.action : inner.constructor.name;
+              cmd.run = (m, r) => {
+                tally.set(name, (tally.get(name) ?? 0) + 1);
+                steps++;
+                return run(m, r);
+              };
+            }
+            await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
+          } finally {
+            for (const c of sys.clients) c.s?.close();
           }
-          await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
-        } finally {
-          for (const c of sys.clients) c.s?.close();
-        }
-      }), { numRuns: RUNS, seed: SEED });
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
     } catch (err) {
       console.log(`model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}`);
       throw err;
     }
-    console.log(`model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    console.log(
+      `model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
   }, 3_600_000);
 });

@@ -10,7 +10,9 @@ const SIZES = [20, 900, 4000, 12_000, 150, 2500, 31_000, 7];
 
 async function get(room: string, key: string, seq: number): Promise<{ text: string; body: Msg }> {
   const res = await http(`/room/${room}/send`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'get', key, seq }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'get', key, seq }),
   });
   expect(res.status).toBe(200);
   const text = await res.text();
@@ -23,7 +25,10 @@ describe('HTTP get paging', () => {
     const w = await connect(room);
     const written: { value: string; seq: number }[] = [];
     const append = async (count: number, sizes = SIZES) => {
-      const values = Array.from({ length: count }, (_, i) => `${written.length + i}:${'x'.repeat(sizes[(written.length + i) % sizes.length]!)}`);
+      const values = Array.from(
+        { length: count },
+        (_, i) => `${written.length + i}:${'x'.repeat(sizes[(written.length + i) % sizes.length]!)}`,
+      );
       for (const v of values) w.send(push('log', v));
       // DriftDB sockets get every push back, in order, with its seq.
       const echoes = (await w.drain(20_000)).filter((m) => m.type === 'push');
@@ -77,7 +82,9 @@ describe('HTTP get paging', () => {
     const w = await connect(room);
     for (const v of ['a', 'b']) w.send(push('k', v));
     await w.drain();
-    expect((await get(room, 'k', 0)).text).toBe('{"type":"init","key":"k","data":[{"value":"a","seq":1},{"value":"b","seq":2}]}');
+    expect((await get(room, 'k', 0)).text).toBe(
+      '{"type":"init","key":"k","data":[{"value":"a","seq":1},{"value":"b","seq":2}]}',
+    );
     expect((await get(room, 'k', 1)).text).toBe('{"type":"init","key":"k","data":[{"value":"b","seq":2}]}');
   });
 });

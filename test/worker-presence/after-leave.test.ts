@@ -11,7 +11,12 @@ import { Presence } from '../../worker/presence.ts';
 import { Store } from '../../worker/store.ts';
 import { freshRoom, roomStub, WAIT_MS, type Msg } from '../worker/helpers.ts';
 
-interface Member { c: Connection; server: WebSocket; got: Msg[]; arrived: () => Promise<void> }
+interface Member {
+  c: Connection;
+  server: WebSocket;
+  got: Msg[];
+  arrived: () => Promise<void>;
+}
 
 /** A socket pair whose server end said hello; `arrived()` waits (bounded) for its client end's next frame. */
 function member(conns: Connections, presence: Presence, i: number): Member {
@@ -27,10 +32,14 @@ function member(conns: Connections, presence: Presence, i: number): Member {
   });
   const c = conns.add(server, { conn: `c${i}`, cbor: false });
   presence.hello(c, { type: 'hello', protocol: 1, secret: `member-${i}-secret-0123456789` });
-  const arrived = () => new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`c${i}: no frame within ${WAIT_MS} ms`)), WAIT_MS);
-    wake = () => { clearTimeout(timer); resolve(); };
-  });
+  const arrived = () =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`c${i}: no frame within ${WAIT_MS} ms`)), WAIT_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   return { c, server, got, arrived };
 }
 
@@ -49,8 +58,12 @@ describe('a flush after a socket left', () => {
       presence.set(typist.c, { typing: true });
       presence.leave(gone.server);
       while (!watcher.got.some((m) => m.event === 'leave')) await watcher.arrived();
-      expect(watcher.got.filter((m) => m.type === 'presence' && m.event !== 'join').map((m) => `${m.event} ${m.peer.conn}`).sort())
-        .toEqual([`leave ${gone.c.a.conn}`, `update ${typist.c.a.conn}`]);
+      expect(
+        watcher.got
+          .filter((m) => m.type === 'presence' && m.event !== 'join')
+          .map((m) => `${m.event} ${m.peer.conn}`)
+          .sort(),
+      ).toEqual([`leave ${gone.c.a.conn}`, `update ${typist.c.a.conn}`]);
       // Anything sent to `gone` by that flush would be ahead of this frame.
       const marker = gone.arrived();
       gone.server.send('{"type":"pong","nonce":"marker"}');

@@ -12,15 +12,17 @@ const FLUSH_MS = 5000;
 /** A room of LARGE_AUDIENCE sockets that said hello, each with the whole room in view. */
 async function largeRoom(): Promise<{ room: string; views: View[]; everyone: Map<string, unknown> }> {
   const room = freshRoom();
-  const views = (await Promise.all(Array.from({ length: LARGE_AUDIENCE }, (_, i) => connectClient(room, `m${i}`, { i }))))
-    .map(({ s, welcome }) => new View(s, welcome));
+  const views = (
+    await Promise.all(Array.from({ length: LARGE_AUDIENCE }, (_, i) => connectClient(room, `m${i}`, { i })))
+  ).map(({ s, welcome }) => new View(s, welcome));
   const everyone = new Map<string, unknown>(views.map((v, i) => [v.conn, { i }]));
   for (const v of views) await v.settle(othersOf(v, everyone), FLUSH_MS);
   for (const v of views) v.events.length = 0;
   return { room, views, everyone };
 }
 
-const summary = (events: Msg[]) => events.map((m) => `${m.event} ${m.peer.conn} ${JSON.stringify(m.peer.state)}`).sort();
+const summary = (events: Msg[]) =>
+  events.map((m) => `${m.event} ${m.peer.conn} ${JSON.stringify(m.peer.state)}`).sort();
 
 // Each test waits for two windows or more: the room's first joins, then what it does.
 describe('presence batched in a large room', { timeout: 20_000 }, () => {
@@ -66,9 +68,12 @@ describe('presence batched in a large room', { timeout: 20_000 }, () => {
     everyone.set(sw.conn, 'S');
     const all = [...views.slice(1), firstView, secondView];
     for (const v of all) await v.settle(othersOf(v, everyone), FLUSH_MS);
-    expect(summary(secondView.events)).toEqual(summary([
-      { event: 'join', peer: { conn: fw.conn, state: 'F' } }, { event: 'leave', peer: { conn: leaver.conn, state: { i: 0 } } },
-    ]));
+    expect(summary(secondView.events)).toEqual(
+      summary([
+        { event: 'join', peer: { conn: fw.conn, state: 'F' } },
+        { event: 'leave', peer: { conn: leaver.conn, state: { i: 0 } } },
+      ]),
+    );
     for (const v of all) {
       expect(await v.drain()).toEqual([]);
       expect(v.faults).toEqual([]);

@@ -5,16 +5,37 @@
 import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { LARGE_AUDIENCE } from '../../worker/batching.ts';
-import { connect, connectClient, freshRoom, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import {
+  connect,
+  connectClient,
+  freshRoom,
+  idOf,
+  push,
+  roomStub,
+  secretOf,
+  type Msg,
+  type TestSocket,
+} from '../worker/helpers.ts';
 import { othersOf, View } from './view.ts';
 
 /** A window, and then some: how long a test waits for a flush. */
 const FLUSH_MS = 5000;
 
 /** A socket that says hello declining the roster; returns it with its welcome. */
-async function connectQuiet(room: string, name: string, presence?: unknown, query = ''): Promise<{ s: TestSocket; welcome: Msg }> {
+async function connectQuiet(
+  room: string,
+  name: string,
+  presence?: unknown,
+  query = '',
+): Promise<{ s: TestSocket; welcome: Msg }> {
   const s = await connect(room, query);
-  s.send({ type: 'hello', protocol: 1, secret: secretOf(name), roster: false, ...(presence === undefined ? {} : { presence }) });
+  s.send({
+    type: 'hello',
+    protocol: 1,
+    secret: secretOf(name),
+    roster: false,
+    ...(presence === undefined ? {} : { presence }),
+  });
   const welcome = await s.next();
   if (welcome.type !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(welcome)}`);
   return { s, welcome };
@@ -29,7 +50,11 @@ describe('a hello with roster: false', () => {
     const { s: alice } = await connectClient(room, 'alice', 'A');
     const { s: quiet, welcome: qw } = await connectQuiet(room, 'quiet', 'Q');
     expect(qw).toMatchObject({ type: 'welcome', client: idOf('quiet'), peers: [] });
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q' } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q' },
+    });
 
     // Others come, change and go: the quiet socket hears none of it.
     const { s: bob, welcome: bw } = await connectClient(room, 'bob');
@@ -41,7 +66,11 @@ describe('a hello with roster: false', () => {
 
     // Its own state still reaches the others.
     quiet.send({ type: 'presence', state: 'Q2' });
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'update', peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q2' } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'update',
+      peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q2' },
+    });
 
     // A second hello on the same socket cannot take the roster back: fixed for the socket's life.
     quiet.send({ type: 'hello', protocol: 1, secret: secretOf('quiet'), roster: true });
@@ -54,11 +83,17 @@ describe('a hello with roster: false', () => {
     quiet.send({ type: 'sub', key: 'log' });
     await quiet.until((m) => m.type === 'init' && m.key === 'log');
     alice.send(push('log', 'line 1'));
-    expect(await quiet.until((m) => m.type === 'push')).toMatchObject({ key: 'log', value: 'line 1', client: idOf('alice') });
+    expect(await quiet.until((m) => m.type === 'push')).toMatchObject({
+      key: 'log',
+      value: 'line 1',
+      client: idOf('alice'),
+    });
 
     quiet.close();
     expect(await alice.until((m) => m.type === 'presence')).toEqual({
-      type: 'presence', event: 'leave', peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q2' },
+      type: 'presence',
+      event: 'leave',
+      peer: { conn: qw.conn, client: idOf('quiet'), state: 'Q2' },
     });
     // A DriftDB socket is unaffected: every push, no presence.
     const driftGot = await drift.drain();
@@ -104,9 +139,14 @@ describe('roster: false in a large room (batched presence)', { timeout: 20_000 }
     // One member that takes the roster, then enough quiet ones for the room to batch.
     const { s: ws, welcome: ww } = await connectClient(room, 'watcher', 'W');
     const watcher = new View(ws, ww);
-    const quiet = await Promise.all(Array.from({ length: LARGE_AUDIENCE }, (_, i) => connectQuiet(room, `q${i}`, { i })));
+    const quiet = await Promise.all(
+      Array.from({ length: LARGE_AUDIENCE }, (_, i) => connectQuiet(room, `q${i}`, { i })),
+    );
     expect(quiet.every(({ welcome }) => welcome.peers.length === 0)).toBe(true);
-    const everyone = new Map<string, unknown>([[ww.conn, 'W'], ...quiet.map(({ welcome }, i): [string, unknown] => [welcome.conn, { i }])]);
+    const everyone = new Map<string, unknown>([
+      [ww.conn, 'W'],
+      ...quiet.map(({ welcome }, i): [string, unknown] => [welcome.conn, { i }]),
+    ]);
     await watcher.settle(othersOf(watcher, everyone), FLUSH_MS);
 
     // Within one window: a member that takes the roster joins, a quiet one updates,

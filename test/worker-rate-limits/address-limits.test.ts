@@ -19,7 +19,10 @@ function expectWithin(allowed: number, limit: { burst: number; window: number })
  * were let in first. The local binding counts in fixed 10 s windows: a run that
  * crosses into the next one starts again, from a fresh address.
  */
-async function allowedBeforeRefusal(attempt: (from: string) => Promise<boolean>, limit: { window: number }): Promise<number> {
+async function allowedBeforeRefusal(
+  attempt: (from: string) => Promise<boolean>,
+  limit: { window: number },
+): Promise<number> {
   const window = () => Math.floor(Date.now() / 10_000);
   for (let tries = 0; tries < 2; tries++) {
     const started = window();
@@ -47,7 +50,10 @@ describe('limits per client address', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('10');
     expect(await refused.json()).toEqual({
-      type: 'error', code: 'rate_limited', retryAfter: 10_000, message: 'Too many new rooms from this address; try again in 10 s',
+      type: 'error',
+      code: 'rate_limited',
+      retryAfter: 10_000,
+      message: 'Too many new rooms from this address; try again in 10 s',
     });
     // Another address is not affected.
     expect((await http('/new', { method: 'POST', headers: { 'cf-connecting-ip': address() } })).status).toBe(200);
@@ -69,7 +75,10 @@ describe('limits per client address', () => {
       return first === 'open';
     }, CONNECTS);
     expectWithin(allowed, CONNECTS);
-    expect(await refused.closed).toEqual({ code: 4290, reason: 'too many connects from this address: reconnect after 5000 ms' });
+    expect(await refused.closed).toEqual({
+      code: 4290,
+      reason: 'too many connects from this address: reconnect after 5000 ms',
+    });
     // The sockets let in work.
     open[0]!.send({ type: 'ping', nonce: 1 });
     expect(await open[0]!.next()).toEqual({ type: 'pong', nonce: 1 });
@@ -78,9 +87,12 @@ describe('limits per client address', () => {
 
   it('refuses HTTP sends past the limit with 429', async () => {
     const room = freshRoom();
-    const ping = (from: string) => http(`/room/${room}/send`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': from }, body: '{"type":"ping"}',
-    });
+    const ping = (from: string) =>
+      http(`/room/${room}/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'cf-connecting-ip': from },
+        body: '{"type":"ping"}',
+      });
     let refused!: Response;
     const allowed = await allowedBeforeRefusal(async (from) => {
       const res = await ping(from);
@@ -89,6 +101,9 @@ describe('limits per client address', () => {
     }, SENDS);
     expectWithin(allowed, SENDS);
     expect(refused.status).toBe(429);
-    expect(await refused.json()).toMatchObject({ code: 'rate_limited', message: 'Too many sends from this address; try again in 10 s' });
+    expect(await refused.json()).toMatchObject({
+      code: 'rate_limited',
+      message: 'Too many sends from this address; try again in 10 s',
+    });
   });
 });

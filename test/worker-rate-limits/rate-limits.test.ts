@@ -11,7 +11,11 @@ const ROOM_DELIVERIES = 20;
 const REFUSALS_BEFORE_CLOSE = 10;
 
 const sendHttp = (room: string, body: unknown, client = 'backend') =>
-  http(`/room/${room}/send?client=${client}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  http(`/room/${room}/send?client=${client}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 /** What one socket's publishes got back, by ID: ack seq or error code. */
 async function outcomes(s: TestSocket): Promise<Record<string, string>> {
@@ -35,7 +39,11 @@ describe('per-socket publish rate', () => {
     expect(refused.map((m) => m.id)).toEqual(['m6', 'm7', 'm8']);
     for (const m of refused) {
       expect(m).toEqual({
-        type: 'error', code: 'rate_limited', id: m.id, key: 'log', retryAfter: expect.any(Number),
+        type: 'error',
+        code: 'rate_limited',
+        id: m.id,
+        key: 'log',
+        retryAfter: expect.any(Number),
         message: 'Over publishesPerSecond (1/s, burst 5) for this socket',
       });
       expect(m.retryAfter).toBeGreaterThan(0);
@@ -70,7 +78,10 @@ describe('per-socket publish rate', () => {
     await bob.drain();
     for (let i = 1; i <= PUBLISH_BURST + 2; i++) alice.send({ type: 'dm', to: bw.conn, value: i, id: `d${i}` });
     const errors = (await alice.drain()).filter((m) => m.type === 'error');
-    expect(errors.map((m) => [m.code, m.id])).toEqual([['rate_limited', 'd6'], ['rate_limited', 'd7']]);
+    expect(errors.map((m) => [m.code, m.id])).toEqual([
+      ['rate_limited', 'd6'],
+      ['rate_limited', 'd7'],
+    ]);
     expect((await bob.drain()).map((m) => m.value)).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -95,9 +106,14 @@ describe('ignoring refusals', () => {
     const room = freshRoom();
     const pub = await connect(room);
     for (let i = 1; i <= PUBLISH_BURST + REFUSALS_BEFORE_CLOSE + 5; i++) pub.send(push('k', i, 'relay', `m${i}`));
-    expect(await pub.closed).toEqual({ code: 4290, reason: '10 publishes refused in a row (refusalsBeforeClose): reconnect after 5000 ms' });
+    expect(await pub.closed).toEqual({
+      code: 4290,
+      reason: '10 publishes refused in a row (refusalsBeforeClose): reconnect after 5000 ms',
+    });
     const refused = pub.received.filter((m) => m.code === 'rate_limited').map((m) => m.id);
-    expect(refused.slice(0, REFUSALS_BEFORE_CLOSE)).toEqual(Array.from({ length: REFUSALS_BEFORE_CLOSE }, (_, i) => `m${PUBLISH_BURST + 1 + i}`));
+    expect(refused.slice(0, REFUSALS_BEFORE_CLOSE)).toEqual(
+      Array.from({ length: REFUSALS_BEFORE_CLOSE }, (_, i) => `m${PUBLISH_BURST + 1 + i}`),
+    );
   });
 });
 
@@ -109,22 +125,29 @@ describe('frame flood', () => {
     await watcher.until((m) => m.event === 'join');
     for (let i = 0; i < FRAME_BURST * 2; i++) flooder.send({ type: 'ping', nonce: i });
     expect(await flooder.closed).toEqual({
-      code: 4290, reason: 'over framesPerSecond (1/s, burst 30): reconnect after 5000 ms',
+      code: 4290,
+      reason: 'over framesPerSecond (1/s, burst 30): reconnect after 5000 ms',
     });
     // Frames within the burst were answered in order (the hello was its first); none past it.
     const pongs = flooder.received.filter((m) => m.type === 'pong').map((m) => m.nonce);
     expect(pongs.length).toBeGreaterThan(0);
     expect(pongs).toEqual(Array.from({ length: pongs.length }, (_, i) => i));
     expect(pongs.length).toBeLessThanOrEqual(FRAME_BURST - 1);
-    expect(await watcher.next()).toEqual({ type: 'presence', event: 'leave', peer: { conn: welcome.conn, client: welcome.client, state: null } });
+    expect(await watcher.next()).toEqual({
+      type: 'presence',
+      event: 'leave',
+      peer: { conn: welcome.conn, client: welcome.client, state: null },
+    });
   });
 });
 
 describe('reconnecting flooders', () => {
   it('closes a reconnect from a flooding address at once, for the backoff it was told', async () => {
     const room = freshRoom();
-    const from = (address: string) => http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', 'cf-connecting-ip': address } })
-      .then((res) => new TestSocket(res.webSocket!));
+    const from = (address: string) =>
+      http(`/room/${room}/connect`, { headers: { Upgrade: 'websocket', 'cf-connecting-ip': address } }).then(
+        (res) => new TestSocket(res.webSocket!),
+      );
     const flooder = await from('198.51.100.1');
     for (let i = 0; i < FRAME_BURST + 1; i++) flooder.send({ type: 'ping', nonce: i });
     expect((await flooder.closed).code).toBe(4290);
@@ -150,12 +173,21 @@ describe('room budgets', () => {
     for (let i = 1; i <= PUBLISH_BURST; i++) b.send(push('k', i, 'relay', `b${i}`));
     const fromB = await outcomes(b);
     expect(fromB).toEqual({ b1: 'ack', b2: 'ack', b3: 'ack', b4: 'rate_limited', b5: 'rate_limited' });
-    const refusal = (await (async () => { b.send(push('k', 0, 'relay', 'b6')); return b.until((m) => m.type === 'error'); })());
+    const refusal = await (async () => {
+      b.send(push('k', 0, 'relay', 'b6'));
+      return b.until((m) => m.type === 'error');
+    })();
     expect(refusal.message).toBe(`Over roomPublishesPerSecond (${ROOM_PUBLISHES}/s) for this room`);
     const res = await sendHttp(room, { type: 'push', key: 'k', value: 'http', action: { type: 'append' }, id: 'h1' });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await res.json()).toMatchObject({ type: 'error', code: 'rate_limited', id: 'h1', key: 'k', retryAfter: expect.any(Number) });
+    expect(await res.json()).toMatchObject({
+      type: 'error',
+      code: 'rate_limited',
+      id: 'h1',
+      key: 'k',
+      retryAfter: expect.any(Number),
+    });
   });
 
   it('charges one delivery per recipient, so a wide audience shares the budget', async () => {
@@ -167,7 +199,9 @@ describe('room budgets', () => {
     const got = await pub.drain();
     expect(got.filter((m) => m.type === 'ack').map((m) => m.id)).toEqual(['p1', 'p2']);
     expect(got.find((m) => m.type === 'error')).toMatchObject({
-      code: 'rate_limited', id: 'p3', message: `Over roomDeliveriesPerSecond (${ROOM_DELIVERIES}/s) for this room`,
+      code: 'rate_limited',
+      id: 'p3',
+      message: `Over roomDeliveriesPerSecond (${ROOM_DELIVERIES}/s) for this room`,
     });
     for (const s of audience) expect((await s.drain()).map((m) => m.value)).toEqual([1, 2]);
   });

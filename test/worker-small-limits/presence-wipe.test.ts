@@ -14,6 +14,8 @@ describe('presence after the retention wipe', () => {
     expect(welcome.peers).toEqual([]);
     const { welcome: third } = await connectClient(room, 'third');
     expect(third.peers.map((p: { client: string }) => p.client)).toEqual([welcome.client]);
-    expect((await newcomer.drain()).map((m) => `${m.type} ${m.event} ${m.peer?.client}`)).toEqual([`presence join ${third.client}`]);
+    expect((await newcomer.drain()).map((m) => `${m.type} ${m.event} ${m.peer?.client}`)).toEqual([
+      `presence join ${third.client}`,
+    ]);
   }, 10_000);
 });

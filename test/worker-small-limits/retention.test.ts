@@ -23,7 +23,12 @@ describe('retention', () => {
 
     const resumer = await connect(room);
     resumer.send({ type: 'sub', key: 'log', seq: 3 });
-    expect(await resumer.next()).toEqual({ type: 'init', key: 'log', reset: true, data: [{ value: 'd', seq: echo.seq }] });
+    expect(await resumer.next()).toEqual({
+      type: 'init',
+      key: 'log',
+      reset: true,
+      data: [{ value: 'd', seq: echo.seq }],
+    });
   }, 10_000);
 
   it('arms the alarm on HTTP writes too', async () => {

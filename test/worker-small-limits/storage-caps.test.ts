@@ -17,7 +17,9 @@ describe('storage caps and the retention wipe', () => {
     expect(replies.filter((m) => m.type === 'error')).toEqual([
       { type: 'error', code: 'too_many_subjects', key: 'e', message: 'A room may hold 4 subjects (maxSubjects)' },
       {
-        type: 'error', code: 'room_storage_full', key: 'a',
+        type: 'error',
+        code: 'room_storage_full',
+        key: 'a',
         message: 'The room holds 954 of 1000 bytes (maxRoomBytes); this write needs 100 more',
       },
     ]);
@@ -27,6 +29,9 @@ describe('storage caps and the retention wipe', () => {
     after.send(push('e', 1));
     after.send(push('a', big));
     const echoes = await after.drain();
-    expect(echoes.map((m) => [m.type, m.key])).toEqual([['push', 'e'], ['push', 'a']]);
+    expect(echoes.map((m) => [m.type, m.key])).toEqual([
+      ['push', 'e'],
+      ['push', 'a'],
+    ]);
   }, 10_000);
 });

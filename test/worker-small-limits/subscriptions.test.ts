@@ -8,8 +8,13 @@ describe('subscription cap', () => {
     s.send({ type: 'sub', key: 'one-too-many', replay: false });
     s.send({ type: 'unsub', key: 'a' });
     s.send({ type: 'sub', key: 'room-again', replay: false });
-    expect(await s.drain()).toEqual([{
-      type: 'error', code: 'too_many_subscriptions', key: 'one-too-many', message: 'A socket may hold 3 subscriptions (maxSubscriptions)',
-    }]);
+    expect(await s.drain()).toEqual([
+      {
+        type: 'error',
+        code: 'too_many_subscriptions',
+        key: 'one-too-many',
+        message: 'A socket may hold 3 subscriptions (maxSubscriptions)',
+      },
+    ]);
   });
 });

@@ -86,7 +86,12 @@ describe('actions and sequence numbers', () => {
     const late = await connect(room);
     late.send({ type: 'get', key: 's', seq: 0 });
     expect(await late.next()).toEqual({
-      type: 'init', key: 's', data: [{ value: { moo: 'ram' }, seq: 2 }, { value: { v: 'boo' }, seq: 3 }],
+      type: 'init',
+      key: 's',
+      data: [
+        { value: { moo: 'ram' }, seq: 2 },
+        { value: { v: 'boo' }, seq: 3 },
+      ],
     });
     // Replaying from at or above the snapshot skips it.
     late.send({ type: 'get', key: 's', seq: 2 });
@@ -102,9 +107,19 @@ describe('actions and sequence numbers', () => {
     s.send({ type: 'get', key: 's', seq: 0 });
     const msgs = await s.drain();
     expect(msgs.find((m) => m.type === 'error')).toEqual({
-      type: 'error', code: 'bad_message', key: 's', message: "compact seq 99 is beyond the room's latest seq 4",
+      type: 'error',
+      code: 'bad_message',
+      key: 's',
+      message: "compact seq 99 is beyond the room's latest seq 4",
     });
-    expect(msgs.at(-1)).toEqual({ type: 'init', key: 's', data: [{ value: 'snap3', seq: 3 }, { value: 4, seq: 4 }] });
+    expect(msgs.at(-1)).toEqual({
+      type: 'init',
+      key: 's',
+      data: [
+        { value: 'snap3', seq: 3 },
+        { value: 4, seq: 4 },
+      ],
+    });
   });
 
   it('answers ping with pong, echoing the nonce, and the bare ping without waking the room', async () => {

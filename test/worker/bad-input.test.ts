@@ -8,14 +8,22 @@ describe('bad input', () => {
   it('answers a frame that is not JSON with bad_frame and keeps the socket open', async () => {
     const s = await connect(freshRoom());
     s.sendRaw('{"type": "push",');
-    expect(await s.next()).toEqual({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/^Could not decode JSON frame: /) });
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'bad_frame',
+      message: expect.stringMatching(/^Could not decode JSON frame: /),
+    });
     s.sendRaw(hex('ff ff ff'));
-    expect(await s.next()).toMatchObject({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/^Could not decode CBOR frame: /) });
+    expect(await s.next()).toMatchObject({
+      type: 'error',
+      code: 'bad_frame',
+      message: expect.stringMatching(/^Could not decode CBOR frame: /),
+    });
     s.send({ type: 'ping', nonce: 1 });
     expect(await s.next()).toEqual({ type: 'pong', nonce: 1 });
   });
 
-  it('names the field that is wrong, in the protocol\'s words', async () => {
+  it("names the field that is wrong, in the protocol's words", async () => {
     const s = await connect(freshRoom());
     s.send({ type: 'teleport' });
     s.send({ type: 'push', key: 'k', value: 1, action: { type: 'explode' } });
@@ -27,14 +35,23 @@ describe('bad input', () => {
     s.send({});
     const errors = await s.drain();
     expect(errors.map((e) => [e.code, e.message])).toEqual([
-      ['bad_message', 'Invalid message: type must be one of push, get, ping, hello, sub, unsub, presence, dm, auth or ack, not "teleport"'],
+      [
+        'bad_message',
+        'Invalid message: type must be one of push, get, ping, hello, sub, unsub, presence, dm, auth or ack, not "teleport"',
+      ],
       ['bad_message', 'Invalid push: action.type must be one of relay, append, replace or compact, not "explode"'],
       ['bad_message', 'Invalid push: key must be a string, not 7'],
       ['bad_message', 'Invalid get: seq must be at least 0, not -1'],
       ['bad_message', 'Invalid push: action.seq is missing: it must be a number'],
-      ['bad_message', 'Invalid message: a message is an object with a "type" (a JSON object, or a CBOR map), not an array'],
+      [
+        'bad_message',
+        'Invalid message: a message is an object with a "type" (a JSON object, or a CBOR map), not an array',
+      ],
       ['bad_message', 'Invalid push: value is missing (null for no value)'],
-      ['bad_message', 'Invalid message: type is missing: it must be one of push, get, ping, hello, sub, unsub, presence, dm, auth or ack'],
+      [
+        'bad_message',
+        'Invalid message: type is missing: it must be one of push, get, ping, hello, sub, unsub, presence, dm, auth or ack',
+      ],
     ]);
     expect(errors[4].id).toBe('m1');
   });
@@ -45,14 +62,16 @@ describe('bad input', () => {
       const r = checkMessage(raw, false, limits);
       return r.ok ? 'accepted' : r.error.message;
     };
-    expect([
-      { type: 'get', key: 'k', seq: 1.5 },
-      { type: 'hello', protocol: 1, acks: 'yes' },
-      { type: 'sub', key: 'k', last: MAX_TAIL + 1 },
-      { type: 'presence' },
-      { type: 'auth', token: '' },
-      { type: 'push', key: 'k', value: 1, action: 'relay' },
-    ].map(said)).toEqual([
+    expect(
+      [
+        { type: 'get', key: 'k', seq: 1.5 },
+        { type: 'hello', protocol: 1, acks: 'yes' },
+        { type: 'sub', key: 'k', last: MAX_TAIL + 1 },
+        { type: 'presence' },
+        { type: 'auth', token: '' },
+        { type: 'push', key: 'k', value: 1, action: 'relay' },
+      ].map(said),
+    ).toEqual([
       'Invalid get: seq must be a whole number, not 1.5',
       'Invalid hello: acks must be true or false, not "yes"',
       `Invalid sub: last must be at most ${MAX_TAIL}, not ${MAX_TAIL + 1}`,
@@ -61,9 +80,12 @@ describe('bad input', () => {
       'Invalid push: action must be an object, not "relay"',
     ]);
     // A length is told by its count, not its text: a secret stays out of the error.
-    expect(said({ type: 'hello', protocol: 1, secret: 'hunter2' })).toBe(`Invalid hello: secret must be at least ${MIN_SECRET_LENGTH} characters long, not 7`);
-    expect(said({ type: 'push', key: 'k', value: 1, action: { type: 'relay' }, id: 'i'.repeat(MAX_ID_LENGTH + 1) }))
-      .toBe(`Invalid push: id must be at most ${MAX_ID_LENGTH} characters long, not ${MAX_ID_LENGTH + 1}`);
+    expect(said({ type: 'hello', protocol: 1, secret: 'hunter2' })).toBe(
+      `Invalid hello: secret must be at least ${MIN_SECRET_LENGTH} characters long, not 7`,
+    );
+    expect(
+      said({ type: 'push', key: 'k', value: 1, action: { type: 'relay' }, id: 'i'.repeat(MAX_ID_LENGTH + 1) }),
+    ).toBe(`Invalid push: id must be at most ${MAX_ID_LENGTH} characters long, not ${MAX_ID_LENGTH + 1}`);
   });
 
   it('tells an HTTP body only the types HTTP takes', () => {
@@ -91,8 +113,19 @@ describe('bad input', () => {
     const msgs = await s.drain();
     expect(msgs).toEqual([
       { type: 'error', code: 'too_large', message: expect.stringContaining('exceeds maxMessageBytes (262144)') },
-      { type: 'error', code: 'subject_too_long', id: 'long1', key: 'k'.repeat(64), message: 'Subject of 257 characters exceeds maxSubjectLength (256)' },
-      { type: 'error', code: 'subject_too_long', key: 's'.repeat(64), message: 'Subject of 257 characters exceeds maxSubjectLength (256)' },
+      {
+        type: 'error',
+        code: 'subject_too_long',
+        id: 'long1',
+        key: 'k'.repeat(64),
+        message: 'Subject of 257 characters exceeds maxSubjectLength (256)',
+      },
+      {
+        type: 'error',
+        code: 'subject_too_long',
+        key: 's'.repeat(64),
+        message: 'Subject of 257 characters exceeds maxSubjectLength (256)',
+      },
     ]);
     s.send(push('k', 'fine'));
     expect(await s.next()).toEqual({ type: 'push', key: 'k', value: 'fine', seq: 1 });
@@ -102,7 +135,8 @@ describe('bad input', () => {
     const room = freshRoom();
     const bad = await connect(room);
     const good = await connect(room);
-    for (const frame of ['', 'null', '{}', '{"type":"push"}', '[]', '"str"', '{"type":"hello","protocol":"x"}']) bad.sendRaw(frame);
+    for (const frame of ['', 'null', '{}', '{"type":"push"}', '[]', '"str"', '{"type":"hello","protocol":"x"}'])
+      bad.sendRaw(frame);
     bad.send(push('k', 'ok'));
     await bad.drain();
     expect(await good.drain()).toEqual([{ type: 'push', key: 'k', value: 'ok', seq: 1 }]);
@@ -111,7 +145,11 @@ describe('bad input', () => {
   it('refuses an unsupported protocol version with an error and close code 4003', async () => {
     const s = await connect(freshRoom());
     s.send({ type: 'hello', protocol: 99 });
-    expect(await s.next()).toEqual({ type: 'error', code: 'unsupported_protocol', message: 'This server speaks protocol 1, not 99' });
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'unsupported_protocol',
+      message: 'This server speaks protocol 1, not 99',
+    });
     expect(await s.closed).toEqual({ code: 4003, reason: 'unsupported protocol version' });
   });
 });

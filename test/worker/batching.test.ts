@@ -10,7 +10,11 @@ import { connect, connectClient, freshRoom, push } from './helpers.ts';
 
 function fakeSocket() {
   const frames: string[] = [];
-  const ws = { send: (f: string) => frames.push(f), serializeAttachment: () => {}, readyState: 1 } as unknown as WebSocket;
+  const ws = {
+    send: (f: string) => frames.push(f),
+    serializeAttachment: () => {},
+    readyState: 1,
+  } as unknown as WebSocket;
   return { ws, frames };
 }
 
@@ -56,7 +60,10 @@ describe('batching', () => {
 
   it('never batches a DriftDB socket or a CBOR socket', () => {
     const windows = new BatchWindows();
-    for (const a of [{ conn: 'd', cbor: false }, { conn: 'b', cbor: true, hello: true }]) {
+    for (const a of [
+      { conn: 'd', cbor: false },
+      { conn: 'b', cbor: true, hello: true },
+    ]) {
       const { ws, frames } = fakeSocket();
       const c = new Connection(ws, a, windows, limits);
       c.sendFrame('{"n":1}');

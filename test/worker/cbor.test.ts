@@ -33,13 +33,21 @@ describe('CBOR', () => {
     const cborSock = await connect(room, '?cbor=true');
     const jsonSock = await connect(room);
     // {type:'push',key:'k',value:{v:<tag 64>h'010203'},action:{type:'append'}} as cbor-web writes it
-    cborSock.sendRaw(hex('a4 6474797065 6470757368 636b6579 616b 6576616c7565 a1 6176 d840 43 010203 66616374696f6e a1 6474797065 66617070656e64'));
+    cborSock.sendRaw(
+      hex(
+        'a4 6474797065 6470757368 636b6579 616b 6576616c7565 a1 6176 d840 43 010203 66616374696f6e a1 6474797065 66617070656e64',
+      ),
+    );
     const echo = await cborSock.next();
     expect(echo).toEqual({ type: 'push', key: 'k', value: { v: new Uint8Array([1, 2, 3]) }, seq: 1 });
     expect(await jsonSock.next()).toEqual({ type: 'push', key: 'k', value: { v: [1, 2, 3] }, seq: 1 });
     // Stored losslessly, and replayed the same way.
     cborSock.send({ type: 'get', key: 'k' });
-    expect(await cborSock.next()).toEqual({ type: 'init', key: 'k', data: [{ value: { v: new Uint8Array([1, 2, 3]) }, seq: 1 }] });
+    expect(await cborSock.next()).toEqual({
+      type: 'init',
+      key: 'k',
+      data: [{ value: { v: new Uint8Array([1, 2, 3]) }, seq: 1 }],
+    });
     jsonSock.send({ type: 'get', key: 'k' });
     expect(await jsonSock.next()).toEqual({ type: 'init', key: 'k', data: [{ value: { v: [1, 2, 3] }, seq: 1 }] });
   });

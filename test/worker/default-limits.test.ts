@@ -11,7 +11,9 @@ describe('default limits', () => {
     for (let i = 0; i < DEFAULT_LIMITS.maxSubscriptions; i++) s.send({ type: 'sub', key: `s${i}`, replay: false });
     for (let i = 0; i < DEFAULT_LIMITS.publishBurst; i++) s.send(push('s0', i, 'append', `m${i}`));
     const got = await s.drain(20_000);
-    expect(got.filter((m) => m.type === 'ack').map((m) => m.id)).toEqual(Array.from({ length: DEFAULT_LIMITS.publishBurst }, (_, i) => `m${i}`));
+    expect(got.filter((m) => m.type === 'ack').map((m) => m.id)).toEqual(
+      Array.from({ length: DEFAULT_LIMITS.publishBurst }, (_, i) => `m${i}`),
+    );
     expect(got.filter((m) => m.type === 'error')).toEqual([]);
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
   }, 30_000);

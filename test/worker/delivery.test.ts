@@ -54,7 +54,13 @@ describe('delivery', () => {
     pub.send({ type: 'hello', protocol: 1, secret: secretOf('alice') });
     await pub.next();
     pub.send(push('k', 1, 'append'));
-    expect(await watcher.until((m) => m.type === 'push')).toEqual({ type: 'push', key: 'k', value: 1, seq: 1, client: idOf('alice') });
+    expect(await watcher.until((m) => m.type === 'push')).toEqual({
+      type: 'push',
+      key: 'k',
+      value: 1,
+      seq: 1,
+      client: idOf('alice'),
+    });
     const late = await connect(room);
     late.send({ type: 'sub', key: 'k' });
     expect(await late.next()).toEqual({ type: 'init', key: 'k', data: [{ value: 1, seq: 1, client: idOf('alice') }] });

@@ -14,7 +14,10 @@ describe('group commit', () => {
     let drained!: () => void;
     const done = new Promise<void>((resolve) => (drained = resolve));
     loop.run(() => log.push('relay 1'), false);
-    loop.run(() => { log.push('relay 2'); drained(); }, false);
+    loop.run(() => {
+      log.push('relay 2');
+      drained();
+    }, false);
     expect(log).toEqual(['relay 1']);
     await done;
     expect(log).toEqual(['relay 1', 'relay 2']);
@@ -30,7 +33,10 @@ describe('group commit', () => {
     loop.run(() => log.push('append 1'), true);
     loop.run(() => log.push('ping'), false);
     loop.run(() => log.push('append 2'), true);
-    loop.run(() => { log.push('close'); drained(); }, false);
+    loop.run(() => {
+      log.push('close');
+      drained();
+    }, false);
     expect(log).toEqual([]);
     await done;
     expect(log).toEqual(['append 1', 'ping', 'append 2', 'close']);
@@ -40,7 +46,9 @@ describe('group commit', () => {
     const errors: unknown[] = [];
     const log: string[] = [];
     const loop = new GroupCommit((err) => errors.push(err));
-    loop.run(() => { throw new Error('boom'); }, true);
+    loop.run(() => {
+      throw new Error('boom');
+    }, true);
     loop.run(() => log.push('next'), true);
     loop.flush();
     expect(log).toEqual(['next']);

@@ -30,14 +30,16 @@ export function http(path: string, init?: RequestInit): Promise<Response> {
  */
 export function schemaProblem(message: unknown): string | undefined {
   const parsed = ServerMessage.safeParse(message);
-  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
+  if (!parsed.success)
+    return parsed.error.issues.map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
   const extra = extraFields(message, parsed.data, '');
   return extra.length ? `fields the schema does not name: ${extra.join(', ')}` : undefined;
 }
 
 /** Fields of `raw` that zod left out of `parsed`. A z.unknown() value comes back as the same reference, so it is not searched. */
 function extraFields(raw: unknown, parsed: unknown, path: string): string[] {
-  if (raw === parsed || raw === null || typeof raw !== 'object' || parsed === null || typeof parsed !== 'object') return [];
+  if (raw === parsed || raw === null || typeof raw !== 'object' || parsed === null || typeof parsed !== 'object')
+    return [];
   const at = (k: string) => (path ? `${path}.${k}` : k);
   const out = parsed as Record<string, unknown>;
   return Object.entries(raw).flatMap(([k, v]) => (k in out ? extraFields(v, out[k], at(k)) : [at(k)]));
@@ -68,8 +70,10 @@ export class TestSocket {
     (ws as WebSocket & { binaryType: string }).binaryType = 'arraybuffer';
     ws.accept();
     ws.addEventListener('message', (e) => {
-      const message = typeof e.data === 'string' ? JSON.parse(e.data)
-        : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never });
+      const message =
+        typeof e.data === 'string'
+          ? JSON.parse(e.data)
+          : decode(new Uint8Array(e.data as ArrayBuffer), { tags: { 64: (d: () => unknown) => d() } as never });
       // Clients that said hello may get a batch: several messages in one array frame.
       const batch = Array.isArray(message) && typeof e.data === 'string';
       if (batch) this.batches.push(message.length);
@@ -80,10 +84,12 @@ export class TestSocket {
       }
       this.#wake();
     });
-    this.closed = new Promise((resolve) => ws.addEventListener('close', (e) => {
-      resolve({ code: e.code, reason: e.reason });
-      this.#wake();
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener('close', (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        this.#wake();
+      }),
+    );
   }
 
   send(message: unknown): void {
@@ -99,7 +105,8 @@ export class TestSocket {
     await this.#waitFor(() => this.received.length > this.#read, timeoutMs, 'a message');
     const m = this.received[this.#read++];
     const problem = schemaProblem(m);
-    if (problem) throw new Error(`The server sent a message off its schema: ${problem} in ${JSON.stringify(m)?.slice(0, 300)}`);
+    if (problem)
+      throw new Error(`The server sent a message off its schema: ${problem} in ${JSON.stringify(m)?.slice(0, 300)}`);
     return m;
   }
 
@@ -134,10 +141,16 @@ export class TestSocket {
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}; received so far: ${JSON.stringify(this.received.slice(this.#read))}`);
+      if (left <= 0)
+        throw new Error(
+          `Timed out after ${timeoutMs} ms waiting for ${what}; received so far: ${JSON.stringify(this.received.slice(this.#read))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }
@@ -159,16 +172,40 @@ export const secretOf = (name: string): string => `${name}-secret-0123456789`;
 export const idOf = (name: string): string => clientIdOf(secretOf(name));
 
 /** An edgeroom client socket called `name`: said hello with its secret, and welcomed. */
-export async function connectClient(room: string, name?: string, presence?: unknown): Promise<{ s: TestSocket; welcome: Msg }> {
+export async function connectClient(
+  room: string,
+  name?: string,
+  presence?: unknown,
+): Promise<{ s: TestSocket; welcome: Msg }> {
   const s = await connect(room);
-  s.send({ type: 'hello', protocol: 1, ...(name ? { secret: secretOf(name) } : {}), ...(presence === undefined ? {} : { presence }) });
+  s.send({
+    type: 'hello',
+    protocol: 1,
+    ...(name ? { secret: secretOf(name) } : {}),
+    ...(presence === undefined ? {} : { presence }),
+  });
   const welcome = await s.next();
   if (welcome.type !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(welcome)}`);
   return { s, welcome };
 }
 
-export const push = (key: string, value: unknown, action: string | { type: 'compact'; seq: number } = 'append', id?: string) => ({
-  type: 'push', key, value, action: typeof action === 'string' ? { type: action } : action, ...(id ? { id } : {}),
+export const push = (
+  key: string,
+  value: unknown,
+  action: string | { type: 'compact'; seq: number } = 'append',
+  id?: string,
+) => ({
+  type: 'push',
+  key,
+  value,
+  action: typeof action === 'string' ? { type: action } : action,
+  ...(id ? { id } : {}),
 });
 
-export const hex = (s: string): Uint8Array => new Uint8Array(s.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));
+export const hex = (s: string): Uint8Array =>
+  new Uint8Array(
+    s
+      .replace(/\s+/g, '')
+      .match(/../g)!
+      .map((b) => parseInt(b, 16)),
+  );

@@ -21,13 +21,20 @@ describe('HTTP answers', () => {
       const res = await http(path, { method });
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
-      expect(await res.json()).toEqual({ type: 'error', code: 'bad_message', message: `${method} is not allowed here; use ${allow}` });
+      expect(await res.json()).toEqual({
+        type: 'error',
+        code: 'bad_message',
+        message: `${method} is not allowed here; use ${allow}`,
+      });
     }
   });
 
   it('still answers 404 for a path it does not know, and 204 to a CORS preflight', async () => {
     expect((await http('/room/abc/nope', { method: 'POST' })).status).toBe(404);
-    const preflight = await http('/new', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    const preflight = await http('/new', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(204);
     // HEAD is GET without the body.
     expect((await http('/room/abc', { method: 'HEAD' })).status).toBe(200);
@@ -37,9 +44,16 @@ describe('HTTP answers', () => {
     const max = DEFAULT_LIMITS.maxMessageBytes;
     const huge = await http('/room/abc/send', { method: 'POST', body: 'x'.repeat(max + 1) });
     expect(huge.status).toBe(413);
-    expect(await huge.json()).toEqual({ type: 'error', code: 'too_large', message: `Body exceeds maxMessageBytes (${max} bytes)` });
+    expect(await huge.json()).toEqual({
+      type: 'error',
+      code: 'too_large',
+      message: `Body exceeds maxMessageBytes (${max} bytes)`,
+    });
     const bigNew = await http('/new', { method: 'POST', body: 'x'.repeat(2000) });
     expect(bigNew.status).toBe(413);
-    expect(await bigNew.json()).toMatchObject({ code: 'too_large', message: expect.stringContaining('at most 1024 bytes') });
+    expect(await bigNew.json()).toMatchObject({
+      code: 'too_large',
+      message: expect.stringContaining('at most 1024 bytes'),
+    });
   });
 });

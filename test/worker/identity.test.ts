@@ -4,7 +4,9 @@ import { connect, connectClient, freshRoom, http, idOf, push, secretOf } from '.
 
 const send = (room: string, body: unknown, client?: string) =>
   http(`/room/${room}/send${client === undefined ? '' : `?client=${client}`}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
 
 describe('identity', () => {
@@ -59,10 +61,18 @@ describe('identity', () => {
     const { s: watcher } = await connectClient(room, 'watcher');
     const s = await connect(room);
     s.send({ type: 'hello', protocol: 1, secret: secretOf('big'), presence: 'x'.repeat(3000) });
-    expect(await s.next()).toEqual({ type: 'error', code: 'presence_too_large', message: 'Presence state of 3002 bytes exceeds maxPresenceBytes (2048)' });
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'presence_too_large',
+      message: 'Presence state of 3002 bytes exceeds maxPresenceBytes (2048)',
+    });
     const welcome = await s.next();
     expect(welcome).toMatchObject({ type: 'welcome', client: idOf('big') });
-    expect(await watcher.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: welcome.conn, client: idOf('big'), state: null } });
+    expect(await watcher.next()).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: welcome.conn, client: idOf('big'), state: null },
+    });
   });
 });
 
@@ -74,14 +84,26 @@ describe('HTTP message IDs', () => {
     expect(await (await send(room, push1, 'caller-a')).json()).toEqual({ type: 'ack', id: 'order-42', seq: 1 });
     expect(await (await send(room, push2, 'caller-b')).json()).toMatchObject({ type: 'ack', id: 'order-42', seq: 2 });
     // A resend within one scope is still a duplicate.
-    expect(await (await send(room, push1, 'caller-a')).json()).toEqual({ type: 'ack', id: 'order-42', seq: 1, duplicate: true });
+    expect(await (await send(room, push1, 'caller-a')).json()).toEqual({
+      type: 'ack',
+      id: 'order-42',
+      seq: 1,
+      duplicate: true,
+    });
     const got = await send(room, { type: 'get', key: 'orders', seq: 0 });
-    expect(((await got.json()) as { data: { value: string }[] }).data.map((e: { value: string }) => e.value)).toEqual(['from A', 'from B']);
+    expect(((await got.json()) as { data: { value: string }[] }).data.map((e: { value: string }) => e.value)).toEqual([
+      'from A',
+      'from B',
+    ]);
   });
 
-  it('cannot pre-claim a socket client\'s message IDs', async () => {
+  it("cannot pre-claim a socket client's message IDs", async () => {
     const room = freshRoom();
-    const claimed = await send(room, { type: 'push', key: 'log', value: 'squat', action: { type: 'append' }, id: 'm1' }, idOf('alice'));
+    const claimed = await send(
+      room,
+      { type: 'push', key: 'log', value: 'squat', action: { type: 'append' }, id: 'm1' },
+      idOf('alice'),
+    );
     expect(await claimed.json()).toEqual({ type: 'ack', id: 'm1', seq: 1 });
     const { s: alice } = await connectClient(room, 'alice');
     alice.send(push('log', 'real', 'append', 'm1'));
@@ -92,6 +114,10 @@ describe('HTTP message IDs', () => {
     const room = freshRoom();
     const res = await send(room, { type: 'push', key: 'k', value: 1, action: { type: 'append' }, id: 'x' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ type: 'error', code: 'bad_message', message: 'A push with an id needs ?client=<your scope for message IDs>' });
+    expect(await res.json()).toEqual({
+      type: 'error',
+      code: 'bad_message',
+      message: 'A push with an id needs ?client=<your scope for message IDs>',
+    });
   });
 });

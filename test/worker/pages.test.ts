@@ -81,8 +81,12 @@ describe('demo page routes', () => {
     expect(pinned.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(await pinned.text()).toBe(await (await http('/lib/edgeroom.js')).text());
     expect(pinned.headers.get('x-typescript-types')).toBe('./types/client/index.d.ts');
-    expect((await http('/lib/edgeroom.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/index.d.ts`);
-    expect((await http(`/lib/${version}/react.js`)).headers.get('x-typescript-types')).toBe('./types/client/react.d.ts');
+    expect((await http('/lib/edgeroom.js')).headers.get('x-typescript-types')).toBe(
+      `./${version}/types/client/index.d.ts`,
+    );
+    expect((await http(`/lib/${version}/react.js`)).headers.get('x-typescript-types')).toBe(
+      './types/client/react.d.ts',
+    );
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);
@@ -91,7 +95,8 @@ describe('demo page routes', () => {
     expect(text).toContain('export { connect }');
     for (const [, spec] of text.matchAll(/from '([^']+)'/g)) {
       expect(spec, 'a relative .js specifier').toMatch(/^\.\.?\/.*\.js$/);
-      const target = new URL(spec!.replace(/\.js$/, '.d.ts'), `http://x/lib/${version}/types/client/index.d.ts`).pathname;
+      const target = new URL(spec!.replace(/\.js$/, '.d.ts'), `http://x/lib/${version}/types/client/index.d.ts`)
+        .pathname;
       expect((await http(target)).status, target).toBe(200);
     }
     // Another version's URL is not this file: a page pinned to it must not silently get other code.
@@ -102,7 +107,11 @@ describe('demo page routes', () => {
     for (const path of ['/demo/nope', '/lib/nope.js', '/demo/../wrangler.toml', '/lib/']) {
       const response = await http(path);
       expect(response.status, path).toBe(404);
-      expect(await response.json(), path).toEqual({ type: 'error', code: 'not_found', message: expect.stringContaining('No route') });
+      expect(await response.json(), path).toEqual({
+        type: 'error',
+        code: 'not_found',
+        message: expect.stringContaining('No route'),
+      });
     }
   });
 });

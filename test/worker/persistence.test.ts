@@ -46,14 +46,18 @@ describe('persistence', () => {
     bob.send(push('only-this', 1, 'relay'));
     bob.send(push('other', 2, 'relay'));
     await bob.drain();
-    expect(await alice.drain()).toEqual([{ type: 'push', key: 'only-this', value: 1, seq: expect.any(Number), client: idOf('bob') }]);
+    expect(await alice.drain()).toEqual([
+      { type: 'push', key: 'only-this', value: 1, seq: expect.any(Number), client: idOf('bob') },
+    ]);
     expect((await drift.drain()).map((m) => m.key)).toEqual(['only-this', 'other']);
 
     const { welcome } = await connectClient(room, 'carol');
-    expect(welcome.peers).toEqual(expect.arrayContaining([
-      { conn: expect.any(String), client: idOf('alice'), state: { name: 'Alice' } },
-      { conn: expect.any(String), client: idOf('bob'), state: null },
-    ]));
+    expect(welcome.peers).toEqual(
+      expect.arrayContaining([
+        { conn: expect.any(String), client: idOf('alice'), state: { name: 'Alice' } },
+        { conn: expect.any(String), client: idOf('bob'), state: null },
+      ]),
+    );
     expect(welcome.peers).toHaveLength(2);
   });
 });

@@ -9,18 +9,35 @@ describe('presence', () => {
     const room = freshRoom();
     const { s: alice, welcome: aw } = await connectClient(room, 'alice', { color: 'red' });
     expect(aw).toEqual({
-      type: 'welcome', protocol: 1, conn: expect.stringMatching(/^[A-Za-z0-9]{12}$/), client: idOf('alice'), seq: 0,
-      limits: expect.objectContaining({ maxMessageBytes: 262144 }), peers: [],
+      type: 'welcome',
+      protocol: 1,
+      conn: expect.stringMatching(/^[A-Za-z0-9]{12}$/),
+      client: idOf('alice'),
+      seq: 0,
+      limits: expect.objectContaining({ maxMessageBytes: 262144 }),
+      peers: [],
     });
     const { s: bob, welcome: bw } = await connectClient(room, 'bob');
     expect(bw.peers).toEqual([{ conn: aw.conn, client: idOf('alice'), state: { color: 'red' } }]);
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: bw.conn, client: idOf('bob'), state: null } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: bw.conn, client: idOf('bob'), state: null },
+    });
 
     bob.send({ type: 'presence', state: { typing: true } });
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'update', peer: { conn: bw.conn, client: idOf('bob'), state: { typing: true } } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'update',
+      peer: { conn: bw.conn, client: idOf('bob'), state: { typing: true } },
+    });
 
     bob.close();
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'leave', peer: { conn: bw.conn, client: idOf('bob'), state: { typing: true } } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'leave',
+      peer: { conn: bw.conn, client: idOf('bob'), state: { typing: true } },
+    });
   });
 
   it('never sends presence to a DriftDB socket', async () => {
@@ -39,8 +56,16 @@ describe('presence', () => {
     await watcher.until((m) => m.event === 'join');
     const { welcome: nw } = await connectClient(room, 'same');
     expect(await old.closed).toEqual({ code: 4001, reason: 'replaced by a newer connection with the same client ID' });
-    expect(await watcher.next()).toEqual({ type: 'presence', event: 'leave', peer: { conn: ow.conn, client: idOf('same'), state: null } });
-    expect(await watcher.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: nw.conn, client: idOf('same'), state: null } });
+    expect(await watcher.next()).toEqual({
+      type: 'presence',
+      event: 'leave',
+      peer: { conn: ow.conn, client: idOf('same'), state: null },
+    });
+    expect(await watcher.next()).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: nw.conn, client: idOf('same'), state: null },
+    });
     expect(nw.peers.map((p: { client: string }) => p.client)).toEqual([idOf('watcher')]);
   });
 
@@ -52,19 +77,35 @@ describe('presence', () => {
     cbor.ws.addEventListener('message', (e) => kinds.push(typeof e.data === 'string' ? 'text' : 'binary'));
     cbor.send({ type: 'hello', protocol: 1, secret: secretOf('carol') });
     const welcome = await cbor.next();
-    expect(welcome).toMatchObject({ type: 'welcome', client: idOf('carol'), peers: [{ conn: aw.conn, client: idOf('alice'), state: { color: 'red' } }] });
+    expect(welcome).toMatchObject({
+      type: 'welcome',
+      client: idOf('carol'),
+      peers: [{ conn: aw.conn, client: idOf('alice'), state: { color: 'red' } }],
+    });
     expect(kinds).toEqual(['binary']);
-    expect(await alice.next()).toEqual({ type: 'presence', event: 'join', peer: { conn: welcome.conn, client: idOf('carol'), state: null } });
+    expect(await alice.next()).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: welcome.conn, client: idOf('carol'), state: null },
+    });
   });
 
   it('rejects presence over the size limit and presence before hello', async () => {
     const room = freshRoom();
     const drift = await connect(room);
     drift.send({ type: 'presence', state: 1 });
-    expect(await drift.next()).toEqual({ type: 'error', code: 'bad_message', message: 'Invalid presence: say hello before setting presence' });
+    expect(await drift.next()).toEqual({
+      type: 'error',
+      code: 'bad_message',
+      message: 'Invalid presence: say hello before setting presence',
+    });
     const { s } = await connectClient(room, 'big');
     s.send({ type: 'presence', state: 'x'.repeat(3000) });
-    expect(await s.next()).toEqual({ type: 'error', code: 'presence_too_large', message: 'Presence state of 3002 bytes exceeds maxPresenceBytes (2048)' });
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'presence_too_large',
+      message: 'Presence state of 3002 bytes exceeds maxPresenceBytes (2048)',
+    });
   });
 });
 
@@ -74,8 +115,9 @@ describe('presence in a large room (announcements batched)', () => {
     const drift = await connect(room);
     // Everyone at once, so joins land while others are pending and welcomes come between flushes.
     const n = LARGE_AUDIENCE + 16;
-    const views = (await Promise.all(Array.from({ length: n }, (_, i) => connectClient(room, `m${i}`, { i }))))
-      .map(({ s, welcome }) => new View(s, welcome));
+    const views = (await Promise.all(Array.from({ length: n }, (_, i) => connectClient(room, `m${i}`, { i })))).map(
+      ({ s, welcome }) => new View(s, welcome),
+    );
     // While the last joins may still be pending: a few leave, a few change state twice.
     const [leaving, changing, staying] = [views.slice(0, 8), views.slice(8, 16), views.slice(16)];
     for (const [k, v] of changing.entries()) {
@@ -84,7 +126,9 @@ describe('presence in a large room (announcements batched)', () => {
     }
     for (const v of leaving) v.s.close();
 
-    const expected = new Map<string, unknown>(views.slice(8).map((v, k) => [v.conn, k < 8 ? { i: 8 + k, typing: false } : { i: 16 + k - 8 }]));
+    const expected = new Map<string, unknown>(
+      views.slice(8).map((v, k) => [v.conn, k < 8 ? { i: 8 + k, typing: false } : { i: 16 + k - 8 }]),
+    );
     for (const v of [...changing, ...staying]) await v.settle(othersOf(v, expected));
     for (const v of [...changing, ...staying]) {
       expect(await v.drain(), 'nothing after the room settled').toEqual([]);
@@ -116,6 +160,11 @@ describe('direct messages', () => {
     bob.close();
     await alice.until((m) => m.event === 'leave');
     alice.send({ type: 'dm', to: bw.conn, value: 1, id: 'd1' });
-    expect(await alice.next()).toEqual({ type: 'error', code: 'no_such_connection', id: 'd1', message: `No connection ${bw.conn} in this room` });
+    expect(await alice.next()).toEqual({
+      type: 'error',
+      code: 'no_such_connection',
+      id: 'd1',
+      message: `No connection ${bw.conn} in this room`,
+    });
   });
 });

@@ -19,7 +19,14 @@ describe('replay', () => {
     sub.send({ type: 'sub', key: 'log', seq: 1 });
     pub.send(push('log', 'd'));
     expect(await sub.drain()).toEqual([
-      { type: 'init', key: 'log', data: [{ value: 'b', seq: 2 }, { value: 'c', seq: 3 }] },
+      {
+        type: 'init',
+        key: 'log',
+        data: [
+          { value: 'b', seq: 2 },
+          { value: 'c', seq: 3 },
+        ],
+      },
       { type: 'push', key: 'log', value: 'd', seq: 4 },
     ]);
   });
@@ -29,7 +36,14 @@ describe('replay', () => {
     await seed(room, 'chat', ['m1', 'm2', 'm3', 'm4', 'm5']);
     const s = await connect(room);
     s.send({ type: 'sub', key: 'chat', last: 2 });
-    expect(await s.next()).toEqual({ type: 'init', key: 'chat', data: [{ value: 'm4', seq: 4 }, { value: 'm5', seq: 5 }] });
+    expect(await s.next()).toEqual({
+      type: 'init',
+      key: 'chat',
+      data: [
+        { value: 'm4', seq: 4 },
+        { value: 'm5', seq: 5 },
+      ],
+    });
   });
 
   it('subscribes without replay when asked', async () => {
@@ -47,7 +61,7 @@ describe('replay', () => {
     await seed(room, 'big', values);
     const ext = await connect(room);
     ext.send({ type: 'sub', key: 'big' });
-    const frames = (await ext.drain(10_000));
+    const frames = await ext.drain(10_000);
     expect(frames.length).toBeGreaterThan(3);
     expect(frames.slice(0, -1).every((f) => f.more === true)).toBe(true);
     expect(frames.at(-1).more).toBeUndefined();
@@ -92,7 +106,13 @@ describe('replay', () => {
     const behind = await connect(room);
     behind.send({ type: 'sub', key: 's', seq: 1 });
     expect(await behind.next()).toEqual({
-      type: 'init', key: 's', reset: true, data: [{ value: 'snap', seq: 3 }, { value: 4, seq: 4 }],
+      type: 'init',
+      key: 's',
+      reset: true,
+      data: [
+        { value: 'snap', seq: 3 },
+        { value: 4, seq: 4 },
+      ],
     });
     const current = await connect(room);
     current.send({ type: 'sub', key: 's', seq: 3 });

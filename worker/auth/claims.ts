@@ -12,33 +12,47 @@ const numeric = z.number({ error: (issue) => (issue.input === undefined ? 'requi
 const ROOM_CLAIM = /^(?:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9_-]{0,63}\*)$/;
 
 const rate = z.number().int().positive();
-export const TokenLimits = z.strictObject({
-  framesPerSecond: rate.optional(), frameBurst: rate.optional(),
-  publishesPerSecond: rate.optional(), publishBurst: rate.optional(),
-  presencePerSecond: rate.optional(), presenceBurst: rate.optional(),
-}, { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown limit' : 'must be an object') });
+export const TokenLimits = z.strictObject(
+  {
+    framesPerSecond: rate.optional(),
+    frameBurst: rate.optional(),
+    publishesPerSecond: rate.optional(),
+    publishBurst: rate.optional(),
+    presencePerSecond: rate.optional(),
+    presenceBurst: rate.optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown limit' : 'must be an object') },
+);
 export type TokenLimits = z.infer<typeof TokenLimits>;
 
-export const Claims = z.object({
-  sub: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
-    .min(1, 'must be 1-64 characters').max(64, 'must be 1-64 characters'),
-  room: z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
-    .regex(ROOM_CLAIM, 'must be a room ID, or a prefix ending in *'),
-  exp: numeric,
-  iat: numeric.optional(),
-  nbf: numeric.optional(),
-  jti: z.string('must be a string').max(64, 'must be at most 64 characters').optional(),
-  rights: RightsSchema.optional(),
-  /** This holder's own rates, over the room's (within maxTokenRateFactor). */
-  limits: TokenLimits.optional(),
-}, { error: 'must be a JSON object' });
+export const Claims = z.object(
+  {
+    sub: z
+      .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
+      .min(1, 'must be 1-64 characters')
+      .max(64, 'must be 1-64 characters'),
+    room: z
+      .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
+      .regex(ROOM_CLAIM, 'must be a room ID, or a prefix ending in *'),
+    exp: numeric,
+    iat: numeric.optional(),
+    nbf: numeric.optional(),
+    jti: z.string('must be a string').max(64, 'must be at most 64 characters').optional(),
+    rights: RightsSchema.optional(),
+    /** This holder's own rates, over the room's (within maxTokenRateFactor). */
+    limits: TokenLimits.optional(),
+  },
+  { error: 'must be a JSON object' },
+);
 export type Claims = z.infer<typeof Claims>;
 
 /** The first problem, in words short enough for a WebSocket close reason (123 bytes). */
 export function claimsProblem(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'Bad claims';
-  return issue.path.length ? `Bad claim ${issue.path.join('.')}: ${issue.message}`.slice(0, 120) : `Bad claims: ${issue.message}`;
+  return issue.path.length
+    ? `Bad claim ${issue.path.join('.')}: ${issue.message}`.slice(0, 120)
+    : `Bad claims: ${issue.message}`;
 }
 
 /** Whether a token's `room` claim admits `room`: equal, or a prefix of it when the claim ends in `*`. */

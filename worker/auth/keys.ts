@@ -21,30 +21,61 @@ const Kid = z.string().min(1).max(64);
 
 // RFC 7518 §3.2: an HMAC key at least as long as the hash (32 bytes for HS256).
 // A short secret can be brute-forced offline from any one token.
-const HsKey = z.strictObject({ kid: Kid, alg: z.literal('HS256'), secret: z.string().min(32, 'an HS256 secret needs at least 32 characters') });
+const HsKey = z.strictObject({
+  kid: Kid,
+  alg: z.literal('HS256'),
+  secret: z.string().min(32, 'an HS256 secret needs at least 32 characters'),
+});
 
 // Public keys only: a config holding `d` (the private part) is a leak waiting
 // to happen, so it is refused rather than silently stripped.
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-const EsJwk = z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), x: base64url, y: base64url, d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional() });
-const EdJwk = z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: base64url, d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional() });
+const EsJwk = z.looseObject({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: base64url,
+  y: base64url,
+  d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional(),
+});
+const EdJwk = z.looseObject({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: base64url,
+  d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional(),
+});
 const EsKey = z.strictObject({ kid: Kid, alg: z.literal('ES256'), jwk: EsJwk });
 const EdKey = z.strictObject({ kid: Kid, alg: z.literal('EdDSA'), jwk: EdJwk });
 
-const KeyConfig = z.array(z.discriminatedUnion('alg', [HsKey, EsKey, EdKey])).min(1, 'at least one key')
+const KeyConfig = z
+  .array(z.discriminatedUnion('alg', [HsKey, EsKey, EdKey]))
+  .min(1, 'at least one key')
   .refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, 'every kid must be unique');
 type KeyConfig = z.infer<typeof KeyConfig>;
 
 async function importKey(k: KeyConfig[number]): Promise<CryptoKey> {
   switch (k.alg) {
     case 'HS256':
-      return crypto.subtle.importKey('raw', new TextEncoder().encode(k.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+      return crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(k.secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
     // Only the fields that define the key: a JWK's own `alg`, `use` or `key_ops`
     // would make importKey refuse keys that exporters label differently.
     case 'ES256':
-      return crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: k.jwk.x, y: k.jwk.y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      return crypto.subtle.importKey(
+        'jwk',
+        { kty: 'EC', crv: 'P-256', x: k.jwk.x, y: k.jwk.y },
+        { name: 'ECDSA', namedCurve: 'P-256' },
+        false,
+        ['verify'],
+      );
     case 'EdDSA':
-      return crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: k.jwk.x }, { name: 'Ed25519' }, false, ['verify']);
+      return crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: k.jwk.x }, { name: 'Ed25519' }, false, [
+        'verify',
+      ]);
   }
 }
 
@@ -61,7 +92,9 @@ async function loadKeys(config: string | undefined): Promise<Map<string, VerifyK
   const keys = new Map<string, VerifyKey>();
   for (const k of parsed.data) {
     const key = await importKey(k).catch((e: unknown) => {
-      throw new Error(`Bad AUTH_KEYS: key ${k.kid} (${k.alg}) does not import: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(
+        `Bad AUTH_KEYS: key ${k.kid} (${k.alg}) does not import: ${e instanceof Error ? e.message : String(e)}`,
+      );
     });
     keys.set(k.kid, { kid: k.kid, alg: k.alg, key });
   }

@@ -43,16 +43,40 @@ export interface MintOptions {
 }
 
 const Kid = z.string().min(1).max(64);
-const b64url = z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
+const b64url = z
+  .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
   .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
-const privatePart = z.string({ error: 'missing: sign with the private JWK (AUTH_KEYS holds only its public half)' })
+const privatePart = z
+  .string({ error: 'missing: sign with the private JWK (AUTH_KEYS holds only its public half)' })
   .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
-const MintKeySchema = z.discriminatedUnion('alg', [
-  // As keys.ts requires of the same secret: at least as long as the hash.
-  z.object({ kid: Kid, alg: z.literal('HS256'), secret: z.string().min(32, 'an HS256 secret needs at least 32 characters') }),
-  z.object({ kid: Kid, alg: z.literal('ES256'), privateJwk: z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), x: b64url, y: b64url, d: privatePart }) }),
-  z.object({ kid: Kid, alg: z.literal('EdDSA'), privateJwk: z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: b64url, d: privatePart }) }),
-], { error: 'alg must be HS256, ES256 or EdDSA' });
+const MintKeySchema = z.discriminatedUnion(
+  'alg',
+  [
+    // As keys.ts requires of the same secret: at least as long as the hash.
+    z.object({
+      kid: Kid,
+      alg: z.literal('HS256'),
+      secret: z.string().min(32, 'an HS256 secret needs at least 32 characters'),
+    }),
+    z.object({
+      kid: Kid,
+      alg: z.literal('ES256'),
+      privateJwk: z.looseObject({
+        kty: z.literal('EC'),
+        crv: z.literal('P-256'),
+        x: b64url,
+        y: b64url,
+        d: privatePart,
+      }),
+    }),
+    z.object({
+      kid: Kid,
+      alg: z.literal('EdDSA'),
+      privateJwk: z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: b64url, d: privatePart }),
+    }),
+  ],
+  { error: 'alg must be HS256, ES256 or EdDSA' },
+);
 
 const base64url = (bytes: Uint8Array): string => {
   let binary = '';
@@ -86,7 +110,8 @@ export async function mintToken(options: MintOptions, key: MintKey): Promise<str
   const parsedKey = MintKeySchema.safeParse(key);
   if (!parsedKey.success) throw new TypeError(`mintToken: bad key: ${z.prettifyError(parsedKey.error)}`);
   const ttl = options.ttlSeconds ?? DEFAULT_MAX_TOKEN_SECONDS;
-  if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new TypeError('mintToken: ttlSeconds must be a positive whole number');
+  if (!Number.isSafeInteger(ttl) || ttl <= 0)
+    throw new TypeError('mintToken: ttlSeconds must be a positive whole number');
   const iat = Math.floor(options.now ?? Date.now() / 1000);
   const payload = {
     sub: options.sub,

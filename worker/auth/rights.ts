@@ -15,25 +15,33 @@ export const MAX_RIGHTS_BYTES = 2048;
 /** A subject (maxSubjectLength is 256 by default) with a `!` and a `*`, and some room to raise that limit. */
 const MAX_PATTERN_LENGTH = 1024;
 
-const Pattern = z.string().min(1, 'empty pattern').max(MAX_PATTERN_LENGTH, 'pattern too long').refine((p) => p !== '!', 'empty deny pattern');
+const Pattern = z
+  .string()
+  .min(1, 'empty pattern')
+  .max(MAX_PATTERN_LENGTH, 'pattern too long')
+  .refine((p) => p !== '!', 'empty deny pattern');
 const Patterns = z.array(Pattern, 'must be a list of patterns').max(MAX_PATTERNS, `at most ${MAX_PATTERNS} patterns`);
 
 // Strict: a misspelt right ("wirte") is an issuer's bug that should be refused
 // loudly, not a token that quietly grants less than meant.
-const Rights = z.strictObject({
-  read: Patterns.optional(),
-  write: Patterns.optional(),
-  compact: Patterns.optional(),
-  presence: z.boolean().optional(),
-  dm: z.boolean().optional(),
-  admin: z.boolean().optional(),
-}, { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown right' : 'must be an object') });
+const Rights = z.strictObject(
+  {
+    read: Patterns.optional(),
+    write: Patterns.optional(),
+    compact: Patterns.optional(),
+    presence: z.boolean().optional(),
+    dm: z.boolean().optional(),
+    admin: z.boolean().optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown right' : 'must be an object') },
+);
 export type RightsClaim = z.infer<typeof Rights>;
 
 const jsonBytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v) ?? '').length;
 
 /** The `rights` claim: its size is checked first, so a huge one is refused before its entries are. */
-export const RightsSchema = z.unknown()
+export const RightsSchema = z
+  .unknown()
   .refine((v) => jsonBytes(v) <= MAX_RIGHTS_BYTES, { message: `over ${MAX_RIGHTS_BYTES} bytes of JSON`, abort: true })
   .pipe(Rights);
 
@@ -57,12 +65,15 @@ class Matcher {
   }
 
   matches(subject: string): boolean {
-    const hit = (exact: Set<string>, prefixes: string[]) => exact.has(subject) || prefixes.some((p) => subject.startsWith(p));
+    const hit = (exact: Set<string>, prefixes: string[]) =>
+      exact.has(subject) || prefixes.some((p) => subject.startsWith(p));
     return !hit(this.#denyExact, this.#denyPrefixes) && hit(this.#allowExact, this.#allowPrefixes);
   }
 }
 
-const PRESENCE = 1, DM = 2, ADMIN = 4;
+const PRESENCE = 1,
+  DM = 2,
+  ADMIN = 4;
 
 /** The compact form kept in a socket attachment: `[read, write, compact, flags]`, flags = presence 1 | dm 2 | admin 4. */
 export type SerializedRights = [string[], string[], string[], number];
@@ -102,11 +113,23 @@ export class CompiledRights {
     return [[...this.#read.patterns], [...this.#write.patterns], [...this.#compact.patterns], this.flags];
   }
 
-  canRead(subject: string): boolean { return this.#read.matches(subject); }
-  canWrite(subject: string): boolean { return this.#write.matches(subject); }
+  canRead(subject: string): boolean {
+    return this.#read.matches(subject);
+  }
+  canWrite(subject: string): boolean {
+    return this.#write.matches(subject);
+  }
   /** Separate from write: compaction drops history that other readers may still want. */
-  canCompact(subject: string): boolean { return this.#compact.matches(subject); }
-  get presence(): boolean { return (this.flags & PRESENCE) !== 0; }
-  get dm(): boolean { return (this.flags & DM) !== 0; }
-  get admin(): boolean { return (this.flags & ADMIN) !== 0; }
+  canCompact(subject: string): boolean {
+    return this.#compact.matches(subject);
+  }
+  get presence(): boolean {
+    return (this.flags & PRESENCE) !== 0;
+  }
+  get dm(): boolean {
+    return (this.flags & DM) !== 0;
+  }
+  get admin(): boolean {
+    return (this.flags & ADMIN) !== 0;
+  }
 }

@@ -17,12 +17,17 @@ export const SUBPROTOCOL = 'edgeroom.v1';
 const AUTH_PREFIX = 'auth.';
 
 /** `protocol` is what the response's Sec-WebSocket-Protocol must be (absent if undefined). */
-export type FoundToken = { ok: true; token: string | undefined; protocol: typeof SUBPROTOCOL | undefined } | AuthFailure;
+export type FoundToken =
+  | { ok: true; token: string | undefined; protocol: typeof SUBPROTOCOL | undefined }
+  | AuthFailure;
 
 const refuse = (message: string): AuthFailure => ({ ok: false, code: 'unauthorized', message });
 
 export function tokenFromProtocols(header: string | null | undefined): FoundToken {
-  const offered = (header ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const offered = (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
   const tokens = offered.filter((p) => p.startsWith(AUTH_PREFIX)).map((p) => p.slice(AUTH_PREFIX.length));
   if (tokens.length > 1) return refuse(AUTH_MESSAGES.tokenTwice);
@@ -41,8 +46,11 @@ export const tokenFromUrl = (url: string | URL): string | undefined =>
 export function tokenFromRequest(request: Request): FoundToken {
   const offer = tokenFromProtocols(request.headers.get('sec-websocket-protocol'));
   if (!offer.ok) return offer;
-  const found = [offer.token, tokenFromAuthorization(request.headers.get('authorization')), tokenFromUrl(request.url)]
-    .filter((t) => t !== undefined);
+  const found = [
+    offer.token,
+    tokenFromAuthorization(request.headers.get('authorization')),
+    tokenFromUrl(request.url),
+  ].filter((t) => t !== undefined);
   if (found.length > 1) return refuse(AUTH_MESSAGES.tokenTwice);
   return { ok: true, token: found[0], protocol: offer.protocol };
 }

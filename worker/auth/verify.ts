@@ -17,10 +17,15 @@ export type AuthErrorCode = 'unauthorized' | 'token_expired' | 'forbidden';
 
 /** WebSocket close codes for a refused token (protocol/limits.ts names them all). */
 export const AUTH_CLOSE_CODES = {
-  unauthorized: CLOSE_CODES.unauthorized, token_expired: CLOSE_CODES.tokenExpired, forbidden: CLOSE_CODES.forbidden,
+  unauthorized: CLOSE_CODES.unauthorized,
+  token_expired: CLOSE_CODES.tokenExpired,
+  forbidden: CLOSE_CODES.forbidden,
 } as const satisfies Record<AuthErrorCode, number>;
 /** HTTP statuses for the same outcomes: an expired token is still "who are you?", not "no". */
-export const AUTH_HTTP_STATUS = { unauthorized: 401, token_expired: 401, forbidden: 403 } as const satisfies Record<AuthErrorCode, number>;
+export const AUTH_HTTP_STATUS = { unauthorized: 401, token_expired: 401, forbidden: 403 } as const satisfies Record<
+  AuthErrorCode,
+  number
+>;
 
 export const MAX_TOKEN_BYTES = 4096;
 /** Clock skew tolerated between the issuer and us, for exp, nbf and iat. */
@@ -69,7 +74,11 @@ const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 function header(token: string): { alg?: unknown; kid?: unknown } | undefined {
   try {
     const part = token.slice(0, token.indexOf('.')).replace(/-/g, '+').replace(/_/g, '/');
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+    const value: unknown = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
+        Uint8Array.from(atob(part), (c) => c.charCodeAt(0)),
+      ),
+    );
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
@@ -100,7 +109,11 @@ export async function verifyToken(token: string | undefined, options: VerifyOpti
     payload = await verify(token, key.key, { alg: key.alg, exp: false, nbf: false, iat: false });
   } catch (e) {
     // hono's errors quote the token: never pass them on.
-    return fail(e instanceof Error && e.name === 'JwtTokenSignatureMismatched' ? AUTH_MESSAGES.badSignature : AUTH_MESSAGES.malformed);
+    return fail(
+      e instanceof Error && e.name === 'JwtTokenSignatureMismatched'
+        ? AUTH_MESSAGES.badSignature
+        : AUTH_MESSAGES.malformed,
+    );
   }
 
   const parsed = Claims.safeParse(payload);

@@ -22,7 +22,9 @@ function ppidOf(pid: number): number {
 
 /** workerd processes descended from this one. */
 export function descendantWorkerds(): number[] {
-  const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const pids = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const descends = (pid: number): boolean => {
     for (let p = pid, hops = 0; p > 1 && hops < 50; hops++) {
       if (p === process.pid) return true;
@@ -89,5 +91,6 @@ export function listeningWorkerds(port: number): number[] {
     }
   }
   return descendantWorkerds().filter((pid) =>
-    openFiles(pid).some((path) => inodes.has(path.slice('socket:['.length, -1)) && path.startsWith('socket:[')));
+    openFiles(pid).some((path) => inodes.has(path.slice('socket:['.length, -1)) && path.startsWith('socket:[')),
+  );
 }

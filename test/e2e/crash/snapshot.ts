@@ -18,7 +18,9 @@ export interface StoredRow {
 /** Every Room database in the state directory (one per room that was used). */
 function roomDatabases(persist: string): string[] {
   const dir = join(persist, 'v3', 'do', 'edgeroom-Room');
-  return readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite').map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+    .map((f) => join(dir, f));
 }
 
 /** The entries of `subject` in the only room of `persist`, in seq order, and the counter's reservation. */
@@ -27,7 +29,9 @@ export function storedAtCrash(persist: string, subject: string): { rows: StoredR
   if (files.length !== 1) throw new Error(`expected one room database in ${persist}, found ${files.length}`);
   const db = new DatabaseSync(files[0]!, { readOnly: true });
   try {
-    const rows = db.prepare('SELECT seq, value FROM entries WHERE key = ? ORDER BY seq').all(subject)
+    const rows = db
+      .prepare('SELECT seq, value FROM entries WHERE key = ? ORDER BY seq')
+      .all(subject)
       .map((row) => ({ seq: Number(row.seq), value: JSON.parse(String(row.value)) as unknown }));
     const meta = db.prepare("SELECT value FROM meta WHERE name = 'seq_reserved'").get();
     return { rows, reserved: Number(meta?.value ?? 0) };

@@ -16,7 +16,9 @@ type Message = { type: string; id?: string };
 
 export interface Wire {
   /** For `connect`'s `WebSocket` option. */
-  WebSocket: new (url: string) => WebSocket;
+  WebSocket: new (
+    url: string,
+  ) => WebSocket;
   /** name(value) → sockets the push went out on (shared between wires). */
   sent: Map<string, number>;
   /** Names whose ack reached the client (shared between wires). */

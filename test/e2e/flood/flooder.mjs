@@ -8,7 +8,15 @@ import WebSocket from 'ws';
 /** @type {{ mode: 'relay' | 'dm' | 'http', socketUrl: string, httpUrl: string, target?: string, durationMs: number }} */
 const { mode, socketUrl, httpUrl, target, durationMs } = workerData;
 const deadline = Date.now() + durationMs;
-const stats = { sent: 0, accepted: 0, rateLimited: 0, otherErrors: 0, connects: 0, closes: /** @type {Record<string, number>} */ ({}), http: /** @type {Record<string, number>} */ ({}) };
+const stats = {
+  sent: 0,
+  accepted: 0,
+  rateLimited: 0,
+  otherErrors: 0,
+  connects: 0,
+  closes: /** @type {Record<string, number>} */ ({}),
+  http: /** @type {Record<string, number>} */ ({}),
+};
 const payload = 'x'.repeat(1024);
 let n = 0;
 
@@ -63,7 +71,8 @@ async function floodHttp() {
       stats.sent++;
       try {
         const res = await fetch(`${httpUrl}?client=flooder`, {
-          method: 'POST', headers: { 'content-type': 'application/json' },
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ type: 'push', key: 'flood', value: payload, action: { type: 'relay' }, id: `h${n}` }),
         });
         stats.http[res.status] = (stats.http[res.status] ?? 0) + 1;

@@ -21,7 +21,9 @@ function stat(pid: number): { ppid: number; name: string; rssPages: number } | u
 export function workerdMiB(): number | undefined {
   let pids: number[];
   try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
   } catch {
     return undefined;
   }

@@ -44,7 +44,10 @@ export async function openWitness(socketUrl: string, name: string): Promise<Witn
     ws.once('error', reject);
   });
   ws.send(JSON.stringify({ type: 'hello', protocol: 1, secret: `witness-${name}-0123456789` }));
-  const conn = await Promise.race([welcome, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no welcome')), 10_000))]);
+  const conn = await Promise.race([
+    welcome,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no welcome')), 10_000)),
+  ]);
   ws.send(JSON.stringify({ type: 'sub', key: 'w', replay: false }));
   let n = 0;
 
@@ -65,7 +68,8 @@ export async function openWitness(socketUrl: string, name: string): Promise<Witn
       }
       // The last echoes, bounded: anything still missing after 30 s counts as lost.
       const deadline = performance.now() + 30_000;
-      while (pending.size > 0 && performance.now() < deadline && !failure) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (pending.size > 0 && performance.now() < deadline && !failure)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       if (failure) throw failure;
       if (pending.size > 0) throw new Error(`witness ${name}: ${pending.size} publishes never came back`);
       return [...rtts];

@@ -49,7 +49,7 @@ describe('through the prefix', () => {
     expect(replayed).toEqual([{ seq: 1, value: 'hello' }]);
   });
 
-  it('our client, typed by the server\'s schemas, gets invalid_value for a bad value and nothing is stored', async () => {
+  it("our client, typed by the server's schemas, gets invalid_value for a bad value and nothing is stored", async () => {
     const { socket_url } = await createRoom(`${server.url}/rt`);
     expect(socket_url).toContain('/rt/room/');
     const room = connect(socket_url, { WebSocket: WS as never }) as TypedRoom<typeof subjects>;
@@ -60,7 +60,10 @@ describe('through the prefix', () => {
     // A value the schema refuses gets past tsc only by a cast: the room still checks it.
     const refused = await room.append('chat', { text: 7 } as unknown as { text: string }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(RoomError);
-    expect(refused).toMatchObject({ code: 'invalid_value', message: expect.stringMatching(/^Invalid value for chat: text: /) });
+    expect(refused).toMatchObject({
+      code: 'invalid_value',
+      message: expect.stringMatching(/^Invalid value for chat: text: /),
+    });
     // An optimistic set of a bad value is rolled back.
     const rolled = room.set('score', 1.5 as number).catch((e: unknown) => e);
     expect(await rolled).toMatchObject({ code: 'invalid_value' });
@@ -75,6 +78,8 @@ describe('through the prefix', () => {
     await waitFor(() => lateSeen.length === 1, 5000, 'the replay');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(lateSeen).toEqual([{ text: 'hi' }]);
-    expect(events.filter((e) => e.type === 'message').map((e) => e.type === 'message' && e.value)).toEqual([{ text: 'hi' }]);
+    expect(events.filter((e) => e.type === 'message').map((e) => e.type === 'message' && e.value)).toEqual([
+      { text: 'hi' },
+    ]);
   });
 });

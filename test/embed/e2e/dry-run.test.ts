@@ -18,13 +18,24 @@ async function dryRun(config: string): Promise<{ out: string; log: string }> {
   const out = mkdtempSync(join(tmpdir(), 'edgeroom-dry-run-'));
   dirs.push(out);
   const dead = 'http://127.0.0.1:9';
-  const { stdout, stderr } = await run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out, '--config', config], {
-    env: {
-      ...process.env, HTTPS_PROXY: dead, HTTP_PROXY: dead, https_proxy: dead, http_proxy: dead,
-      WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_API_TOKEN: '', CI: '1',
+  const { stdout, stderr } = await run(
+    'npx',
+    ['wrangler', 'deploy', '--dry-run', '--outdir', out, '--config', config],
+    {
+      env: {
+        ...process.env,
+        HTTPS_PROXY: dead,
+        HTTP_PROXY: dead,
+        https_proxy: dead,
+        http_proxy: dead,
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_SEND_ERROR_REPORTS: 'false',
+        CLOUDFLARE_API_TOKEN: '',
+        CI: '1',
+      },
+      timeout: 80_000,
     },
-    timeout: 80_000,
-  });
+  );
   return { out, log: stdout + stderr };
 }
 
@@ -42,26 +53,32 @@ function readmeExample(): string {
   symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, 'subjects.ts'), subjects);
   writeFileSync(join(dir, 'index.ts'), index);
-  writeFileSync(join(dir, 'wrangler.toml'), `name = "readme-example"\nmain = "index.ts"\ncompatibility_date = "2026-10-01"\n${toml}`);
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    `name = "readme-example"\nmain = "index.ts"\ncompatibility_date = "2026-10-01"\n${toml}`,
+  );
   return join(dir, 'wrangler.toml');
 }
 
 describe('wrangler deploy --dry-run, offline', () => {
-  it('bundles the README\'s example of edgeroom in another Worker', async () => {
+  it("bundles the README's example of edgeroom in another Worker", async () => {
     const { out, log } = await dryRun(readmeExample());
     expect(log).toMatch(/env\.CHAT_ROOMS \(ChatRoom\)/);
     expect(readFileSync(join(out, 'index.js'), 'utf8')).toMatch(/export\s*\{[^}]*ChatRoom/);
   });
 
-  it('type-checks the README\'s example with the Worker\'s settings', async () => {
+  it("type-checks the README's example with the Worker's settings", async () => {
     const config = readmeExample();
     const dir = join(config, '..');
     const repo = process.cwd();
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      extends: join(repo, 'tsconfig.json'),
-      compilerOptions: { types: [join(repo, 'worker-configuration.d.ts')] },
-      include: ['index.ts', 'subjects.ts'],
-    }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(repo, 'tsconfig.json'),
+        compilerOptions: { types: [join(repo, 'worker-configuration.d.ts')] },
+        include: ['index.ts', 'subjects.ts'],
+      }),
+    );
     const tsc = await run('npx', ['tsc', '-p', join(dir, 'tsconfig.json')]).catch((e: { stdout: string }) => e);
     expect(tsc.stdout).toBe('');
   });
@@ -74,7 +91,7 @@ describe('wrangler deploy --dry-run, offline', () => {
     expect(script).toMatch(/export\s*\{[^}]*ChatRoom/);
   });
 
-  it('bundles the project\'s own Worker', async () => {
+  it("bundles the project's own Worker", async () => {
     const { out, log } = await dryRun('wrangler.toml');
     expect(log).toContain('--dry-run: exiting now');
     expect(log).toMatch(/env\.ROOMS \(Room\)/);

@@ -19,7 +19,14 @@ describe('typed subjects in the client', () => {
   });
 
   it('bundles the typed client for the browser without any of zod', async () => {
-    const typed = await build({ entryPoints: ['test/embed/typed/check.ts'], bundle: true, write: false, metafile: true, format: 'esm', platform: 'browser' });
+    const typed = await build({
+      entryPoints: ['test/embed/typed/check.ts'],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      platform: 'browser',
+    });
     const inputs = Object.keys(typed.metafile.inputs);
     expect(inputs.some((path) => path.includes('client/room.ts'))).toBe(true);
     expect(inputs.filter((path) => /zod|fixture\/subjects/.test(path))).toEqual([]);

@@ -23,9 +23,18 @@ async function member(room: string, name: string, prefix = '/rt'): Promise<{ s: 
 }
 
 const send = (room: string, body: unknown, query = '', prefix = '/rt') =>
-  http(`${prefix}/room/${room}/send${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const push = (key: string, value: unknown, action = 'append', id?: string) =>
-  ({ type: 'push', key, value, action: { type: action }, ...(id ? { id } : {}) });
+  http(`${prefix}/room/${room}/send${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const push = (key: string, value: unknown, action = 'append', id?: string) => ({
+  type: 'push',
+  key,
+  value,
+  action: { type: action },
+  ...(id ? { id } : {}),
+});
 
 describe('the host Worker', () => {
   it('keeps its own routes, and answers its own unknown paths', async () => {
@@ -46,9 +55,13 @@ describe('edgeroom under a prefix', () => {
       http_url: `http://edgeroom.test/rt/room/${made.room}/send`,
     });
     expect(await (await http('/rt/room/team-1', { headers: { 'x-forwarded-proto': 'https' } })).json()).toEqual({
-      room: 'team-1', socket_url: 'wss://edgeroom.test/rt/room/team-1/connect', http_url: 'https://edgeroom.test/rt/room/team-1/send',
+      room: 'team-1',
+      socket_url: 'wss://edgeroom.test/rt/room/team-1/connect',
+      http_url: 'https://edgeroom.test/rt/room/team-1/send',
     });
-    expect(await (await http('/raw/room/team-1')).json()).toMatchObject({ socket_url: 'ws://edgeroom.test/raw/room/team-1/connect' });
+    expect(await (await http('/raw/room/team-1')).json()).toMatchObject({
+      socket_url: 'ws://edgeroom.test/raw/room/team-1/connect',
+    });
     // The client library is served under the prefix too.
     const lib = await http('/rt/lib/edgeroom.js');
     expect(lib.status).toBe(200);
@@ -63,7 +76,8 @@ describe('edgeroom under a prefix', () => {
     const got = await send(room, { type: 'get', key: 'k' }, '', '/raw');
     expect(await got.json()).toMatchObject({ data: [{ value: 'through /rt', seq: 1 }] });
     // The room is the CHAT_ROOMS object of that name: its RPC answers for it.
-    const stub = (env as unknown as { CHAT_ROOMS: DurableObjectNamespace<import('../../../worker/room.ts').Room> }).CHAT_ROOMS;
+    const stub = (env as unknown as { CHAT_ROOMS: DurableObjectNamespace<import('../../../worker/room.ts').Room> })
+      .CHAT_ROOMS;
     const reply = await stub.get(stub.idFromName(room)).send({ type: 'get', key: 'k' });
     expect(JSON.parse(reply.body)).toMatchObject({ data: [{ value: 'through /rt' }] });
     s.close();
@@ -84,16 +98,21 @@ describe('edgeroom under a prefix', () => {
 });
 
 describe('the options in code', () => {
-  it('leave the host\'s env as it was: they shadow its vars, never write to them', async () => {
+  it("leave the host's env as it was: they shadow its vars, never write to them", async () => {
     await upgrade(`/rt/room/${freshRoom()}/connect`).then((s) => s.close());
     await http('/rt/room/abc');
     const own = env as unknown as Record<string, unknown>;
-    expect([own.MAX_MESSAGE_BYTES, own.AUTH_KEYS, own.ALLOWED_ORIGINS, own.ROOMS]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([own.MAX_MESSAGE_BYTES, own.AUTH_KEYS, own.ALLOWED_ORIGINS, own.ROOMS]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(own.RETENTION_SECONDS).toBe('100');
   });
 });
 
-describe('a room class built without the router\'s options', () => {
+describe("a room class built without the router's options", () => {
   it('refuses to serve, loudly, rather than run rooms without the schemas and limits', async () => {
     const res = await http(`/mismatch/room/${freshRoom()}/connect`, { headers: { Upgrade: 'websocket' } });
     expect(res.status).toBe(500);
@@ -161,7 +180,10 @@ describe('typed subjects', () => {
     s.send(push('chat', { text: 42 }, 'append', 'bad1'));
     const error = await s.next();
     expect(error).toEqual({
-      type: 'error', code: 'invalid_value', id: 'bad1', key: 'chat',
+      type: 'error',
+      code: 'invalid_value',
+      id: 'bad1',
+      key: 'chat',
       message: expect.stringMatching(/^Invalid value for chat: text: .+/),
     });
     s.send(push('chat', { text: 'hi' }, 'append', 'good1'));
@@ -170,7 +192,9 @@ describe('typed subjects', () => {
     expect((await watcher.drain()).filter((m) => m.type === 'push')).toEqual([
       { type: 'push', key: 'chat', value: { text: 'hi' }, seq: 1, client: expect.any(String) },
     ]);
-    expect(await (await send(room, { type: 'get', key: 'chat' })).json()).toMatchObject({ data: [{ value: { text: 'hi' }, seq: 1 }] });
+    expect(await (await send(room, { type: 'get', key: 'chat' })).json()).toMatchObject({
+      data: [{ value: { text: 'hi' }, seq: 1 }],
+    });
     // A refused ID is not remembered: fixed and resent with it, the value applies.
     s.send(push('chat', { text: 'fixed' }, 'append', 'bad1'));
     expect(await s.until((m) => m.type === 'ack')).toMatchObject({ id: 'bad1', seq: 2 });
@@ -194,7 +218,9 @@ describe('typed subjects', () => {
     s.send(push('score', 3, 'replace'));
     s.send({ type: 'push', key: 'score', value: 'three', action: { type: 'compact', seq: 1 } });
     const after = await s.drain();
-    expect(after.filter((m) => m.type === 'error')).toEqual([expect.objectContaining({ code: 'invalid_value', key: 'score' })]);
+    expect(after.filter((m) => m.type === 'error')).toEqual([
+      expect.objectContaining({ code: 'invalid_value', key: 'score' }),
+    ]);
     // Subjects no pattern matches take any value.
     s.send(push('free', { anything: [1, 'two'] }, 'append', 'f1'));
     expect(await s.until((m) => m.type === 'ack')).toMatchObject({ id: 'f1' });
@@ -205,8 +231,18 @@ describe('typed subjects', () => {
     const room = freshRoom();
     const bad = await send(room, push('chat', { text: 'x'.repeat(201) }, 'append', 'h1'), '?client=backend');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ type: 'error', code: 'invalid_value', key: 'chat', id: 'h1', message: expect.stringContaining('text') });
-    expect(await (await send(room, { type: 'get', key: 'chat' })).json()).toEqual({ type: 'init', key: 'chat', data: [] });
+    expect(await bad.json()).toMatchObject({
+      type: 'error',
+      code: 'invalid_value',
+      key: 'chat',
+      id: 'h1',
+      message: expect.stringContaining('text'),
+    });
+    expect(await (await send(room, { type: 'get', key: 'chat' })).json()).toEqual({
+      type: 'init',
+      key: 'chat',
+      data: [],
+    });
     const good = await send(room, push('chat', { text: 'ok' }, 'append', 'h1'), '?client=backend');
     expect(await good.json()).toEqual({ type: 'ack', id: 'h1', seq: 1 });
   });

@@ -11,9 +11,13 @@ export async function open(base: string): Promise<Room> {
   const { socket_url } = await createRoom(base);
   const room = connect(socket_url, { WebSocket: withToken(() => fetch('/token').then((r) => r.text())) });
   const typed = room as TypedRoom<typeof subjects>;
-  typed.subscribe('chat', (event) => {
-    if (event.type === 'message') console.log(event.value.text.toUpperCase());
-  }, { last: 20 });
+  typed.subscribe(
+    'chat',
+    (event) => {
+      if (event.type === 'message') console.log(event.value.text.toUpperCase());
+    },
+    { last: 20 },
+  );
   await typed.append('chat', { text: 'hi' });
   await typed.set('cursor:ada', { x: 1, y: 2 });
   // @ts-expect-error: `chat` takes { text: string }; the types must not be `any`
@@ -36,7 +40,8 @@ export function Chat(): ReactNode {
   return createElement('p', null, `${status} ${count} ${others.length} ${last?.type ?? ''}`);
 }
 
-export const App = (): ReactNode => createElement(RoomProvider, { base: 'https://rooms.example.com/rt' }, createElement(Chat));
+export const App = (): ReactNode =>
+  createElement(RoomProvider, { base: 'https://rooms.example.com/rt' }, createElement(Chat));
 
 // The hooks typed by the same subjects, through a type-only view of the module.
 export function TypedChat(): ReactNode {

@@ -6,7 +6,8 @@ import { withToken } from 'edgeroom/auth';
 import { mintToken } from 'edgeroom-server/token';
 
 const [base, secret] = process.argv.slice(2);
-const timeout = (ms, what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref());
+const timeout = (ms, what) =>
+  new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref());
 
 const { room: id, socket_url } = await createRoom(base);
 const writer = connect(socket_url);
@@ -23,10 +24,16 @@ const token = await mintToken({ room: id, sub: 'ada' }, { kid: 'app', alg: 'HS25
 const reader = connect(socket_url, { WebSocket: withToken(() => token) });
 const seen = [];
 await Promise.race([
-  new Promise((resolve) => reader.subscribe('chat', (event) => {
-    if (event.type === 'message') seen.push([event.seq, event.value.text]);
-    if (seen.length === 5) resolve();
-  }, { seq: 0 })),
+  new Promise((resolve) =>
+    reader.subscribe(
+      'chat',
+      (event) => {
+        if (event.type === 'message') seen.push([event.seq, event.value.text]);
+        if (seen.length === 5) resolve();
+      },
+      { seq: 0 },
+    ),
+  ),
   timeout(10_000, 'the replay'),
 ]);
 console.log(JSON.stringify({ seqs, refused, seen, clientId: reader.clientId }));

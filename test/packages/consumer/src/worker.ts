@@ -17,6 +17,4 @@ const edgeroom = createEdgeroom({
 
 export class Rooms extends edgeroom.Room {}
 
-export default new Hono<{ Bindings: AppEnv }>()
-  .get('/', (c) => c.text('the app'))
-  .route('/rt', edgeroom.app);
+export default new Hono<{ Bindings: AppEnv }>().get('/', (c) => c.text('the app')).route('/rt', edgeroom.app);
