@@ -38,6 +38,7 @@ describe('Authorization and ?token=', () => {
     expect(tokenFromUrl(`https://x.test/room/a/connect?cbor=1&token=${JWT}`)).toBe(JWT);
     expect(tokenFromUrl('https://x.test/room/a/connect?token=')).toBeUndefined();
     expect(tokenFromUrl('https://x.test/room/a/connect')).toBeUndefined();
+    expect(tokenFromUrl(`https://x.test/room/a/connect?tok%65n=${JWT}`)).toBe(JWT); // as URLSearchParams decodes it
   });
 });
 

@@ -39,8 +39,9 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
   return /^Bearer +([^\s,]+) *$/i.exec(header ?? '')?.[1];
 }
 
+/** `?token=`. A URL without a query (our client's sockets) is not parsed: this runs on every connect. */
 export const tokenFromUrl = (url: string | URL): string | undefined =>
-  new URL(url).searchParams.get('token') || undefined;
+  String(url).includes('?') ? new URL(url).searchParams.get('token') || undefined : undefined;
 
 /** The token a request carries, if any, and the subprotocol to answer a socket upgrade with. */
 export function tokenFromRequest(request: Request): FoundToken {
