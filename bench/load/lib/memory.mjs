@@ -30,5 +30,27 @@ export function rssMiB(pid) {
   }
 }
 
+/**
+ * The resident size split by kind, in MiB: anonymous memory (heaps: V8's, the
+ * allocator's, SQLite's page cache), file-backed pages (mapped files) and shared
+ * memory (SQLite's WAL index). NaN each when unknown.
+ * @param {number | undefined} pid
+ */
+export function rssParts(pid) {
+  /** @type {{ anon: number, file: number, shmem: number }} */
+  const parts = { anon: NaN, file: NaN, shmem: NaN };
+  if (pid === undefined) return parts;
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    for (const [key, name] of /** @type {const} */ ([['anon', 'RssAnon'], ['file', 'RssFile'], ['shmem', 'RssShmem']])) {
+      const kb = new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1];
+      if (kb !== undefined) parts[key] = Number(kb) / 1024;
+    }
+  } catch {
+    // Gone.
+  }
+  return parts;
+}
+
 /** @param {number} mib */
 export const mib = (mib) => (Number.isFinite(mib) ? `${mib.toFixed(0)} MiB` : '? MiB');

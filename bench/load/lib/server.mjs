@@ -5,6 +5,9 @@
  * its own state directory and loopback port, local observability off), so the
  * bench and the tests start it one way.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIMITS_OUT_OF_THE_WAY, startServer } from '../../../test/e2e/server.ts';
 
@@ -27,6 +30,40 @@ export const LOAD_VARS = {
   PRESENCE_PER_SECOND: '100000',
   PRESENCE_BURST: '100000',
 };
+
+/**
+ * startServer with wrangler's V8 inspector on (a loopback port of its own), for
+ * reading the worker isolate's heap (lib/inspect.mjs). The inspector slows
+ * workerd a little; the load scripts use it only when asked.
+ * @param {Record<string, string>} vars
+ */
+export async function startInspectedServer(vars) {
+  const { unstable_startWorker } = await import('wrangler');
+  const persist = mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
+  const worker = await unstable_startWorker({
+    config: 'wrangler.toml',
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
+    dev: {
+      watch: false,
+      server: { hostname: '127.0.0.1', port: 0 },
+      inspector: { hostname: '127.0.0.1', port: 0 },
+      persist,
+      logLevel: 'warn',
+    },
+  });
+  const ready = await worker.url;
+  const inspector = await worker.inspectorUrl;
+  return {
+    url: ready.origin,
+    port: Number(ready.port),
+    persist,
+    inspector: inspector ? `ws://${inspector.host}/ws` : undefined,
+    async stop() {
+      await worker.dispose();
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}
 
 /** @param {string} origin */
 export async function newRoom(origin) {

@@ -19,6 +19,11 @@ import { until, within } from './wait.mjs';
 
 /** @typedef {{ seq: number, value: any }} Row */
 /** @typedef {import('../../../client/index.ts').Room} Room */
+/**
+ * What `tick` does: 'all' (the mixed load), or one kind only, to tell apart what
+ * costs memory: 'relays' (stored nothing), 'appends' (chat appends only), 'none'.
+ * @typedef {'all' | 'relays' | 'appends' | 'none'} Mix
+ */
 
 /** Tallies shared by every room of a soak. */
 export function tallies() {
@@ -51,7 +56,7 @@ export class SoakRoom {
 
   /**
    * @param {{ origin: string, room: string, socketUrl: string, index: number, size: number, plainSockets: number,
-   *   random: () => number, tally: ReturnType<typeof tallies> }} options
+   *   random: () => number, tally: ReturnType<typeof tallies>, mix?: Mix }} options
    */
   constructor(options) {
     this.o = options;
@@ -106,7 +111,10 @@ export class SoakRoom {
     const m = this.#pick();
     if (m.room.status !== 'open') return;
     const t = this.o.tally;
-    const roll = this.o.random();
+    const mix = this.o.mix ?? 'all';
+    if (mix === 'none') return;
+    // One kind only: a roll in its band of the mixed load, so values look alike.
+    const roll = mix === 'relays' ? 0.3 * this.o.random() : mix === 'appends' ? 0.3 + 0.2 * this.o.random() : this.o.random();
     const r = this.o.index;
     if (roll < 0.3) {
       t.relays++;

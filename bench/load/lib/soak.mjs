@@ -9,9 +9,10 @@
  * itself to them); only the per-address limits are off, since every socket
  * comes from 127.0.0.1 and churn reconnects all the time.
  */
-import { rssMiB, runtimePid } from './memory.mjs';
+import { devtools, heapMiB, objectCounts, storedMiB } from './inspect.mjs';
+import { rssMiB, rssParts, runtimePid } from './memory.mjs';
 import { SoakRoom, tallies } from './soak-room.mjs';
-import { newRoom, startServer } from './server.mjs';
+import { newRoom, startInspectedServer, startServer } from './server.mjs';
 import { seeded } from './wait.mjs';
 
 /**
@@ -26,6 +27,11 @@ import { seeded } from './wait.mjs';
  * @property {number} [reportEveryMs] default 60 s
  * @property {number} [checkTimeoutMs] bound of each wait in the checks at the end (default 30 s)
  * @property {number} [seed]
+ * @property {import('./soak-room.mjs').Mix} [mix] what `tick` does (default 'all')
+ * @property {boolean} [inspect] also read the isolate's heap through the inspector at each report
+ * @property {boolean} [objects] with `inspect`: count the isolate's objects by constructor at the start and
+ *   after everyone closed, and name those more numerous (a heap snapshot: it costs the process about 120 MiB
+ *   of resident memory, which it keeps, so the resident figures of such a run start higher)
  * @property {(text: string) => void} [log]
  */
 
@@ -33,12 +39,17 @@ import { seeded } from './wait.mjs';
 export async function soak(plan) {
   const {
     durationMs, rooms: roomCount = 6, members = 50, plainSockets = 3, opsPerSecond = 20, churnPerSecond = 1,
-    compactEveryMs = 60_000, reportEveryMs = 60_000, checkTimeoutMs = 30_000, log = () => {},
+    compactEveryMs = 60_000, reportEveryMs = 60_000, checkTimeoutMs = 30_000, log = () => {}, mix = 'all', inspect = false, objects = false,
   } = plan;
   const seed = plan.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = seeded(seed);
   const tally = tallies();
-  const server = await startServer({ ADDRESS_LIMITS: 'off' });
+  const server = inspect ? await startInspectedServer({ ADDRESS_LIMITS: 'off' }) : await startServer({ ADDRESS_LIMITS: 'off' });
+  const inspector = 'inspector' in server ? /** @type {string | undefined} */ (server.inspector) : undefined;
+  const cdp = inspect && inspector ? await devtools(inspector) : undefined;
+  if (inspect && !cdp) throw new Error('wrangler gave no inspector URL');
+  /** The JS heap, committed and live (MiB), when the inspector is on, else NaN. */
+  const heap = async () => (cdp ? heapMiB(cdp) : { committed: NaN, live: NaN });
   /** @type {SoakRoom[]} */
   const rooms = [];
   /** @type {ReturnType<typeof setInterval>[]} */
@@ -46,32 +57,43 @@ export async function soak(plan) {
   try {
     for (let index = 0; index < roomCount; index++) {
       const { room, socket_url } = await newRoom(server.url);
-      const r = new SoakRoom({ origin: server.url, room, socketUrl: socket_url, index, size: members, plainSockets, random, tally });
+      const r = new SoakRoom({ origin: server.url, room, socketUrl: socket_url, index, size: members, plainSockets, random, tally, mix });
       await r.open();
       rooms.push(r);
     }
     const pid = runtimePid(server.persist);
     const started = performance.now();
-    const memory = [{ at: 0, mib: rssMiB(pid) }];
-    log(`soak: ${roomCount} rooms × (${members} clients + ${plainSockets} plain sockets), ${opsPerSecond} ops/s and ` +
-      `${churnPerSecond} churn/s per room, ${span(durationMs)}, seed ${seed}; room process ${memory[0]?.mib.toFixed(0)} MiB`);
+    /** What the room process holds now: resident (and its anonymous part), live JS heap, SQLite files. */
+    const reading = async (/** @type {number} */ at) => {
+      const { committed, live } = await heap();
+      return { at, mib: rssMiB(pid), anon: rssParts(pid).anon, committed, heap: live, stored: storedMiB(server.persist) };
+    };
+    // The isolate's objects by constructor (minified names), to compare with those left after everyone
+    // closed. Taken before the first reading: a heap snapshot itself costs the process memory it keeps.
+    const objectsAtStart = cdp && objects ? await objectCounts(cdp) : undefined;
+    /** @type {{ at: number, mib: number, anon: number, committed: number, heap: number, stored: number }[]} */
+    const memory = [await reading(0)];
+    log(`soak: ${roomCount} rooms × (${members} clients + ${plainSockets} plain sockets), ${opsPerSecond} ops/s (${mix}) and ` +
+      `${churnPerSecond} churn/s per room, ${compactEveryMs ? `a compaction every ${span(compactEveryMs)}` : 'no compaction'}, ` +
+      `${span(durationMs)}, seed ${seed}; room process ${memory[0]?.mib.toFixed(0)} MiB${footprint(memory[0])}`);
 
-    const report = () => {
-      const mib = rssMiB(pid);
-      memory.push({ at: performance.now() - started, mib });
+    const report = async () => {
+      const at = performance.now() - started;
+      const m = await reading(at);
+      memory.push(m);
       const t = tally;
-      log(`${span(performance.now() - started)}: room process ${mib.toFixed(0)} MiB; ` +
+      log(`${span(at)}: room process ${m.mib.toFixed(0)} MiB${footprint(m)}; ` +
         `${t.relays} relays, ${t.appends} appends, ${t.sets} sets, ${t.presence} presence, ${t.dms} dms (${t.dmsIn} in), ` +
         `${t.logAppends} log appends, ${t.compactions} compactions; ${t.joins} joins, ${t.cuts} cuts, ${t.resubs} resubscribes; ` +
         `${t.errors} errors, ${t.unexpectedDrops} unexpected drops`);
     };
     await new Promise((resolve) => {
       for (const r of rooms) {
-        timers.push(setInterval(() => r.tick(), 1000 / opsPerSecond));
-        timers.push(setInterval(() => r.churn(), 1000 / churnPerSecond));
-        timers.push(setInterval(() => r.compact(), compactEveryMs));
+        if (opsPerSecond > 0) timers.push(setInterval(() => r.tick(), 1000 / opsPerSecond));
+        if (churnPerSecond > 0) timers.push(setInterval(() => r.churn(), 1000 / churnPerSecond));
+        if (compactEveryMs > 0) timers.push(setInterval(() => r.compact(), compactEveryMs));
       }
-      timers.push(setInterval(report, reportEveryMs));
+      timers.push(setInterval(() => void report().catch((e) => log(`report failed: ${e}`)), reportEveryMs));
       setTimeout(resolve, durationMs); // the soak's length: the load runs until then
     });
     for (const timer of timers.splice(0)) clearInterval(timer);
@@ -80,11 +102,22 @@ export async function soak(plan) {
     /** @type {string[]} */
     const problems = [];
     for (const r of rooms) problems.push(...(await r.check(checkTimeoutMs)));
-    report();
+    await report();
     const end = memory.at(-1)?.mib ?? NaN;
     for (const r of rooms) await r.close();
-    // How much of it the room process gives back once everyone has left (read once, after the closes).
-    const afterClose = rssMiB(pid);
+    // How much of it the room process gives back once everyone has left. With the inspector, read
+    // 2 s after the closes, once the rooms have seen them, so the live heap holds no socket of the soak.
+    if (cdp) await new Promise((resolve) => setTimeout(resolve, 2000));
+    const closed = await reading(performance.now() - started);
+    const afterClose = closed.mib;
+    log(`after everyone closed: room process ${closed.mib.toFixed(0)} MiB${footprint(closed)}`);
+    memory.push(closed);
+    if (cdp && objectsAtStart) {
+      const left = await objectCounts(cdp);
+      const grown = [...left].filter(([name, n]) => n > (objectsAtStart?.get(name) ?? 0))
+        .sort((a, b) => (b[1] - (objectsAtStart?.get(b[0]) ?? 0)) - (a[1] - (objectsAtStart?.get(a[0]) ?? 0))).slice(0, 12);
+      log(`objects more numerous after everyone closed than with everyone open at the start: ${grown.length ? grown.map(([name, n]) => `${name} ${objectsAtStart?.get(name) ?? 0} → ${n}`).join(', ') : 'none'}`);
+    }
     if (tally.errors) problems.push(`${tally.errors} errors: ${tally.samples.join('; ')}`);
     if (tally.unexpectedDrops) problems.push(`${tally.unexpectedDrops} reconnects nobody caused`);
     return {
@@ -92,11 +125,19 @@ export async function soak(plan) {
       start: memory[0]?.mib ?? NaN, end, afterClose, checkMs: performance.now() - loadEndedAt,
     };
   } finally {
+    cdp?.close();
     for (const timer of timers) clearInterval(timer);
     for (const r of rooms) await r.close().catch(() => {});
     await server.stop();
   }
 }
+
+/**
+ * The anonymous part, the JS heap (committed, live) and the stored bytes, when known.
+ * @param {{ anon: number, committed: number, heap: number, stored: number } | undefined} m
+ */
+const footprint = (m) => (!m ? '' : ` (anonymous ${m.anon.toFixed(0)})` +
+  `${Number.isFinite(m.heap) ? `, JS heap ${m.committed.toFixed(1)} MiB committed, ${m.heap.toFixed(1)} MiB live` : ''}, SQLite files ${m.stored.toFixed(1)} MiB`);
 
 /** Minutes, or seconds for a short run. @param {number} ms */
 const span = (ms) => (ms >= 120_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(0)} s`);
@@ -112,5 +153,10 @@ export function describeSoak(r) {
       `${t.joins} leaves and joins, ${t.cuts} cut sockets, ${t.resubs} resubscribes`,
     `  room process memory: ${r.memory.map((m) => `${span(m.at)} ${m.mib.toFixed(0)}`).join(', ')} MiB; ` +
       `start ${r.start.toFixed(0)} → end ${r.end.toFixed(0)} MiB, ${r.afterClose.toFixed(0)} MiB after everyone closed`,
+    ...(r.memory.some((m) => Number.isFinite(m.heap)) ? [
+      `  JS heap committed: ${r.memory.map((m) => m.committed.toFixed(1)).join(', ')} MiB`,
+      `  JS heap live (after a full GC): ${r.memory.map((m) => m.heap.toFixed(1)).join(', ')} MiB`] : []),
+    `  anonymous memory: ${r.memory.map((m) => m.anon.toFixed(0)).join(', ')} MiB`,
+    `  SQLite files: ${r.memory.map((m) => m.stored.toFixed(1)).join(', ')} MiB`,
   ].join('\n');
 }
