@@ -54,7 +54,8 @@ const log = (/** @type {string} */ text) => console.log(`[${((performance.now() 
 const results = [];
 log(`${SOCKETS} sockets per variant, ${AT_ONCE} opening at a time, ${ROUNDS} rounds`);
 for (let round = 1; round <= ROUNDS; round++) {
-  const order = /** @type {const} */ (round % 2 === 1 ? ['plain', 'hello'] : ['hello', 'plain']);
+  /** @type {Result['variant'][]} */
+  const order = round % 2 === 1 ? ['plain', 'hello'] : ['hello', 'plain'];
   for (const variant of order) results.push(await onFreshServer(variant, round));
 }
 report(results);
@@ -222,6 +223,7 @@ function workerd() {
 
 /** @param {Result[]} rows */
 function report(rows) {
+  /** @type {Map<number, Partial<Record<Result['variant'], Result>>>} */
   const byRound = new Map();
   for (const r of rows) byRound.set(r.round, { ...byRound.get(r.round), [r.variant]: r });
   const per1000 = (/** @type {Result} */ r) => ((r.afterMiB - r.beforeMiB) * 1000) / SOCKETS;
@@ -232,13 +234,15 @@ function report(rows) {
   /** @type {number[]} */
   const ratios = [];
   for (const [round, { plain, hello }] of byRound) {
+    if (!plain || !hello) throw new Error(`round ${round} has no ${plain ? 'hello' : 'plain'} result`);
     const ratio = hello.ms / plain.ms;
     ratios.push(ratio);
     console.log(`${round} | ${plain.ms.toFixed(0)} | ${hello.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${per1000(plain).toFixed(0)} | ${per1000(hello).toFixed(0)} | ${cpu(plain)} | ${cpu(hello)}`);
   }
   const median = (/** @type {number[]} */ v) => {
     const s = [...v].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    const at = (/** @type {number} */ k) => s[k] ?? NaN; // no values: NaN
+    return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
   };
   const of = (/** @type {'plain' | 'hello'} */ v, /** @type {(r: Result) => number} */ f) => median(rows.filter((r) => r.variant === v).map(f));
   console.log(`median | ${of('plain', (r) => r.ms).toFixed(0)} | ${of('hello', (r) => r.ms).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${of('plain', per1000).toFixed(0)} | ${of('hello', per1000).toFixed(0)} | | `);

@@ -91,7 +91,9 @@ async function run(server, variant) {
   /** When a watcher saw each paused socket leave presence (ms since the publisher started). */
   const left = /** @type {Map<string, number>} */ (new Map());
   let publishStart = 0;
-  readers[0].onPresence = (m) => {
+  const watcher = readers[0];
+  if (!watcher) throw new Error('--subscribers must be at least 1: the first reader watches presence');
+  watcher.onPresence = (m) => {
     if (m.event === 'leave' && pausedConns.has(m.peer.conn)) left.set(m.peer.conn, performance.now() - publishStart);
   };
   await settle();
@@ -183,10 +185,8 @@ function roundTrip(ws, timeoutMs = 30_000) {
  */
 async function reader(url, latencies) {
   const ws = await open(url);
-  const r = {
-    ws, values: 0, /** @type {number | undefined} */ closed: undefined,
-    /** @type {(m: any) => void} */ onPresence: () => {},
-  };
+  /** @type {{ ws: WebSocket, values: number, closed: number | undefined, onPresence: (m: any) => void }} */
+  const r = { ws, values: 0, closed: undefined, onPresence: () => {} };
   let got = 0;
   let acked = 0;
   let ackEvery = Infinity;
