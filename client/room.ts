@@ -40,9 +40,8 @@ interface Publish extends Outgoing {
   reject(error: RoomError): void;
 }
 
-/** Whether `text` is over `max` bytes of UTF-8 (a UTF-16 unit is at most 3). */
-const over = (text: string, max: number): boolean =>
-  text.length * 3 > max && new TextEncoder().encode(text).length > max;
+/** Whether `text` is over `max` bytes of UTF-8. Encoded every time: a length shortcut cost bytes the reconnect fix needed. */
+const over = (text: string, max: number): boolean => new TextEncoder().encode(text).length > max;
 // Secrets in use per room ID in this process: a second connection to the same
 // room from one tab, whatever its URL, must not replace the first (close code 4001).
 const inUse = new Set<string>();
@@ -379,13 +378,14 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       inUse.delete(roomId + secret);
       inUse.add(roomId + (secret = stableSecret(roomId, true)));
     }
-    setStatus('reconnecting');
     // 4290: we sent frames far too fast; the server asks for a pause of at least 5 s.
     limited = code === 4290; // CLOSE_CODES.rateLimited
     retry = setTimeout(
       dial,
       (limited ? 5000 /* RATE_LIMITED_BACKOFF_MS */ : 0) + backoff(attempt++, minDelay, maxDelay, random),
     );
+    // Told last: a listener that closes the room on hearing it cancels the retry just set.
+    setStatus('reconnecting');
   };
 
   // One timer for both jobs: keep the socket busy enough that a half-open one

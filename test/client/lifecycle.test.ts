@@ -37,6 +37,17 @@ describe('connection status', () => {
     expect(heard).toEqual([]);
   });
 
+  it('close() from a status listener that hears "reconnecting" leaves no timer and dials no more', () => {
+    const room = openRoom();
+    room.on('status', (status) => status === 'reconnecting' && room.close());
+    latest().accept();
+    latest().drop();
+    expect(room.status).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
   it('close() while open closes the socket and detaches from it', () => {
     const room = openRoom();
     latest().accept();
