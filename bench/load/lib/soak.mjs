@@ -63,15 +63,19 @@ export async function soak(plan) {
     }
     const pid = runtimePid(server.persist);
     const started = performance.now();
-    /** What the room process holds now: resident (and its anonymous part), live JS heap, SQLite files. */
+    /**
+     * What the room process holds now: resident (and its anonymous part), the JS heap, SQLite files.
+     * With the inspector, the resident size is read after the full collection, and once before it.
+     */
     const reading = async (/** @type {number} */ at) => {
+      const beforeGc = cdp ? rssMiB(pid) : NaN;
       const { committed, live } = await heap();
-      return { at, mib: rssMiB(pid), anon: rssParts(pid).anon, committed, heap: live, stored: storedMiB(server.persist) };
+      return { at, mib: rssMiB(pid), beforeGc, anon: rssParts(pid).anon, committed, heap: live, stored: storedMiB(server.persist) };
     };
     // The isolate's objects by constructor (minified names), to compare with those left after everyone
     // closed. Taken before the first reading: a heap snapshot itself costs the process memory it keeps.
     const objectsAtStart = cdp && objects ? await objectCounts(cdp) : undefined;
-    /** @type {{ at: number, mib: number, anon: number, committed: number, heap: number, stored: number }[]} */
+    /** @type {{ at: number, mib: number, beforeGc: number, anon: number, committed: number, heap: number, stored: number }[]} */
     const memory = [await reading(0)];
     log(`soak: ${roomCount} rooms × (${members} clients + ${plainSockets} plain sockets), ${opsPerSecond} ops/s (${mix}) and ` +
       `${churnPerSecond} churn/s per room, ${compactEveryMs ? `a compaction every ${span(compactEveryMs)}` : 'no compaction'}, ` +
@@ -133,10 +137,10 @@ export async function soak(plan) {
 }
 
 /**
- * The anonymous part, the JS heap (committed, live) and the stored bytes, when known.
- * @param {{ anon: number, committed: number, heap: number, stored: number } | undefined} m
+ * The resident size before the collection, the anonymous part, the JS heap (committed, live) and the stored bytes, when known.
+ * @param {{ beforeGc: number, anon: number, committed: number, heap: number, stored: number } | undefined} m
  */
-const footprint = (m) => (!m ? '' : ` (anonymous ${m.anon.toFixed(0)})` +
+const footprint = (m) => (!m ? '' : ` (anonymous ${m.anon.toFixed(0)}${Number.isFinite(m.beforeGc) ? `; ${m.beforeGc.toFixed(0)} before a full GC` : ''})` +
   `${Number.isFinite(m.heap) ? `, JS heap ${m.committed.toFixed(1)} MiB committed, ${m.heap.toFixed(1)} MiB live` : ''}, SQLite files ${m.stored.toFixed(1)} MiB`);
 
 /** Minutes, or seconds for a short run. @param {number} ms */
@@ -154,6 +158,7 @@ export function describeSoak(r) {
     `  room process memory: ${r.memory.map((m) => `${span(m.at)} ${m.mib.toFixed(0)}`).join(', ')} MiB; ` +
       `start ${r.start.toFixed(0)} → end ${r.end.toFixed(0)} MiB, ${r.afterClose.toFixed(0)} MiB after everyone closed`,
     ...(r.memory.some((m) => Number.isFinite(m.heap)) ? [
+      `  room process memory before each full GC: ${r.memory.map((m) => m.beforeGc.toFixed(0)).join(', ')} MiB`,
       `  JS heap committed: ${r.memory.map((m) => m.committed.toFixed(1)).join(', ')} MiB`,
       `  JS heap live (after a full GC): ${r.memory.map((m) => m.heap.toFixed(1)).join(', ')} MiB`] : []),
     `  anonymous memory: ${r.memory.map((m) => m.anon.toFixed(0)).join(', ')} MiB`,
