@@ -11,7 +11,8 @@ import { BENCH_VARS, EDGEROOM_CONFIG, roundTrip } from './contenders/edgeroom.mj
 import { setLocalObservability, startWorkerd } from './contenders/workerd.mjs';
 import { closeAll, openMany, openSocket } from './lib/sockets.mjs';
 
-const arg = (/** @type {string} */ name, /** @type {number} */ fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const arg = (/** @type {string} */ name, /** @type {number} */ fallback) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const SOCKETS = arg('sockets', 200);
 const ROUNDS = arg('rounds', 5);
 const PARALLEL = 50;
@@ -37,7 +38,10 @@ const hs = { kid: 'hs', alg: 'HS256', secret };
 const hsSigner = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), alg: 'HS256', kid: 'hs' };
 
 setLocalObservability(false);
-const server = await startWorkerd(EDGEROOM_CONFIG, { ...BENCH_VARS, AUTH_KEYS: JSON.stringify([hs, es.config, ed.config]) });
+const server = await startWorkerd(EDGEROOM_CONFIG, {
+  ...BENCH_VARS,
+  AUTH_KEYS: JSON.stringify([hs, es.config, ed.config]),
+});
 const origin = server.origin.replace(/^http/, 'ws');
 
 /** @type {Record<string, (room: string) => Promise<string>>} */
@@ -94,5 +98,7 @@ console.log(`\n\nOpening ${SOCKETS} sockets to one room, ${PARALLEL} handshakes 
 console.log('connect                    ms     per socket   × no token (per round, median)');
 for (const [mode, xs] of Object.entries(times)) {
   const ratios = xs.map((x, i) => x / /** @type {number} */ (base[i]));
-  console.log(`${mode.padEnd(24)} ${median(xs).toFixed(0).padStart(6)}   ${(median(xs) / SOCKETS).toFixed(2).padStart(7)} ms   ${median(ratios).toFixed(2)}×`);
+  console.log(
+    `${mode.padEnd(24)} ${median(xs).toFixed(0).padStart(6)}   ${(median(xs) / SOCKETS).toFixed(2).padStart(7)} ms   ${median(ratios).toFixed(2)}×`,
+  );
 }

@@ -22,7 +22,9 @@ import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability, startWorkerd } from './contenders/workerd.mjs';
 import { openFanout } from './workloads/fanout.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']),
+);
 const target = args.target ?? 'edgeroom';
 const action = args.action === 'append' ? 'append' : 'relay';
 const subscribers = Number(args.subscribers ?? 500);
@@ -44,19 +46,30 @@ const LAYERS = [
   ['kernel (sockets, syscalls)', (dso) => dso === '[kernel.kallsyms]'],
   ['V8 (interpreter, builtins, promises, GC)', (_dso, sym) => /^(v8::|Builtins_|Runtime_|cppgc::|heap::)/.test(sym)],
   ['workerd API bindings (WebSocket, jsg)', (_dso, sym) => /^workerd::(api|jsg)::/.test(sym)],
-  ['KJ / tokio I/O, pipes and promises', (_dso, sym) => /^(kj::|kj_|<kj|<tokio|tokio::|workerd\$rust|<kj_hyper|capnp::)/.test(sym)],
+  [
+    'KJ / tokio I/O, pipes and promises',
+    (_dso, sym) => /^(kj::|kj_|<kj|<tokio|tokio::|workerd\$rust|<kj_hyper|capnp::)/.test(sym),
+  ],
   ['allocator', (_dso, sym) => /tcmalloc|malloc|^free|^operator new|^operator delete/.test(sym)],
   ['other', () => true],
 ];
 
 setLocalObservability(false);
-const server = target === 'partyserver' ? await startWorkerd(PARTYSERVER_CONFIG) : await startWorkerd(EDGEROOM_CONFIG, BENCH_VARS);
+const server =
+  target === 'partyserver' ? await startWorkerd(PARTYSERVER_CONFIG) : await startWorkerd(EDGEROOM_CONFIG, BENCH_VARS);
 const perfData = join(mkdtempSync(join(tmpdir(), 'edgeroom-perf-')), 'perf.data');
 try {
   /** @type {import('./contenders/contender.mjs').Contender} */
-  const contender = target === 'partyserver'
-    ? { id: 'partyserver', label: 'partyserver', action: 'relay', openRoom: async () => forwardingRoom(`${server.origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`) }
-    : edgeroomContender(server.origin, action, 'edgeroom', 'hello' in args);
+  const contender =
+    target === 'partyserver'
+      ? {
+          id: 'partyserver',
+          label: 'partyserver',
+          action: 'relay',
+          openRoom: async () =>
+            forwardingRoom(`${server.origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`),
+        }
+      : edgeroomContender(server.origin, action, 'edgeroom', 'hello' in args);
   const window = Math.ceil(1000 / subscribers);
   const session = await openFanout(contender, { subscribers });
   try {
@@ -64,16 +77,25 @@ try {
     await session.measure({ window, warmupMs: 0, measureMs: 1000 }); // JIT warm-up
     const before = { room: cpuTicks(room), proxy: cpuTicks(proxy), load: cpuTicks(process.pid) };
     const started = performance.now();
-    const perf = spawn('perf', ['record', '-q', '-F', '499', '-g', '-o', perfData, '-p', String(room), '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+    const perf = spawn(
+      'perf',
+      ['record', '-q', '-F', '499', '-g', '-o', perfData, '-p', String(room), '--', 'sleep', String(seconds)],
+      { stdio: 'ignore' },
+    );
     const perfDone = new Promise((resolve, reject) => {
       perf.once('exit', resolve);
       perf.once('error', reject);
     });
     const result = await session.measure({ window, warmupMs: 0, measureMs: seconds * 1000 });
     const elapsed = (performance.now() - started) / 1000;
-    const busy = (/** @type {number} */ pid, /** @type {number} */ t0) => `${Math.round(((cpuTicks(pid) - t0) / ticksPerSecond() / elapsed) * 100)}%`;
-    console.log(`${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond).toLocaleString('en-US')} deliveries/s`);
-    console.log(`busy, % of one core: room workerd ${busy(room, before.room)}, dev proxy workerd ${busy(proxy, before.proxy)}, load generator ${busy(process.pid, before.load)}`);
+    const busy = (/** @type {number} */ pid, /** @type {number} */ t0) =>
+      `${Math.round(((cpuTicks(pid) - t0) / ticksPerSecond() / elapsed) * 100)}%`;
+    console.log(
+      `${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond).toLocaleString('en-US')} deliveries/s`,
+    );
+    console.log(
+      `busy, % of one core: room workerd ${busy(room, before.room)}, dev proxy workerd ${busy(proxy, before.proxy)}, load generator ${busy(process.pid, before.load)}`,
+    );
     await perfDone;
   } finally {
     await session.close();
@@ -91,13 +113,17 @@ try {
  */
 function workerdProcesses(/** @type {string} */ publicPort) {
   const portHex = Number(publicPort).toString(16).toUpperCase().padStart(4, '0');
-  const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n')
+  const listening = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .find((f) => f[1]?.endsWith(`:${portHex}`) && f[3] === '0A');
   const inode = listening?.[9];
   let room = 0;
   let proxy = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).sort((a, b) => a - b)) {
+  for (const pid of readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .sort((a, b) => a - b)) {
     let cmd;
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -105,7 +131,11 @@ function workerdProcesses(/** @type {string} */ publicPort) {
       continue;
     }
     if (!cmd.includes('workerd\0serve')) continue;
-    if (inode && readdirSync(`/proc/${pid}/fd`).some((fd) => safeReadlink(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`)) proxy = pid;
+    if (
+      inode &&
+      readdirSync(`/proc/${pid}/fd`).some((fd) => safeReadlink(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`)
+    )
+      proxy = pid;
     else room = pid;
   }
   if (!room || !proxy) throw new Error(`could not find both workerd processes (room ${room}, proxy ${proxy})`);
@@ -130,10 +160,14 @@ function ticksPerSecond() {
 }
 
 function report(/** @type {string} */ data) {
-  const text = execFileSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '-g', 'none', '--stdio'], {
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString();
+  const text = execFileSync(
+    'perf',
+    ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '-g', 'none', '--stdio'],
+    {
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  ).toString();
   /** @type {Map<string, number>} */
   const byLayer = new Map(LAYERS.map(([name]) => [name, 0]));
   /** @type {[number, string, string][]} */
@@ -149,5 +183,6 @@ function report(/** @type {string} */ data) {
   console.log('\nroom workerd, share of samples by layer:');
   for (const [name, pct] of byLayer) console.log(`  ${pct.toFixed(1).padStart(5)}%  ${name}`);
   console.log('\ntop symbols (self):');
-  for (const [pct, dso, sym] of rows.slice(0, 15)) console.log(`  ${pct.toFixed(2).padStart(5)}%  ${sym.slice(0, 110)}  (${dso})`);
+  for (const [pct, dso, sym] of rows.slice(0, 15))
+    console.log(`  ${pct.toFixed(2).padStart(5)}%  ${sym.slice(0, 110)}  (${dso})`);
 }

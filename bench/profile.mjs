@@ -22,7 +22,9 @@ import { setLocalObservability } from './contenders/workerd.mjs';
 import { fanout } from './workloads/fanout.mjs';
 import { connectStorm } from './workloads/connect.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']),
+);
 const target = args.target ?? 'edgeroom';
 const action = args.action === 'append' ? 'append' : 'relay';
 const subscribers = Number(args.subscribers ?? 10);
@@ -34,8 +36,17 @@ const { unstable_startWorker } = await import('wrangler');
 const persist = mkdtempSync(join(tmpdir(), 'edgeroom-profile-'));
 const worker = await unstable_startWorker({
   config: target === 'partyserver' ? PARTYSERVER_CONFIG : EDGEROOM_CONFIG,
-  bindings: target === 'partyserver' ? {} : Object.fromEntries(Object.entries(BENCH_VARS).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
-  dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: { hostname: '127.0.0.1', port: 0 }, persist, logLevel: 'warn', watch: false },
+  bindings:
+    target === 'partyserver'
+      ? {}
+      : Object.fromEntries(Object.entries(BENCH_VARS).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
+  dev: {
+    server: { hostname: '127.0.0.1', port: 0 },
+    inspector: { hostname: '127.0.0.1', port: 0 },
+    persist,
+    logLevel: 'warn',
+    watch: false,
+  },
 });
 
 try {
@@ -43,9 +54,16 @@ try {
   const inspector = await worker.inspectorUrl;
   if (!inspector) throw new Error('wrangler gave no inspector URL');
   /** @type {import('./contenders/contender.mjs').Contender} */
-  const contender = target === 'partyserver'
-    ? { id: 'partyserver', label: 'partyserver', action: 'relay', openRoom: async () => forwardingRoom(`${origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`) }
-    : edgeroomContender(origin, action, 'edgeroom', 'hello' in args);
+  const contender =
+    target === 'partyserver'
+      ? {
+          id: 'partyserver',
+          label: 'partyserver',
+          action: 'relay',
+          openRoom: async () =>
+            forwardingRoom(`${origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`),
+        }
+      : edgeroomContender(origin, action, 'edgeroom', 'hello' in args);
   // Warm up the JIT before sampling.
   await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: 1000 });
 
@@ -55,16 +73,30 @@ try {
   await cdp('Profiler.start');
   if (workload === 'connect') {
     const result = await connectStorm(contender, { sockets: subscribers });
-    console.log(`${contender.label}: ${subscribers} sockets open in ${result.connectMs.toFixed(0)} ms under the profiler`);
+    console.log(
+      `${contender.label}: ${subscribers} sockets open in ${result.connectMs.toFixed(0)} ms under the profiler`,
+    );
   } else {
-    const result = await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: seconds * 1000 });
-    console.log(`${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond)} deliveries/s under the profiler`);
+    const result = await fanout(contender, {
+      subscribers,
+      window: Math.ceil(1000 / subscribers),
+      warmupMs: 0,
+      measureMs: seconds * 1000,
+    });
+    console.log(
+      `${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond)} deliveries/s under the profiler`,
+    );
   }
   const { profile } = /** @type {{ profile: CpuProfile }} */ (await cdp('Profiler.stop'));
   cdp.close();
 
   report(profile);
-  const out = fileURLToPath(new URL(`./results/profile-${workload}-${contender.id}-n${subscribers}-${Date.now()}.cpuprofile.json`, import.meta.url));
+  const out = fileURLToPath(
+    new URL(
+      `./results/profile-${workload}-${contender.id}-n${subscribers}-${Date.now()}.cpuprofile.json`,
+      import.meta.url,
+    ),
+  );
   mkdirSync(fileURLToPath(new URL('./results', import.meta.url)), { recursive: true });
   writeFileSync(out, JSON.stringify(profile));
   console.log(`\nprofile: ${out}`);
@@ -81,21 +113,30 @@ try {
 /** Minimal Chrome DevTools Protocol client. @param {string} url */
 async function devtools(url) {
   const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
   let id = 0;
   /** @type {Map<number, (value: any) => void>} */
   const waiting = new Map();
   socket.on('message', (data) => {
     const message = JSON.parse(String(data));
-    if (message.id !== undefined) waiting.get(message.id)?.(message.error ? Promise.reject(new Error(message.error.message)) : message.result);
+    if (message.id !== undefined)
+      waiting.get(message.id)?.(message.error ? Promise.reject(new Error(message.error.message)) : message.result);
   });
   /** @param {string} method @param {object} [params] */
-  const call = (method, params = {}) => new Promise((resolve, reject) => {
-    const mine = ++id;
-    const timer = setTimeout(() => reject(new Error(`${method}: no answer within 30 s`)), 30_000);
-    waiting.set(mine, (value) => { clearTimeout(timer); waiting.delete(mine); Promise.resolve(value).then(resolve, reject); });
-    socket.send(JSON.stringify({ id: mine, method, params }));
-  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const mine = ++id;
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer within 30 s`)), 30_000);
+      waiting.set(mine, (value) => {
+        clearTimeout(timer);
+        waiting.delete(mine);
+        Promise.resolve(value).then(resolve, reject);
+      });
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
   call.close = () => socket.close();
   return call;
 }
@@ -132,7 +173,8 @@ function report(profile) {
   }
   const top = (/** @type {Map<string, number>} */ m, /** @type {string} */ title) => {
     console.log(`\n${title} (% of ${(total / 1e6).toFixed(1)} s wall time)`);
-    for (const [label, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${((100 * us) / total).toFixed(1).padStart(6)}%  ${label}`);
+    for (const [label, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 25))
+      console.log(`${((100 * us) / total).toFixed(1).padStart(6)}%  ${label}`);
   };
   top(self, 'self time');
   top(inclusive, 'inclusive time');

@@ -55,15 +55,19 @@ for (const entry of entries) {
   const code = output.contents;
   const gzipped = gzipSync(code, { level: 9 }).length;
   const budget = BUDGETS[entry];
-  console.log(`${entry}: ${code.length} bytes minified, ${gzipped} bytes min+gzip${budget ? ` (budget ${budget})` : ''}`);
+  console.log(
+    `${entry}: ${code.length} bytes minified, ${gzipped} bytes min+gzip${budget ? ` (budget ${budget})` : ''}`,
+  );
   if (budget !== undefined && gzipped > budget) over.push(entry);
 }
 
 if (!named.length) {
   const worker = await workerSize();
-  console.log(`worker (wrangler deploy --dry-run): ${fmt(worker.bytes)} bytes, ${fmt(worker.gzipped)} gzipped;`
-    + ` without the demo pages' module ${fmt(worker.code)} bytes (budget ${fmt(WORKER_BUDGET)}).`
-    + ` Of it: zod ${fmt(worker.zod)} (its locales ${fmt(worker.locales)}), demo pages ${fmt(worker.demo)}`);
+  console.log(
+    `worker (wrangler deploy --dry-run): ${fmt(worker.bytes)} bytes, ${fmt(worker.gzipped)} gzipped;` +
+      ` without the demo pages' module ${fmt(worker.code)} bytes (budget ${fmt(WORKER_BUDGET)}).` +
+      ` Of it: zod ${fmt(worker.zod)} (its locales ${fmt(worker.locales)}), demo pages ${fmt(worker.demo)}`,
+  );
   if (worker.code > WORKER_BUDGET) over.push('the worker');
 }
 
@@ -77,16 +81,28 @@ async function workerSize() {
   const dir = await mkdtemp(join(tmpdir(), 'edgeroom-size-'));
   try {
     const meta = join(dir, 'meta.json');
-    await promisify(execFile)('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', join(dir, 'out'), '--metafile', meta], {
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await promisify(execFile)(
+      'npx',
+      ['wrangler', 'deploy', '--dry-run', '--outdir', join(dir, 'out'), '--metafile', meta],
+      {
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          WRANGLER_SEND_ERROR_REPORTS: 'false',
+          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     const { outputs } = /** @type {import('esbuild').Metafile} */ (JSON.parse(await readFile(meta, 'utf8')));
     const found = Object.entries(outputs).find(([, o]) => o.entryPoint);
     if (!found) throw new Error(`wrangler's metafile (${meta}) lists no output with an entry point`);
     const [file, output] = found;
     const script = await readFile(file.startsWith('/') ? file : join(process.cwd(), file));
-    const share = (/** @type {(path: string) => boolean} */ test) => Object.entries(output.inputs).filter(([path]) => test(path)).reduce((n, [, i]) => n + i.bytesInOutput, 0);
+    const share = (/** @type {(path: string) => boolean} */ test) =>
+      Object.entries(output.inputs)
+        .filter(([path]) => test(path))
+        .reduce((n, [, i]) => n + i.bytesInOutput, 0);
     const demo = share((p) => p.endsWith(DEMO_MODULE));
     return {
       bytes: script.length,

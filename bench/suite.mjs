@@ -28,7 +28,9 @@ export async function runSuite(options, argv, progress) {
   const sizes = plan(options.quick);
   const compat = compatibilityDate(EDGEROOM_CONFIG);
   if (compatibilityDate(PARTYSERVER_CONFIG) !== compat) {
-    throw new Error(`compatibility_date differs: wrangler.toml ${compat}, bench/partyserver/wrangler.toml ${compatibilityDate(PARTYSERVER_CONFIG)}`);
+    throw new Error(
+      `compatibility_date differs: wrangler.toml ${compat}, bench/partyserver/wrangler.toml ${compatibilityDate(PARTYSERVER_CONFIG)}`,
+    );
   }
   setLocalObservability(options.observability);
 
@@ -63,7 +65,9 @@ export async function runSuite(options, argv, progress) {
     void stopAll().finally(() => process.exit(130));
   });
 
-  progress.note(`bench: ${options.quick ? 'quick' : 'full'} run, ${options.rounds} round(s), local observability ${options.observability ? 'on' : 'off'}, compatibility_date ${compat}`);
+  progress.note(
+    `bench: ${options.quick ? 'quick' : 'full'} run, ${options.rounds} round(s), local observability ${options.observability ? 'on' : 'off'}, compatibility_date ${compat}`,
+  );
 
   try {
     /** @type {import('./contenders/contender.mjs').Contender[]} */
@@ -95,7 +99,8 @@ export async function runSuite(options, argv, progress) {
     progress.note(`raw ws up at ${raw.server.origin}`);
     // Listed (for the reports' tables) right after the plain hello contender, when it runs.
     const listed = contenders.flatMap((c) =>
-      c.id === 'edgeroom-relay-hello' && edgeroomNoRoster && options.only.has('connect') ? [c, edgeroomNoRoster] : [c]);
+      c.id === 'edgeroom-relay-hello' && edgeroomNoRoster && options.only.has('connect') ? [c, edgeroomNoRoster] : [c],
+    );
     results.contenders = listed.map(({ id, label }) => ({ id, label }));
     // The edgeroom contenders share one workerd process; where contenders run
     // at the same time, or the action does not matter, one of them is enough.
@@ -111,7 +116,10 @@ export async function runSuite(options, argv, progress) {
 
     if (only.has('fanout') || only.has('latency')) {
       progress.note('warming up every contender (not recorded)');
-      for (const c of contenders) await attempt(`warm-up ${c.label}`, () => fanout(c, { subscribers: 10, window: 100, warmupMs: 0, measureMs: 1000 }));
+      for (const c of contenders)
+        await attempt(`warm-up ${c.label}`, () =>
+          fanout(c, { subscribers: 10, window: 100, warmupMs: 0, measureMs: 1000 }),
+        );
     }
 
     if (only.has('fanout')) {
@@ -135,10 +143,15 @@ export async function runSuite(options, argv, progress) {
           for (let round = 1; round <= rounds; round++) {
             for (const c of contenders) {
               const session = sessions.get(c.id);
-              const r = await trial(`fan-out N=${n} round ${round}/${rounds} ${c.label}`, async () => {
-                if (!session) throw new Error('no room (setup failed)');
-                return session.measure({ window, warmupMs: p.warmupMs, measureMs: p.measureMs });
-              }, (r) => `${int(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.lost || r.duplicates ? `, ${r.lost} LOST, ${r.duplicates} DUPLICATED` : ''}`);
+              const r = await trial(
+                `fan-out N=${n} round ${round}/${rounds} ${c.label}`,
+                async () => {
+                  if (!session) throw new Error('no room (setup failed)');
+                  return session.measure({ window, warmupMs: p.warmupMs, measureMs: p.measureMs });
+                },
+                (r) =>
+                  `${int(r.deliveriesPerSecond)} deliveries/s, p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms${r.lost || r.duplicates ? `, ${r.lost} LOST, ${r.duplicates} DUPLICATED` : ''}`,
+              );
               results.fanout[n][c.id].push(r);
             }
           }
@@ -151,14 +164,25 @@ export async function runSuite(options, argv, progress) {
     if (only.has('latency')) {
       results.latency = Object.fromEntries(contenders.map((c) => [c.id, []]));
       results.latencyTogether = Object.fromEntries(onePerServer.map((c) => [c.id, []]));
-      const describe = (/** @type {any} */ r) => `p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(2)} ms`;
+      const describe = (/** @type {any} */ r) =>
+        `p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, max ${r.latency.max.toFixed(2)} ms`;
       for (let round = 1; round <= rounds; round++) {
         for (const c of contenders) {
-          results.latency[c.id].push(await trial(`low-rate latency round ${round}/${rounds} ${c.label}`, () => lowRateLatency(c, sizes.latency), describe));
+          results.latency[c.id].push(
+            await trial(
+              `low-rate latency round ${round}/${rounds} ${c.label}`,
+              () => lowRateLatency(c, sizes.latency),
+              describe,
+            ),
+          );
         }
-        const together = await trial(`low-rate latency round ${round}/${rounds}, all at once`, () => lowRateLatencyTogether(onePerServer, sizes.latency),
-          (r) => onePerServer.map((c) => `${c.label} p99 ${r[c.id]?.latency.p99.toFixed(2)} ms`).join(', '));
-        for (const c of onePerServer) results.latencyTogether[c.id].push('error' in together ? together : together[c.id]);
+        const together = await trial(
+          `low-rate latency round ${round}/${rounds}, all at once`,
+          () => lowRateLatencyTogether(onePerServer, sizes.latency),
+          (r) => onePerServer.map((c) => `${c.label} p99 ${r[c.id]?.latency.p99.toFixed(2)} ms`).join(', '),
+        );
+        for (const c of onePerServer)
+          results.latencyTogether[c.id].push('error' in together ? together : together[c.id]);
       }
     }
 
@@ -169,8 +193,12 @@ export async function runSuite(options, argv, progress) {
       results.connect = Object.fromEntries(connecting.map((c) => [c.id, []]));
       for (let round = 1; round <= rounds; round++) {
         for (const c of connecting) {
-          const r = await trial(`connect ${sizes.connect.sockets} round ${round}/${rounds} ${c.label}`, () => connectStorm(c, sizes.connect),
-            (r) => `all open in ${r.connectMs.toFixed(0)} ms, first broadcast to all in ${r.firstBroadcastMs.toFixed(1)} ms`);
+          const r = await trial(
+            `connect ${sizes.connect.sockets} round ${round}/${rounds} ${c.label}`,
+            () => connectStorm(c, sizes.connect),
+            (r) =>
+              `all open in ${r.connectMs.toFixed(0)} ms, first broadcast to all in ${r.firstBroadcastMs.toFixed(1)} ms`,
+          );
           results.connect[c.id].push(r);
         }
       }
@@ -178,14 +206,23 @@ export async function runSuite(options, argv, progress) {
 
     if (only.has('replay') && edgeroomRelay) {
       const relay = edgeroomRelay;
-      const prepared = await trial(`replay: filling a ${sizes.replay.entries}-entry stream`, () => prepareReplayRoom(relay, sizes.replay),
-        (r) => `stored in ${r.fillMs.toFixed(0)} ms`);
+      const prepared = await trial(
+        `replay: filling a ${sizes.replay.entries}-entry stream`,
+        () => prepareReplayRoom(relay, sizes.replay),
+        (r) => `stored in ${r.fillMs.toFixed(0)} ms`,
+      );
       if ('error' in prepared) results.replay = { error: prepared.error };
       else {
         results.replay = { fillMs: prepared.fillMs, rounds: [] };
         for (let round = 1; round <= rounds; round++) {
-          results.replay.rounds.push(await trial(`replay round ${round}/${rounds}`, () => replayOnce(prepared, sizes.replay),
-            (r) => `last entry after ${r.replayMs.toFixed(1)} ms in ${r.frames} init frames; live max ${r.liveBefore.max.toFixed(1)} ms before, ${r.liveDuring.max.toFixed(1)} ms during`));
+          results.replay.rounds.push(
+            await trial(
+              `replay round ${round}/${rounds}`,
+              () => replayOnce(prepared, sizes.replay),
+              (r) =>
+                `last entry after ${r.replayMs.toFixed(1)} ms in ${r.frames} init frames; live max ${r.liveBefore.max.toFixed(1)} ms before, ${r.liveDuring.max.toFixed(1)} ms during`,
+            ),
+          );
         }
       }
     }
@@ -194,8 +231,13 @@ export async function runSuite(options, argv, progress) {
       const relay = edgeroomRelay;
       results.resume = [];
       for (let round = 1; round <= rounds; round++) {
-        results.resume.push(await trial(`resume round ${round}/${rounds}`, () => resumeOnce(relay, sizes.resume),
-          (r) => `caught up ${r.caughtUpMs.toFixed(1)} ms after reconnecting (open ${r.connectMs.toFixed(1)} ms)`));
+        results.resume.push(
+          await trial(
+            `resume round ${round}/${rounds}`,
+            () => resumeOnce(relay, sizes.resume),
+            (r) => `caught up ${r.caughtUpMs.toFixed(1)} ms after reconnecting (open ${r.connectMs.toFixed(1)} ms)`,
+          ),
+        );
       }
     }
 

@@ -67,9 +67,14 @@ function edgeroomRoom(url, hello) {
     async subscribe(socket, key) {
       // With a secret, as our client sends one: the room derives the client ID from it.
       if (hello) {
-        socket.send(JSON.stringify({
-          type: 'hello', protocol: 1, secret: crypto.randomUUID(), ...(hello === 'no-roster' ? { roster: false } : {}),
-        }));
+        socket.send(
+          JSON.stringify({
+            type: 'hello',
+            protocol: 1,
+            secret: crypto.randomUUID(),
+            ...(hello === 'no-roster' ? { roster: false } : {}),
+          }),
+        );
       }
       socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
       await roundTrip(socket);
@@ -107,9 +112,12 @@ export function edgeroomContender(origin, action, name = 'edgeroom', hello = fal
  */
 export const BENCH_VARS = {
   ADDRESS_LIMITS: 'off',
-  FRAMES_PER_SECOND: '10000000', FRAME_BURST: '10000000',
-  PUBLISHES_PER_SECOND: '10000000', PUBLISH_BURST: '10000000',
-  ROOM_PUBLISHES_PER_SECOND: '10000000', ROOM_DELIVERIES_PER_SECOND: '100000000',
+  FRAMES_PER_SECOND: '10000000',
+  FRAME_BURST: '10000000',
+  PUBLISHES_PER_SECOND: '10000000',
+  PUBLISH_BURST: '10000000',
+  ROOM_PUBLISHES_PER_SECOND: '10000000',
+  ROOM_DELIVERIES_PER_SECOND: '100000000',
 };
 
 export async function startEdgeroom(config = EDGEROOM_CONFIG, name = 'edgeroom') {

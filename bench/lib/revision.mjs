@@ -8,10 +8,17 @@ const SOURCES = ['worker', 'protocol', 'wrangler.toml', 'bench/partyserver'];
 
 export function sourceRevision() {
   try {
-    const git = (/** @type {string[]} */ args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (/** @type {string[]} */ args) =>
+      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git(['rev-parse', '--short', 'HEAD']);
     // Not trimmed: a porcelain line starts with a space when only the work tree changed (" M path").
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', ...SOURCES], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean).map((line) => line.slice(3));
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', ...SOURCES], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3));
     return { commit, dirty };
   } catch {
     return undefined;

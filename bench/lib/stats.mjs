@@ -30,6 +30,12 @@ export function spread(values) {
   const kept = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (kept.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
   const mid = kept.length >> 1;
-  const median = kept.length % 2 ? /** @type {number} */ (kept[mid]) : (/** @type {number} */ (kept[mid - 1]) + /** @type {number} */ (kept[mid])) / 2;
-  return { median, min: /** @type {number} */ (kept[0]), max: /** @type {number} */ (kept[kept.length - 1]), n: kept.length };
+  const at = (/** @type {number} */ i) => /** @type {number} */ (kept[i]);
+  const median = kept.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+  return {
+    median,
+    min: /** @type {number} */ (kept[0]),
+    max: /** @type {number} */ (kept[kept.length - 1]),
+    n: kept.length,
+  };
 }

@@ -57,8 +57,10 @@ for (const [name, script, args] of steps) {
     child.on('close', (exit) => resolve(exit));
   });
   if (code !== 0) failed = true;
-  report.push(`${script} ${args.join(' ')}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((performance.now() - at) / 1000).toFixed(0)} s`,
-    ...summaries.map((line) => `  ${line}`));
+  report.push(
+    `${script} ${args.join(' ')}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((performance.now() - at) / 1000).toFixed(0)} s`,
+    ...summaries.map((line) => `  ${line}`),
+  );
 }
 console.log(`\n=== summary (${((performance.now() - started) / 60_000).toFixed(1)} min)\n${report.join('\n')}`);
 process.exit(failed ? 1 : 0);

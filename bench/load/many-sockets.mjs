@@ -18,19 +18,31 @@ const log = start('many-sockets');
 let failed = false;
 /** @type {Record<string, number>} */
 const perThousand = {};
-for (const [rooms, hello] of /** @type {const} */ ([[1, false], [1, true], [opts.rooms, false], [opts.rooms, true]])) {
+for (const [rooms, hello] of /** @type {const} */ ([
+  [1, false],
+  [1, true],
+  [opts.rooms, false],
+  [opts.rooms, true],
+])) {
   const server = await startServer(LOAD_VARS);
   try {
     const r = await manySockets(server, {
-      rooms, perRoom: Math.floor(opts.sockets / rooms), hello, broadcasts: opts.broadcasts, parallel: opts.parallel, log,
+      rooms,
+      perRoom: Math.floor(opts.sockets / rooms),
+      hello,
+      broadcasts: opts.broadcasts,
+      parallel: opts.parallel,
+      log,
     });
     log(describeMany(r));
     for (const p of r.problems) log(`  problem: ${p}`);
     if (r.problems.length || r.exact !== r.sockets) failed = true;
     if (rooms === 1) perThousand[r.kind] = r.perThousand;
-    summary(`many-sockets ${r.label}: ${r.exact}/${r.sockets} exact, ${r.problems.length} problems, ` +
-      `${r.perThousand.toFixed(0)} MiB per 1,000 (${r.rss.before.toFixed(0)} → ${r.rss.open.toFixed(0)} → closed ${r.rss.closed.toFixed(0)} MiB), ` +
-      `open ${(r.openMs / 1000).toFixed(1)} s, delivered ${r.deliverMs.toFixed(0)} ms`);
+    summary(
+      `many-sockets ${r.label}: ${r.exact}/${r.sockets} exact, ${r.problems.length} problems, ` +
+        `${r.perThousand.toFixed(0)} MiB per 1,000 (${r.rss.before.toFixed(0)} → ${r.rss.open.toFixed(0)} → closed ${r.rss.closed.toFixed(0)} MiB), ` +
+        `open ${(r.openMs / 1000).toFixed(1)} s, delivered ${r.deliverMs.toFixed(0)} ms`,
+    );
   } catch (error) {
     failed = true;
     log(`FAILED: ${error instanceof Error ? error.stack : error}`);
@@ -39,5 +51,7 @@ for (const [rooms, hello] of /** @type {const} */ ([[1, false], [1, true], [opts
     await server.stop();
   }
 }
-log(`memory per 1,000 sockets in one room: plain ${perThousand.plain?.toFixed(0) ?? '?'} MiB, hello+sub ${perThousand['hello+sub']?.toFixed(0) ?? '?'} MiB`);
+log(
+  `memory per 1,000 sockets in one room: plain ${perThousand.plain?.toFixed(0) ?? '?'} MiB, hello+sub ${perThousand['hello+sub']?.toFixed(0) ?? '?'} MiB`,
+);
 process.exit(failed ? 1 : 0);

@@ -20,12 +20,15 @@ import { BENCH_VARS, EDGEROOM_CONFIG, newEdgeroomRoom, roundTrip } from '../cont
 import { setLocalObservability, startWorkerd } from '../contenders/workerd.mjs';
 import { closeAll, openSocket } from '../lib/sockets.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const m = /^--([a-z-]+)=(\d+)$/.exec(a);
-  if (!m) throw new Error(`unknown argument ${a}; use --sockets=N --at-once=N --rounds=N`);
-  return [m[1], Number(m[2])];
-}));
-for (const name of Object.keys(args)) if (!['sockets', 'at-once', 'rounds'].includes(name)) throw new Error(`unknown option --${name}`);
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const m = /^--([a-z-]+)=(\d+)$/.exec(a);
+    if (!m) throw new Error(`unknown argument ${a}; use --sockets=N --at-once=N --rounds=N`);
+    return [m[1], Number(m[2])];
+  }),
+);
+for (const name of Object.keys(args))
+  if (!['sockets', 'at-once', 'rounds'].includes(name)) throw new Error(`unknown option --${name}`);
 const SOCKETS = args.sockets ?? 1000;
 const AT_ONCE = args['at-once'] ?? 50;
 const ROUNDS = args.rounds ?? 3;
@@ -43,7 +46,8 @@ const VARS = { ...BENCH_VARS, HALF_OPEN_SECONDS: '3600' };
 
 setLocalObservability(false);
 const started = performance.now();
-const log = (/** @type {string} */ text) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
+const log = (/** @type {string} */ text) =>
+  console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
 
 /**
  * CPU seconds tell where a variant's time went: the room's workerd, wrangler's
@@ -98,14 +102,20 @@ async function measure(origin, variant, round, count) {
   const lane = async () => {
     while (next < count) {
       const index = next++;
-      sockets.push(await (variant === 'hello' ? openHello(url, index, round) : openSocket(url, () => {}, SOCKET_TIMEOUT_MS)));
-      if (++done % step === 0 && done < count) log(`  ${variant} round ${round}: ${done}/${count} in ${(performance.now() - start).toFixed(0)} ms`);
+      sockets.push(
+        await (variant === 'hello' ? openHello(url, index, round) : openSocket(url, () => {}, SOCKET_TIMEOUT_MS)),
+      );
+      if (++done % step === 0 && done < count)
+        log(`  ${variant} round ${round}: ${done}/${count} in ${(performance.now() - start).toFixed(0)} ms`);
     }
   };
   let timer;
   try {
     const deadline = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${variant}: not all ${count} in within ${VARIANT_TIMEOUT_MS} ms`)), VARIANT_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`${variant}: not all ${count} in within ${VARIANT_TIMEOUT_MS} ms`)),
+        VARIANT_TIMEOUT_MS,
+      );
     });
     await Promise.race([Promise.all(Array.from({ length: Math.min(AT_ONCE, count) }, lane)), deadline]);
   } finally {
@@ -118,7 +128,9 @@ async function measure(origin, variant, round, count) {
   const roomCpuS = after.roomCpuS - before.roomCpuS;
   const proxyCpuS = after.proxyCpuS - before.proxyCpuS;
   const clientCpuS = (client.user + client.system) / 1e6;
-  log(`${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; room process ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB; CPU s room ${roomCpuS.toFixed(1)}, proxy ${proxyCpuS.toFixed(1)}, client ${clientCpuS.toFixed(1)}`);
+  log(
+    `${variant} round ${round}: all ${count} ${variant === 'hello' ? 'welcomed' : 'open'} in ${ms.toFixed(0)} ms; room process ${beforeMiB.toFixed(0)} → ${afterMiB.toFixed(0)} MiB; CPU s room ${roomCpuS.toFixed(1)}, proxy ${proxyCpuS.toFixed(1)}, client ${clientCpuS.toFixed(1)}`,
+  );
   await closeAll(sockets, 30_000);
   // Settle before the next variant: the closes reached the room before this
   // ping, and one room handles its events one at a time, so by its pong the
@@ -128,7 +140,6 @@ async function measure(origin, variant, round, count) {
   await closeAll([probe]);
   return { variant, round, ms, beforeMiB, afterMiB, roomCpuS, proxyCpuS, clientCpuS };
 }
-
 
 /**
  * Opens a socket, says hello with a secret of its own, and resolves on its
@@ -176,7 +187,9 @@ function workerd() {
   const stats = new Map();
   let pids;
   try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
   } catch {
     return { mib: NaN, roomCpuS: NaN, proxyCpuS: NaN };
   }
@@ -184,7 +197,12 @@ function workerd() {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(pid, { ppid: Number(fields[1]), name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), rss: Number(fields[21]), ticks: Number(fields[11]) + Number(fields[12]) });
+      stats.set(pid, {
+        ppid: Number(fields[1]),
+        name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
+        rss: Number(fields[21]),
+        ticks: Number(fields[11]) + Number(fields[12]),
+      });
     } catch {
       // The process ended while we looked.
     }
@@ -228,23 +246,33 @@ function report(rows) {
   for (const r of rows) byRound.set(r.round, { ...byRound.get(r.round), [r.variant]: r });
   const per1000 = (/** @type {Result} */ r) => ((r.afterMiB - r.beforeMiB) * 1000) / SOCKETS;
   console.log(`\n${SOCKETS} sockets, ${AT_ONCE} at once`);
-  console.log('round | plain open ms | hello welcomed ms | hello ÷ plain | room MiB/1000 plain | room MiB/1000 hello | CPU s plain (room/proxy/client) | CPU s hello (room/proxy/client)');
+  console.log(
+    'round | plain open ms | hello welcomed ms | hello ÷ plain | room MiB/1000 plain | room MiB/1000 hello | CPU s plain (room/proxy/client) | CPU s hello (room/proxy/client)',
+  );
   console.log('---|---|---|---|---|---|---|---');
-  const cpu = (/** @type {Result} */ r) => `${r.roomCpuS.toFixed(1)} / ${r.proxyCpuS.toFixed(1)} / ${r.clientCpuS.toFixed(1)}`;
+  const cpu = (/** @type {Result} */ r) =>
+    `${r.roomCpuS.toFixed(1)} / ${r.proxyCpuS.toFixed(1)} / ${r.clientCpuS.toFixed(1)}`;
   /** @type {number[]} */
   const ratios = [];
   for (const [round, { plain, hello }] of byRound) {
     if (!plain || !hello) throw new Error(`round ${round} has no ${plain ? 'hello' : 'plain'} result`);
     const ratio = hello.ms / plain.ms;
     ratios.push(ratio);
-    console.log(`${round} | ${plain.ms.toFixed(0)} | ${hello.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${per1000(plain).toFixed(0)} | ${per1000(hello).toFixed(0)} | ${cpu(plain)} | ${cpu(hello)}`);
+    console.log(
+      `${round} | ${plain.ms.toFixed(0)} | ${hello.ms.toFixed(0)} | ${ratio.toFixed(2)}× | ${per1000(plain).toFixed(0)} | ${per1000(hello).toFixed(0)} | ${cpu(plain)} | ${cpu(hello)}`,
+    );
   }
   const median = (/** @type {number[]} */ v) => {
     const s = [...v].sort((a, b) => a - b);
     const at = (/** @type {number} */ k) => s[k] ?? NaN; // no values: NaN
     return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
   };
-  const of = (/** @type {'plain' | 'hello'} */ v, /** @type {(r: Result) => number} */ f) => median(rows.filter((r) => r.variant === v).map(f));
-  console.log(`median | ${of('plain', (r) => r.ms).toFixed(0)} | ${of('hello', (r) => r.ms).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${of('plain', per1000).toFixed(0)} | ${of('hello', per1000).toFixed(0)} | | `);
-  console.log(`\ntarget hello ÷ plain ≤ 2: ${median(ratios) <= 2 ? 'met' : 'NOT met'} (median of ${ratios.length} rounds)`);
+  const of = (/** @type {'plain' | 'hello'} */ v, /** @type {(r: Result) => number} */ f) =>
+    median(rows.filter((r) => r.variant === v).map(f));
+  console.log(
+    `median | ${of('plain', (r) => r.ms).toFixed(0)} | ${of('hello', (r) => r.ms).toFixed(0)} | ${median(ratios).toFixed(2)}× | ${of('plain', per1000).toFixed(0)} | ${of('hello', per1000).toFixed(0)} | | `,
+  );
+  console.log(
+    `\ntarget hello ÷ plain ≤ 2: ${median(ratios) <= 2 ? 'met' : 'NOT met'} (median of ${ratios.length} rounds)`,
+  );
 }

@@ -23,7 +23,10 @@ let failed = false;
 for (const addressLimits of modes) {
   try {
     const r = await reconnectStorm({
-      clients: opts.clients, missed: opts.missed, addressLimits, log,
+      clients: opts.clients,
+      missed: opts.missed,
+      addressLimits,
+      log,
       seed: opts.seed >= 0 ? opts.seed : undefined,
       // The connect limiter lets 12 a second through after a burst of 40, and a refused client waits 5 s or more.
       timeoutMs: addressLimits ? 60_000 + opts.clients * 250 : 60_000,
@@ -31,9 +34,11 @@ for (const addressLimits of modes) {
     log(describeStorm(r));
     for (const p of r.problems) log(`  problem: ${p}`);
     if (r.problems.length || r.exact !== r.clients) failed = true;
-    summary(`reconnect-storm ${r.clients} clients, address limits ${addressLimits ? 'on' : 'off'}: ${r.exact}/${r.clients} exact, ` +
-      `${r.problems.length} problems; all caught up ${(r.allCaughtUpMs / 1000).toFixed(2)} s after the restart ` +
-      `(p50 ${(r.catchUpP50 / 1000).toFixed(2)} s, p99 ${(r.catchUpP99 / 1000).toFixed(2)} s), ${r.dials} dials (${r.dialsRefused} refused)`);
+    summary(
+      `reconnect-storm ${r.clients} clients, address limits ${addressLimits ? 'on' : 'off'}: ${r.exact}/${r.clients} exact, ` +
+        `${r.problems.length} problems; all caught up ${(r.allCaughtUpMs / 1000).toFixed(2)} s after the restart ` +
+        `(p50 ${(r.catchUpP50 / 1000).toFixed(2)} s, p99 ${(r.catchUpP99 / 1000).toFixed(2)} s), ${r.dials} dials (${r.dialsRefused} refused)`,
+    );
   } catch (error) {
     failed = true;
     log(`FAILED: ${error instanceof Error ? error.stack : error}`);

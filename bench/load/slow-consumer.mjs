@@ -33,7 +33,14 @@ import { mib, rssMiB, runtimePid } from './lib/memory.mjs';
 import { LOAD_VARS, newRoom, startServer } from './lib/server.mjs';
 import { until, within } from './lib/wait.mjs';
 
-const opts = options({ values: 20_000, bytes: 1024, subscribers: 10, paused: 20, batch: 200, variants: 'none,hello,driftdb' });
+const opts = options({
+  values: 20_000,
+  bytes: 1024,
+  subscribers: 10,
+  paused: 20,
+  batch: 200,
+  variants: 'none,hello,driftdb',
+});
 const log = start('slow-consumer');
 const KEY = 'feed';
 /** The runtime's answer to a bare ping: receipts leave it out (worker/backlog.ts). */
@@ -56,7 +63,9 @@ const results = [];
 const variants = /** @type {Variant[]} */ (opts.variants.split(','));
 for (const variant of variants) {
   if (!['none', 'hello', 'driftdb'].includes(variant)) throw new Error(`unknown variant ${variant}`);
-  log(`variant ${variant}: ${variant === 'none' ? 'no' : opts.paused} paused sockets, ${opts.subscribers} readers, ${opts.values} × ${opts.bytes} B`);
+  log(
+    `variant ${variant}: ${variant === 'none' ? 'no' : opts.paused} paused sockets, ${opts.subscribers} readers, ${opts.values} × ${opts.bytes} B`,
+  );
   results.push(await within(onFreshServer(variant), VARIANT_TIMEOUT_MS, `variant ${variant}`));
 }
 report(results);
@@ -86,7 +95,10 @@ async function run(server, variant) {
   const pid = runtimePid(server.persist);
   if (pid === undefined) throw new Error('no workerd user runtime found for the server');
 
-  const paused = variant === 'none' ? [] : await Promise.all(Array.from({ length: opts.paused }, () => pausedSocket(url, variant === 'hello')));
+  const paused =
+    variant === 'none'
+      ? []
+      : await Promise.all(Array.from({ length: opts.paused }, () => pausedSocket(url, variant === 'hello')));
   const pausedConns = new Map(paused.map((p) => [p.conn, p]));
   /** When a watcher saw each paused socket leave presence (ms since the publisher started). */
   const left = /** @type {Map<string, number>} */ (new Map());
@@ -109,22 +121,36 @@ async function run(server, variant) {
   let lastNote = publishStart;
   for (let i = 0; i < opts.values; i += opts.batch) {
     for (let j = i; j < Math.min(i + opts.batch, opts.values); j++) {
-      publisher.send(JSON.stringify({ type: 'push', key: KEY, action: { type: 'append' }, value: { i: j, t: Date.now(), p: noise(opts.bytes) } }));
+      publisher.send(
+        JSON.stringify({
+          type: 'push',
+          key: KEY,
+          action: { type: 'append' },
+          value: { i: j, t: Date.now(), p: noise(opts.bytes) },
+        }),
+      );
     }
     await roundTrip(publisher, 60_000);
     if (performance.now() - lastNote > 5000) {
       lastNote = performance.now();
-      log(`  ${Math.min(i + opts.batch, opts.values)}/${opts.values} appended, ${mib(rssMiB(pid))}, ${left.size} paused sockets closed so far`);
+      log(
+        `  ${Math.min(i + opts.batch, opts.values)}/${opts.values} appended, ${mib(rssMiB(pid))}, ${left.size} paused sockets closed so far`,
+      );
     }
   }
   const publishS = (performance.now() - publishStart) / 1000;
-  await until(() => readers.every((r) => r.values >= opts.values || r.closed !== undefined), 120_000,
-    () => `readers to get all ${opts.values} values (${readers.map((r) => r.values).join(', ')})`);
+  await until(
+    () => readers.every((r) => r.values >= opts.values || r.closed !== undefined),
+    120_000,
+    () => `readers to get all ${opts.values} values (${readers.map((r) => r.values).join(', ')})`,
+  );
   await settle();
   clearInterval(sampler);
   peakMiB = Math.max(peakMiB, rssMiB(pid));
   const afterMiB = rssMiB(pid);
-  log(`  published in ${publishS.toFixed(1)} s; ${mib(afterMiB)} with the paused sockets still there; ${left.size} of ${paused.length} seen leaving`);
+  log(
+    `  published in ${publishS.toFixed(1)} s; ${mib(afterMiB)} with the paused sockets still there; ${left.size} of ${paused.length} seen leaving`,
+  );
 
   // They read again: each learns how the room closed it (or is still open, and is closed now).
   const codes = await Promise.all(paused.map((p) => p.resume()));
@@ -134,11 +160,23 @@ async function run(server, variant) {
   log(`  paused sockets gone (codes ${closeCodes || '-'}): ${mib(goneMiB)}`);
 
   latencies.sort((a, b) => a - b);
-  const at = (/** @type {number} */ q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  const at = (/** @type {number} */ q) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   const times = [...left.values()].sort((a, b) => a - b);
   const result = {
-    variant, beforeMiB, peakMiB, afterMiB, goneMiB, allPeakMiB, p50: at(0.5), p99: at(0.99), publishS,
-    closed: left.size, closeCodes, firstCloseS: (times[0] ?? NaN) / 1000, lastCloseS: (times.at(-1) ?? NaN) / 1000,
+    variant,
+    beforeMiB,
+    peakMiB,
+    afterMiB,
+    goneMiB,
+    allPeakMiB,
+    p50: at(0.5),
+    p99: at(0.99),
+    publishS,
+    closed: left.size,
+    closeCodes,
+    firstCloseS: (times[0] ?? NaN) / 1000,
+    lastCloseS: (times.at(-1) ?? NaN) / 1000,
     readersClosed: readers.filter((r) => r.closed !== undefined).length,
     missing: readers.reduce((n, r) => n + (opts.values - r.values), 0),
   };
@@ -149,16 +187,22 @@ async function run(server, variant) {
 
 /** Incompressible: base64 of random bytes, `bytes` long. @param {number} bytes */
 function noise(bytes) {
-  return randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes);
+  return randomBytes(Math.ceil((bytes * 3) / 4))
+    .toString('base64')
+    .slice(0, bytes);
 }
 
 /** @param {string} url */
 async function open(url) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  await within(new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  }), 30_000, 'a socket to open');
+  await within(
+    new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }),
+    30_000,
+    'a socket to open',
+  );
   return ws;
 }
 
@@ -168,13 +212,17 @@ function roundTrip(ws, timeoutMs = 30_000) {
   const needle = `"nonce":${nonce}}`;
   /** @type {(data: Buffer) => void} */
   let onMessage = () => {};
-  return within(new Promise((resolve) => {
-    onMessage = (data) => {
-      if (data.includes(needle)) resolve(undefined);
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ type: 'ping', nonce }));
-  }), timeoutMs, `a pong (nonce ${nonce})`).finally(() => ws.off('message', onMessage));
+  return within(
+    new Promise((resolve) => {
+      onMessage = (data) => {
+        if (data.includes(needle)) resolve(undefined);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ type: 'ping', nonce }));
+    }),
+    timeoutMs,
+    `a pong (nonce ${nonce})`,
+  ).finally(() => ws.off('message', onMessage));
 }
 
 /**
@@ -195,7 +243,8 @@ async function reader(url, latencies) {
   const welcome = new Promise((resolve) => (welcomed = resolve));
   ws.on('message', (data) => {
     const text = String(data);
-    if (text !== AUTO_PONG && (got += text.length) - acked >= ackEvery) ws.send(JSON.stringify({ type: 'ack', received: (acked = got) }));
+    if (text !== AUTO_PONG && (got += text.length) - acked >= ackEvery)
+      ws.send(JSON.stringify({ type: 'ack', received: (acked = got) }));
     const now = Date.now();
     for (const m of [JSON.parse(text)].flat()) {
       if (m.type === 'welcome') {
@@ -228,7 +277,7 @@ async function pausedSocket(url, hello) {
   if (hello) {
     const welcome = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
     ws.send(JSON.stringify({ type: 'hello', protocol: 1, acks: true }));
-    conn = (/** @type {any} */ (await within(welcome, 30_000, 'a welcome'))).conn;
+    conn = /** @type {any} */ (await within(welcome, 30_000, 'a welcome')).conn;
     ws.send(JSON.stringify({ type: 'sub', key: KEY, replay: false }));
   }
   await roundTrip(ws);
@@ -261,18 +310,55 @@ function report(rows) {
   const base = rows.find((r) => r.variant === 'none');
   const line = (/** @type {string[]} */ cells) => `| ${cells.join(' | ')} |`;
   console.log('');
-  console.log(line(['variant', 'RSS before', 'peak', 'after', 'paused gone', 'peak − before', 'all workerd peak', 'p50 ms', 'p99 ms', 'publish s', 'paused closed by room', 'codes read', 'first/last close s', 'readers closed', 'values missing']));
+  console.log(
+    line([
+      'variant',
+      'RSS before',
+      'peak',
+      'after',
+      'paused gone',
+      'peak − before',
+      'all workerd peak',
+      'p50 ms',
+      'p99 ms',
+      'publish s',
+      'paused closed by room',
+      'codes read',
+      'first/last close s',
+      'readers closed',
+      'values missing',
+    ]),
+  );
   console.log(line(Array(15).fill('---')));
   for (const r of rows) {
-    console.log(line([r.variant, mib(r.beforeMiB), mib(r.peakMiB), mib(r.afterMiB), mib(r.goneMiB), mib(r.peakMiB - r.beforeMiB), mib(r.allPeakMiB),
-      r.p50.toFixed(0), r.p99.toFixed(0), r.publishS.toFixed(1), String(r.closed), r.closeCodes || '-',
-      Number.isFinite(r.firstCloseS) ? `${r.firstCloseS.toFixed(1)}/${r.lastCloseS.toFixed(1)}` : '-', String(r.readersClosed), String(r.missing)]));
+    console.log(
+      line([
+        r.variant,
+        mib(r.beforeMiB),
+        mib(r.peakMiB),
+        mib(r.afterMiB),
+        mib(r.goneMiB),
+        mib(r.peakMiB - r.beforeMiB),
+        mib(r.allPeakMiB),
+        r.p50.toFixed(0),
+        r.p99.toFixed(0),
+        r.publishS.toFixed(1),
+        String(r.closed),
+        r.closeCodes || '-',
+        Number.isFinite(r.firstCloseS) ? `${r.firstCloseS.toFixed(1)}/${r.lastCloseS.toFixed(1)}` : '-',
+        String(r.readersClosed),
+        String(r.missing),
+      ]),
+    );
   }
   for (const r of rows) {
-    const vs = base && r !== base
-      ? `; peak growth ×${((r.peakMiB - r.beforeMiB) / Math.max(1, base.peakMiB - base.beforeMiB)).toFixed(2)} and p99 ×${(r.p99 / base.p99).toFixed(2)} of none's`
-      : '';
-    summary(`slow-consumer ${r.variant}: peak ${mib(r.peakMiB)} (from ${mib(r.beforeMiB)}), after the paused sockets left ${mib(r.goneMiB)}, ` +
-      `p50/p99 ${r.p50.toFixed(0)}/${r.p99.toFixed(0)} ms, paused closed by the room ${r.closed}${r.closeCodes ? ` (read ${r.closeCodes})` : ''}${vs}`);
+    const vs =
+      base && r !== base
+        ? `; peak growth ×${((r.peakMiB - r.beforeMiB) / Math.max(1, base.peakMiB - base.beforeMiB)).toFixed(2)} and p99 ×${(r.p99 / base.p99).toFixed(2)} of none's`
+        : '';
+    summary(
+      `slow-consumer ${r.variant}: peak ${mib(r.peakMiB)} (from ${mib(r.beforeMiB)}), after the paused sockets left ${mib(r.goneMiB)}, ` +
+        `p50/p99 ${r.p50.toFixed(0)}/${r.p99.toFixed(0)} ms, paused closed by the room ${r.closed}${r.closeCodes ? ` (read ${r.closeCodes})` : ''}${vs}`,
+    );
   }
 }

@@ -22,21 +22,44 @@
 import { describeSoak, soak } from './lib/soak.mjs';
 import { options, start, summary } from './lib/cli.mjs';
 
-const opts = options({ minutes: 10, rooms: 6, members: 50, ops: 20, churn: 1, seed: -1, mix: 'all', compact: 60, report: 60, inspect: 0, objects: 0 });
-if (!['all', 'relays', 'appends', 'none'].includes(opts.mix)) throw new Error('--mix takes all, relays, appends or none');
+const opts = options({
+  minutes: 10,
+  rooms: 6,
+  members: 50,
+  ops: 20,
+  churn: 1,
+  seed: -1,
+  mix: 'all',
+  compact: 60,
+  report: 60,
+  inspect: 0,
+  objects: 0,
+});
+if (!['all', 'relays', 'appends', 'none'].includes(opts.mix))
+  throw new Error('--mix takes all, relays, appends or none');
 const thirds = (opts.minutes * 60_000) / 3;
 const log = start('soak');
 try {
   const r = await soak({
-    durationMs: opts.minutes * 60_000, rooms: opts.rooms, members: opts.members, opsPerSecond: opts.ops,
-    churnPerSecond: opts.churn, seed: opts.seed >= 0 ? opts.seed : undefined,
-    mix: /** @type {import('./lib/soak-room.mjs').Mix} */ (opts.mix), inspect: opts.inspect > 0, objects: opts.objects > 0,
-    compactEveryMs: Math.min(opts.compact * 1000, thirds), reportEveryMs: Math.min(opts.report * 1000, thirds), log,
+    durationMs: opts.minutes * 60_000,
+    rooms: opts.rooms,
+    members: opts.members,
+    opsPerSecond: opts.ops,
+    churnPerSecond: opts.churn,
+    seed: opts.seed >= 0 ? opts.seed : undefined,
+    mix: /** @type {import('./lib/soak-room.mjs').Mix} */ (opts.mix),
+    inspect: opts.inspect > 0,
+    objects: opts.objects > 0,
+    compactEveryMs: Math.min(opts.compact * 1000, thirds),
+    reportEveryMs: Math.min(opts.report * 1000, thirds),
+    log,
   });
   log(describeSoak(r));
   for (const p of r.problems) log(`  problem: ${p}`);
-  summary(`soak ${opts.minutes} min, ${r.sockets} sockets: ${r.problems.length} problems; memory start ${r.start.toFixed(0)} → end ` +
-    `${r.end.toFixed(0)} MiB (${r.afterClose.toFixed(0)} after closing); ${r.tally.appends} appends, ${r.tally.joins} joins, ${r.tally.cuts} cuts`);
+  summary(
+    `soak ${opts.minutes} min, ${r.sockets} sockets: ${r.problems.length} problems; memory start ${r.start.toFixed(0)} → end ` +
+      `${r.end.toFixed(0)} MiB (${r.afterClose.toFixed(0)} after closing); ${r.tally.appends} appends, ${r.tally.joins} joins, ${r.tally.cuts} cuts`,
+  );
   process.exit(r.problems.length ? 1 : 0);
 } catch (error) {
   log(`FAILED: ${error instanceof Error ? error.stack : error}`);

@@ -22,6 +22,9 @@ export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     // partyserver types `env` as the global Cloudflare.Env, which in this
     // repository is edgeroom's (worker-configuration.d.ts), not this worker's.
-    return (await routePartykitRequest(request, env as unknown as Cloudflare.Env)) ?? new Response('Not Found', { status: 404 });
+    return (
+      (await routePartykitRequest(request, env as unknown as Cloudflare.Env)) ??
+      new Response('Not Found', { status: 404 })
+    );
   },
 };

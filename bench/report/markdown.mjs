@@ -21,14 +21,16 @@ export function benchmarksMarkdown(results, analysisPath) {
     '## Setup',
     '',
     ...(m.source
-      ? [`- Source measured: commit ${m.source.commit}${m.source.dirty.length ? `, plus uncommitted changes to ${m.source.dirty.join(', ')}` : ' (worker/, protocol/ and both wrangler.toml files unmodified)'}.`]
+      ? [
+          `- Source measured: commit ${m.source.commit}${m.source.dirty.length ? `, plus uncommitted changes to ${m.source.dirty.join(', ')}` : ' (worker/, protocol/ and both wrangler.toml files unmodified)'}.`,
+        ]
       : []),
     `- Machine: \`nproc\` = ${machine.nproc}, ${machine.cpu} (from /proc/cpuinfo), ${machine.memoryGiB} GiB RAM, ${machine.os}.`,
     `- Node ${machine.node} (the load generator, and the raw server), ws ${machine.ws}, esbuild ${machine.esbuild}.`,
     `- Both workerd contenders: wrangler ${machine.wrangler} \`unstable_startWorker\` (what \`wrangler dev\` runs), workerd ${machine.workerd}, compatibility_date ${m.compatibilityDate}, partyserver ${machine.partyserver}.`,
     `- Local observability: **${m.observability ? 'on' : 'off'}** for both workerd contenders (\`X_LOCAL_OBSERVABILITY=${m.observability}\`, set by the bench; \`npm run bench -- --observability\` turns it on).`,
     `- Rounds: ${m.rounds}; in each round the contenders run one after another in the order ${results.contenders.map((/** @type {any} */ c) => c.label).join(', ')} (A B C A B C …), each in the workloads it has results for. Medians and min–max over rounds.`,
-    '- Fan-out: every contender\'s room, subscribers and publisher are opened once per N and stay open; each round is one measurement window per contender, so rounds alternate every few seconds. The other workloads open fresh rooms every round.',
+    "- Fan-out: every contender's room, subscribers and publisher are opened once per N and stay open; each round is one measurement window per contender, so rounds alternate every few seconds. The other workloads open fresh rooms every round.",
     `- Other load on the machine: the 1-minute load average ranged ${Math.min(...m.loadAverages)}–${Math.max(...m.loadAverages)} over the trials (${machine.nproc} cores).`,
     '- Everything on 127.0.0.1. One Node process generates the load for every contender (same `ws` client options: no compression).',
     '',
@@ -46,13 +48,21 @@ export function benchmarksMarkdown(results, analysisPath) {
     '',
     markdownTable(targetTable(targets(results))),
     ...tables(results).map(markdownTable),
-    problems.length ? `**Delivery problems:** ${problems.join('; ')}.` : 'Every fan-out trial delivered every message to every subscriber exactly once, and every low-rate trial delivered every message to every subscriber.',
+    problems.length
+      ? `**Delivery problems:** ${problems.join('; ')}.`
+      : 'Every fan-out trial delivered every message to every subscriber exactly once, and every low-rate trial delivered every message to every subscriber.',
     '',
   ];
   if (results.unavailable && Object.keys(results.unavailable).length) {
-    lines.push(`Not measured: ${Object.entries(results.unavailable).map(([k, v]) => `${k} (${v})`).join('; ')}.`, '');
+    lines.push(
+      `Not measured: ${Object.entries(results.unavailable)
+        .map(([k, v]) => `${k} (${v})`)
+        .join('; ')}.`,
+      '',
+    );
   }
-  if (results.errors?.length) lines.push('Failed trials:', '', ...results.errors.map((/** @type {string} */ e) => `- ${e}`), '');
+  if (results.errors?.length)
+    lines.push('Failed trials:', '', ...results.errors.map((/** @type {string} */ e) => `- ${e}`), '');
   if (existsSync(analysisPath)) lines.push(readFileSync(analysisPath, 'utf8').trim(), '');
   return lines.join('\n');
 }
@@ -62,7 +72,8 @@ export function deliveryProblems(results) {
   const problems = [];
   for (const [n, byContender] of Object.entries(results.fanout ?? {})) {
     for (const [id, rounds] of Object.entries(/** @type {Record<string, any[]>} */ (byContender))) {
-      for (const r of rounds) if (r.lost || r.duplicates) problems.push(`fan-out N=${n} ${id}: ${r.lost} lost, ${r.duplicates} duplicated`);
+      for (const r of rounds)
+        if (r.lost || r.duplicates) problems.push(`fan-out N=${n} ${id}: ${r.lost} lost, ${r.duplicates} duplicated`);
     }
   }
   return problems;

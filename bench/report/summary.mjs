@@ -29,35 +29,61 @@ export function tables(results) {
   const out = [];
   const fanout = results.fanout;
   if (fanout) {
-    const sizes = Object.keys(fanout).map(Number).sort((a, b) => a - b);
+    const sizes = Object.keys(fanout)
+      .map(Number)
+      .sort((a, b) => a - b);
     const inFanout = fanoutContenders(results);
     out.push({
       title: 'Fan-out: deliveries/s, median (min–max)',
       note: `1 publisher, N subscribers in one room, ${results.meta.frameBytes}-byte frames, ${results.meta.plan.fanout.inFlightDeliveries} deliveries in flight (a window of ⌈${results.meta.plan.fanout.inFlightDeliveries}/N⌉ messages), ${results.meta.plan.fanout.measureMs / 1000} s measured after ${results.meta.plan.fanout.warmupMs} ms warm-up.`,
       header: ['contender', ...sizes.map((n) => `N = ${n}`)],
-      rows: inFanout.map((c) => [c.label, ...sizes.map((n) => medianRange(values(fanout[n]?.[c.id], (r) => r.deliveriesPerSecond), int))]),
+      rows: inFanout.map((c) => [
+        c.label,
+        ...sizes.map((n) =>
+          medianRange(
+            values(fanout[n]?.[c.id], (r) => r.deliveriesPerSecond),
+            int,
+          ),
+        ),
+      ]),
     });
     out.push({
       title: 'Fan-out: publish→receive latency under load, ms, p50 / p99 (medians of rounds)',
       header: ['contender', ...sizes.map((n) => `N = ${n}`)],
       rows: inFanout.map((c) => [
         c.label,
-        ...sizes.map((n) => `${ms(median(fanout[n]?.[c.id], (r) => r.latency.p50))} / ${ms(median(fanout[n]?.[c.id], (r) => r.latency.p99))}`),
+        ...sizes.map(
+          (n) =>
+            `${ms(median(fanout[n]?.[c.id], (r) => r.latency.p50))} / ${ms(median(fanout[n]?.[c.id], (r) => r.latency.p99))}`,
+        ),
       ]),
     });
   }
   /** @type {[string, string][]} */
-  const lowRate = [['latency', 'contenders one after another'], ['latencyTogether', 'one room per server, all driven by the same ticks']];
+  const lowRate = [
+    ['latency', 'contenders one after another'],
+    ['latencyTogether', 'one room per server, all driven by the same ticks'],
+  ];
   for (const [field, how] of lowRate) {
     if (!results[field]) continue;
     const p = results.meta.plan.latency;
     out.push({
       title: `Latency at a low rate (${how}): ${p.subscribers} subscribers, ${p.rate} msg/s, ms, median (min–max)`,
       header: ['contender', 'p50', 'p99', 'max'],
-      rows: contenders.filter((c) => results[field][c.id]).map((c) => {
-        const rounds = results[field][c.id];
-        return [c.label, ...['p50', 'p99', 'max'].map((k) => medianRange(values(rounds, (r) => r.latency[k]), ms))];
-      }),
+      rows: contenders
+        .filter((c) => results[field][c.id])
+        .map((c) => {
+          const rounds = results[field][c.id];
+          return [
+            c.label,
+            ...['p50', 'p99', 'max'].map((k) =>
+              medianRange(
+                values(rounds, (r) => r.latency[k]),
+                ms,
+              ),
+            ),
+          ];
+        }),
     });
   }
   if (results.connect) {
@@ -69,8 +95,14 @@ export function tables(results) {
         .filter((c) => results.connect[c.id])
         .map((c) => [
           c.label,
-          medianRange(values(results.connect[c.id], (r) => r.connectMs), ms),
-          medianRange(values(results.connect[c.id], (r) => r.firstBroadcastMs), ms),
+          medianRange(
+            values(results.connect[c.id], (r) => r.connectMs),
+            ms,
+          ),
+          medianRange(
+            values(results.connect[c.id], (r) => r.firstBroadcastMs),
+            ms,
+          ),
         ]),
     });
   }
@@ -86,10 +118,28 @@ export function tables(results) {
       rows: r.error
         ? []
         : [
-            ['sub → last entry', medianRange(values(r.rounds, (x) => x.replayMs), ms)],
-            ['init frames', medianRange(values(r.rounds, (x) => x.frames), int)],
-            ['live p50 before / during', `${ms(median(r.rounds, (x) => x.liveBefore.p50))} / ${ms(median(r.rounds, (x) => x.liveDuring.p50))}`],
-            ['live max before / during', `${ms(median(r.rounds, (x) => x.liveBefore.max))} / ${ms(median(r.rounds, (x) => x.liveDuring.max))}`],
+            [
+              'sub → last entry',
+              medianRange(
+                values(r.rounds, (x) => x.replayMs),
+                ms,
+              ),
+            ],
+            [
+              'init frames',
+              medianRange(
+                values(r.rounds, (x) => x.frames),
+                int,
+              ),
+            ],
+            [
+              'live p50 before / during',
+              `${ms(median(r.rounds, (x) => x.liveBefore.p50))} / ${ms(median(r.rounds, (x) => x.liveDuring.p50))}`,
+            ],
+            [
+              'live max before / during',
+              `${ms(median(r.rounds, (x) => x.liveBefore.max))} / ${ms(median(r.rounds, (x) => x.liveDuring.max))}`,
+            ],
           ],
     });
   }
@@ -99,8 +149,20 @@ export function tables(results) {
       title: `Resume (edgeroom): reconnect after ${int(results.meta.plan.resume.missed)} missed appends, ms, median (min–max)`,
       header: ['metric', 'value'],
       rows: [
-        ['reconnect → caught up', medianRange(values(r, (x) => x.caughtUpMs), ms)],
-        ['of which the socket open', medianRange(values(r, (x) => x.connectMs), ms)],
+        [
+          'reconnect → caught up',
+          medianRange(
+            values(r, (x) => x.caughtUpMs),
+            ms,
+          ),
+        ],
+        [
+          'of which the socket open',
+          medianRange(
+            values(r, (x) => x.connectMs),
+            ms,
+          ),
+        ],
       ],
     });
   }
@@ -108,7 +170,9 @@ export function tables(results) {
     out.push({
       title: 'Client size: esbuild --bundle --minify --format=esm, gzip -9, bytes',
       header: ['client', 'minified', 'min+gzip'],
-      rows: Object.values(results.sizes).map((s) => (s.error ? [s.label, s.error, '—'] : [s.label, int(s.minified), int(s.gzipped)])),
+      rows: Object.values(results.sizes).map((s) =>
+        s.error ? [s.label, s.error, '—'] : [s.label, int(s.minified), int(s.gzipped)],
+      ),
     });
   }
   return out;
@@ -186,21 +250,73 @@ export function targets(results) {
   const rate = (/** @type {any} */ r) => r.deliveriesPerSecond;
   for (const n of Object.keys(fanout).sort((a, b) => Number(a) - Number(b))) {
     const of = (/** @type {string} */ id) => fanout[n]?.[id];
-    out.push(ratioTarget(`N=${n}: relay fan-out ≥ 1× partyserver`, of('edgeroom-relay'), of('partyserver'), rate, int, '>=', 1));
+    out.push(
+      ratioTarget(
+        `N=${n}: relay fan-out ≥ 1× partyserver`,
+        of('edgeroom-relay'),
+        of('partyserver'),
+        rate,
+        int,
+        '>=',
+        1,
+      ),
+    );
     out.push(ratioTarget(`N=${n}: relay fan-out ≥ 0.5× raw`, of('edgeroom-relay'), of('raw'), rate, int, '>=', 0.5));
     if (of('edgeroom-relay-hello')) {
-      out.push(ratioTarget(`N=${n}: relay (hello) ≥ 1× partyserver`, of('edgeroom-relay-hello'), of('partyserver'), rate, int, '>=', 1));
-      out.push(ratioTarget(`N=${n}: relay (hello) ≥ 0.5× raw`, of('edgeroom-relay-hello'), of('raw'), rate, int, '>=', 0.5));
+      out.push(
+        ratioTarget(
+          `N=${n}: relay (hello) ≥ 1× partyserver`,
+          of('edgeroom-relay-hello'),
+          of('partyserver'),
+          rate,
+          int,
+          '>=',
+          1,
+        ),
+      );
+      out.push(
+        ratioTarget(`N=${n}: relay (hello) ≥ 0.5× raw`, of('edgeroom-relay-hello'), of('raw'), rate, int, '>=', 0.5),
+      );
     }
-    out.push(ratioTarget(`N=${n}: append fan-out ≥ 0.8× partyserver`, of('edgeroom-append'), of('partyserver'), rate, int, '>=', 0.8));
+    out.push(
+      ratioTarget(
+        `N=${n}: append fan-out ≥ 0.8× partyserver`,
+        of('edgeroom-append'),
+        of('partyserver'),
+        rate,
+        int,
+        '>=',
+        0.8,
+      ),
+    );
   }
   if (results.latency) {
     const p99 = (/** @type {any} */ r) => r.latency.p99;
-    out.push(ratioTarget('low-rate p99 (relay) ≤ 1× partyserver, ms', results.latency['edgeroom-relay'], results.latency.partyserver, p99, ms, '<=', 1));
+    out.push(
+      ratioTarget(
+        'low-rate p99 (relay) ≤ 1× partyserver, ms',
+        results.latency['edgeroom-relay'],
+        results.latency.partyserver,
+        p99,
+        ms,
+        '<=',
+        1,
+      ),
+    );
   }
   if (results.latencyTogether) {
     const p99 = (/** @type {any} */ r) => r.latency.p99;
-    out.push(ratioTarget('same, measured at the same time', results.latencyTogether['edgeroom-relay'], results.latencyTogether.partyserver, p99, ms, '<=', 1));
+    out.push(
+      ratioTarget(
+        'same, measured at the same time',
+        results.latencyTogether['edgeroom-relay'],
+        results.latencyTogether.partyserver,
+        p99,
+        ms,
+        '<=',
+        1,
+      ),
+    );
   }
   if (results.connect) {
     // Issue 11: a deploy reconnects every client at once, so connecting must be no slower than partyserver.
@@ -208,20 +324,58 @@ export function targets(results) {
     const open = (/** @type {any} */ r) => r.connectMs;
     const first = (/** @type {any} */ r) => r.firstBroadcastMs;
     /** @type {[string, string][]} */
-    const kinds = [['edgeroom-relay', 'DriftDB-style'], ['edgeroom-relay-hello', 'hello + sub'], ['edgeroom-relay-hello-no-roster', 'hello + sub, no roster']];
+    const kinds = [
+      ['edgeroom-relay', 'DriftDB-style'],
+      ['edgeroom-relay-hello', 'hello + sub'],
+      ['edgeroom-relay-hello-no-roster', 'hello + sub, no roster'],
+    ];
     for (const [id, what] of kinds) {
       if (!results.connect[id]) continue;
-      out.push(ratioTarget(`connect ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, open, ms, '<=', 1));
-      out.push(ratioTarget(`first broadcast to ${n} (${what}) ≤ 1× partyserver, ms`, results.connect[id], results.connect.partyserver, first, ms, '<=', 1));
+      out.push(
+        ratioTarget(
+          `connect ${n} (${what}) ≤ 1× partyserver, ms`,
+          results.connect[id],
+          results.connect.partyserver,
+          open,
+          ms,
+          '<=',
+          1,
+        ),
+      );
+      out.push(
+        ratioTarget(
+          `first broadcast to ${n} (${what}) ≤ 1× partyserver, ms`,
+          results.connect[id],
+          results.connect.partyserver,
+          first,
+          ms,
+          '<=',
+          1,
+        ),
+      );
     }
   }
   if (results.replay) {
     const replay = results.replay.error ? NaN : median(results.replay.rounds, (r) => r.replayMs);
-    out.push(absoluteTarget(`replay of ${int(results.meta.plan.replay.entries)} entries < ${REPLAY_TARGET_MS} ms`, replay, (v) => v < REPLAY_TARGET_MS, `${ms(replay)} ms`));
+    out.push(
+      absoluteTarget(
+        `replay of ${int(results.meta.plan.replay.entries)} entries < ${REPLAY_TARGET_MS} ms`,
+        replay,
+        (v) => v < REPLAY_TARGET_MS,
+        `${ms(replay)} ms`,
+      ),
+    );
   }
   if (results.sizes) {
     const size = results.sizes.edgeroom?.gzipped ?? NaN;
-    out.push(absoluteTarget(`core client ≤ ${CLIENT_BUDGET_BYTES} B min+gzip`, size, (v) => v <= CLIENT_BUDGET_BYTES, `${int(size)} B`));
+    out.push(
+      absoluteTarget(
+        `core client ≤ ${CLIENT_BUDGET_BYTES} B min+gzip`,
+        size,
+        (v) => v <= CLIENT_BUDGET_BYTES,
+        `${int(size)} B`,
+      ),
+    );
   }
   return out;
 }
@@ -232,6 +386,12 @@ export function targetTable(verdicts) {
     title: 'Targets (issues 5 and 11)',
     note: 'edgeroom and reference: medians over rounds. Ratio: edgeroom ÷ reference within each round (contenders run back to back), median (min–max) over rounds; the verdict uses that median.',
     header: ['target', 'edgeroom', 'reference', 'ratio per round', 'result'],
-    rows: verdicts.map((v) => [v.name, v.edgeroom, v.reference, v.ratio, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL']),
+    rows: verdicts.map((v) => [
+      v.name,
+      v.edgeroom,
+      v.reference,
+      v.ratio,
+      v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL',
+    ]),
   };
 }

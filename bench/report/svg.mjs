@@ -23,7 +23,7 @@ const esc = (text) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').repl
 function ticks(top) {
   const rough = top / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough || 1));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)) ?? rough;
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? rough;
   const out = [0];
   while (/** @type {number} */ (out[out.length - 1]) < top) out.push(out.length * step);
   return out;
@@ -33,9 +33,17 @@ function ticks(top) {
 export function fanoutSvg(results) {
   // Only contenders measured in fan-out get a bar and a legend entry.
   const contenders = fanoutContenders(results);
-  const sizes = Object.keys(results.fanout).map(Number).sort((a, b) => a - b);
+  const sizes = Object.keys(results.fanout)
+    .map(Number)
+    .sort((a, b) => a - b);
   const stats = sizes.map((n) =>
-    contenders.map((c) => spread(/** @type {any[]} */ (results.fanout[n]?.[c.id] ?? []).filter((r) => !r.error).map((r) => r.deliveriesPerSecond))),
+    contenders.map((c) =>
+      spread(
+        /** @type {any[]} */ (results.fanout[n]?.[c.id] ?? [])
+          .filter((r) => !r.error)
+          .map((r) => r.deliveriesPerSecond),
+      ),
+    ),
   );
   const highest = Math.max(1, ...stats.flat().map((s) => (Number.isFinite(s.max) ? s.max : 0)));
   const axis = ticks(highest);
@@ -59,7 +67,9 @@ export function fanoutSvg(results) {
   ];
   for (const v of axis) {
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e9ecef"/>`);
-    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#495057">${Math.round(v).toLocaleString('en-US')}</text>`);
+    parts.push(
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#495057">${Math.round(v).toLocaleString('en-US')}</text>`,
+    );
   }
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${plotBottom}" y2="${plotBottom}" stroke="#495057"/>`);
   sizes.forEach((n, g) => {
@@ -69,11 +79,17 @@ export function fanoutSvg(results) {
       if (!Number.isFinite(s.median)) return;
       const x = groupLeft + k * barWidth;
       const color = colorOf(c.id, k);
-      parts.push(`<rect x="${x + 2}" y="${y(s.median)}" width="${barWidth - 4}" height="${plotBottom - y(s.median)}" fill="${color}"><title>${esc(c.label)}, N = ${n}: ${Math.round(s.median).toLocaleString('en-US')} deliveries/s</title></rect>`);
+      parts.push(
+        `<rect x="${x + 2}" y="${y(s.median)}" width="${barWidth - 4}" height="${plotBottom - y(s.median)}" fill="${color}"><title>${esc(c.label)}, N = ${n}: ${Math.round(s.median).toLocaleString('en-US')} deliveries/s</title></rect>`,
+      );
       const mid = x + barWidth / 2;
-      parts.push(`<path d="M${mid} ${y(s.min)}V${y(s.max)}M${mid - 5} ${y(s.min)}h10M${mid - 5} ${y(s.max)}h10" stroke="#212529" fill="none"/>`);
+      parts.push(
+        `<path d="M${mid} ${y(s.min)}V${y(s.max)}M${mid - 5} ${y(s.min)}h10M${mid - 5} ${y(s.max)}h10" stroke="#212529" fill="none"/>`,
+      );
     });
-    parts.push(`<text x="${left + g * groupWidth + groupWidth / 2}" y="${plotBottom + 18}" text-anchor="middle">N = ${n}</text>`);
+    parts.push(
+      `<text x="${left + g * groupWidth + groupWidth / 2}" y="${plotBottom + 18}" text-anchor="middle">N = ${n}</text>`,
+    );
   });
   // Legend entries flow left to right, wrapping; 7 px per character is a safe guess for 12 px text.
   let legendX = left;
@@ -89,7 +105,9 @@ export function fanoutSvg(results) {
     legendX += itemWidth;
   });
   const m = results.meta;
-  parts.push(`<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#868e96">${esc(`${m.date} · ${m.machine.nproc} × ${m.machine.cpu} · workerd ${m.machine.workerd} · local observability ${m.observability ? 'on' : 'off'}`)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#868e96">${esc(`${m.date} · ${m.machine.nproc} × ${m.machine.cpu} · workerd ${m.machine.workerd} · local observability ${m.observability ? 'on' : 'off'}`)}</text>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

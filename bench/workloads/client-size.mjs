@@ -38,7 +38,10 @@ export async function clientSizes() {
     try {
       sizes[client.id] = { label: client.label, ...(await measure(client)) };
     } catch (error) {
-      sizes[client.id] = { label: client.label, error: error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error) };
+      sizes[client.id] = {
+        label: client.label,
+        error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+      };
     }
   }
   return sizes;

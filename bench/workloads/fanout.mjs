@@ -58,7 +58,8 @@ export async function openFanout(contender, { subscribers }) {
     const now = performance.now();
     if (now >= measureStart && now < measureEnd) delivered++;
     const at = /** @type {number} */ (sendTime[index]);
-    if (at >= measureStart && at < measureEnd && latencyCount < MAX_LATENCY_SAMPLES) latencies[latencyCount++] = now - at;
+    if (at >= measureStart && at < measureEnd && latencyCount < MAX_LATENCY_SAMPLES)
+      latencies[latencyCount++] = now - at;
     const left = --/** @type {number} */ (remaining[index]);
     if (left < 0) duplicates++;
     if (left === 0) {
@@ -99,7 +100,11 @@ export async function openFanout(contender, { subscribers }) {
       measureStart = start + options.warmupMs;
       measureEnd = measureStart + options.measureMs;
       sending = true;
-      drained = waitFor(() => !sending && inFlight === 0, options.warmupMs + options.measureMs + 20_000, 'fan-out to drain');
+      drained = waitFor(
+        () => !sending && inFlight === 0,
+        options.warmupMs + options.measureMs + 20_000,
+        'fan-out to drain',
+      );
       pump();
       const stop = setTimeout(() => {
         sending = false;

@@ -31,7 +31,11 @@ async function openLowRate(contender, { subscribers, rate, warmupMs, measureMs }
   let latencyCount = 0;
   let sent = 0;
   let complete = 0;
-  const allDelivered = waitFor(() => complete === total, warmupMs + measureMs + 15_000, `${contender.label}: every low-rate message`);
+  const allDelivered = waitFor(
+    () => complete === total,
+    warmupMs + measureMs + 15_000,
+    `${contender.label}: every low-rate message`,
+  );
 
   function onFrame(/** @type {Buffer} */ frame) {
     forEachMessage(frame, onMessage);
@@ -88,7 +92,8 @@ async function drive(sessions, rate) {
   const tick = () => {
     const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
     for (; sent < due; sent++) {
-      for (let k = 0; k < sessions.length; k++) /** @type {typeof sessions[0]} */ (sessions[(sent + k) % sessions.length]).sendNext();
+      for (let k = 0; k < sessions.length; k++)
+        /** @type {typeof sessions[0]} */ (sessions[(sent + k) % sessions.length]).sendNext();
     }
     if (sent < total) timer = setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
   };
@@ -125,7 +130,9 @@ export async function lowRateLatencyTogether(contenders, options) {
   try {
     for (const c of contenders) sessions.push(await openLowRate(c, options));
     await drive(sessions, options.rate);
-    return Object.fromEntries(contenders.map((c, k) => [c.id, /** @type {typeof sessions[0]} */ (sessions[k]).result()]));
+    return Object.fromEntries(
+      contenders.map((c, k) => [c.id, /** @type {typeof sessions[0]} */ (sessions[k]).result()]),
+    );
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
   }

@@ -17,7 +17,11 @@ export function options(defaults, argv = process.argv.slice(2)) {
     const match = /^--([a-z-]+)=(.*)$/.exec(arg);
     const name = match?.[1];
     if (!match || name === undefined || !(name in defaults)) {
-      throw new Error(`unknown argument ${arg}; options: ${Object.entries(defaults).map(([k, v]) => `--${k}=${v}`).join(' ')}`);
+      throw new Error(
+        `unknown argument ${arg}; options: ${Object.entries(defaults)
+          .map(([k, v]) => `--${k}=${v}`)
+          .join(' ')}`,
+      );
     }
     const value = typeof defaults[name] === 'number' ? Number(match[2]) : String(match[2]);
     if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`--${name} takes a number`);
@@ -32,8 +36,10 @@ export function start(name) {
   const rev = sourceRevision();
   const m = machineFacts();
   progress.note(`${name}: ${process.argv.slice(1).join(' ')}`);
-  progress.note(`source ${rev?.commit ?? '?'}${rev?.dirty.length ? ` with uncommitted changes in ${rev.dirty.join(', ')}` : ''}; ` +
-    `${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`);
+  progress.note(
+    `source ${rev?.commit ?? '?'}${rev?.dirty.length ? ` with uncommitted changes in ${rev.dirty.join(', ')}` : ''}; ` +
+      `${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}`,
+  );
   return (/** @type {string} */ text) => progress.note(text);
 }
 

@@ -78,13 +78,19 @@ export function dialChart(dials, from, bucketMs, marks = [], width = 60) {
   const most = Math.max(1, ...buckets.map((b) => b.open + b.refused + b.failed));
   const scale = Math.min(1, width / most);
   // At least one character for a bucket that has any: a lone dial stays visible.
-  const bar = (/** @type {string} */ c, /** @type {number} */ n) => c.repeat(n ? Math.max(1, Math.round(n * scale)) : 0);
+  const bar = (/** @type {string} */ c, /** @type {number} */ n) =>
+    c.repeat(n ? Math.max(1, Math.round(n * scale)) : 0);
   const lines = buckets.map((b, i) => {
     const t = `${((i * bucketMs) / 1000).toFixed(2)} s`.padStart(8);
     const n = `${b.open + b.refused + b.failed}`.padStart(5);
-    const drawn = marks.filter((m) => Math.floor((m.at - from) / bucketMs) === i).map((m) => `   <- ${m.label}`).join('');
+    const drawn = marks
+      .filter((m) => Math.floor((m.at - from) / bucketMs) === i)
+      .map((m) => `   <- ${m.label}`)
+      .join('');
     return `${t} ${n} ${bar('#', b.open)}${bar('x', b.refused)}${bar('.', b.failed)}${drawn}`;
   });
   // A run of empty buckets is one line: a long tail stays readable.
-  return lines.filter((line, i) => !(/^ *\S+ s +0 $/.test(line) && /^ *\S+ s +0 $/.test(lines[i - 1] ?? ''))).join('\n');
+  return lines
+    .filter((line, i) => !(/^ *\S+ s +0 $/.test(line) && /^ *\S+ s +0 $/.test(lines[i - 1] ?? '')))
+    .join('\n');
 }

@@ -17,7 +17,10 @@ import WebSocket from 'ws';
  */
 export async function devtools(url, timeoutMs = 60_000) {
   const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
   let id = 0;
   /** @type {Map<number, (message: any) => void>} */
   const waiting = new Map();
@@ -29,17 +32,21 @@ export async function devtools(url, timeoutMs = 60_000) {
     else if (message.method !== undefined) listeners.get(message.method)?.(message.params);
   });
   /** @param {string} method @param {object} [params] @returns {Promise<any>} */
-  const call = (method, params = {}) => new Promise((resolve, reject) => {
-    const mine = ++id;
-    const timer = setTimeout(() => { waiting.delete(mine); reject(new Error(`${method}: no answer within ${timeoutMs} ms`)); }, timeoutMs);
-    waiting.set(mine, (message) => {
-      clearTimeout(timer);
-      waiting.delete(mine);
-      if (message.error) reject(new Error(`${method}: ${message.error.message}`));
-      else resolve(message.result);
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const mine = ++id;
+      const timer = setTimeout(() => {
+        waiting.delete(mine);
+        reject(new Error(`${method}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiting.set(mine, (message) => {
+        clearTimeout(timer);
+        waiting.delete(mine);
+        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
+        else resolve(message.result);
+      });
+      socket.send(JSON.stringify({ id: mine, method, params }));
     });
-    socket.send(JSON.stringify({ id: mine, method, params }));
-  });
   /** Events of one method go to `listener` (one per method). @param {string} method @param {(params: any) => void} listener */
   const on = (method, listener) => void listeners.set(method, listener);
   return { call, on, close: () => socket.close() };
@@ -65,7 +72,9 @@ export async function heapMiB(cdp) {
  */
 export async function objectCounts(cdp) {
   let text = '';
-  cdp.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => { text += chunk; });
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => {
+    text += chunk;
+  });
   await cdp.call('HeapProfiler.enable');
   await cdp.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
   const snapshot = JSON.parse(text);
@@ -99,7 +108,12 @@ export function storedMiB(persist) {
     for (const d of names) {
       const path = join(dir, d.name);
       if (d.isDirectory()) walk(path);
-      else if (d.isFile()) try { bytes += statSync(path).size; } catch { /* removed meanwhile */ }
+      else if (d.isFile())
+        try {
+          bytes += statSync(path).size;
+        } catch {
+          /* removed meanwhile */
+        }
     }
   };
   walk(join(persist, 'v3', 'do'));

@@ -34,7 +34,10 @@ const SUBJECT = 'b';
  * @param {{ url: string, persist: string }} server
  * @param {ManyPlan} plan
  */
-export async function manySockets(server, { rooms, perRoom, hello, broadcasts, parallel = 50, settleMs = 5000, timeoutMs = 60_000, log = () => {} }) {
+export async function manySockets(
+  server,
+  { rooms, perRoom, hello, broadcasts, parallel = 50, settleMs = 5000, timeoutMs = 60_000, log = () => {} },
+) {
   const kind = hello ? 'hello+sub' : 'plain';
   const label = `${rooms} room${rooms > 1 ? 's' : ''} × ${perRoom} ${kind} sockets`;
   const count = rooms * perRoom;
@@ -45,16 +48,18 @@ export async function manySockets(server, { rooms, perRoom, hello, broadcasts, p
   // One publisher per room; it also wakes the room, so what is measured next is the sockets.
   let acks = 0;
   let leaves = 0;
-  const publishers = await Promise.all(urls.map(async (url) => {
-    const p = new RawSocket(url, (m) => {
-      if (m.type === 'ack') acks++;
-      if (m.type === 'presence' && m.event === 'leave') leaves++;
-    });
-    await within(p.opened, 30_000, 'a publisher to open');
-    p.send({ type: 'hello', protocol: 1 });
-    await p.ping();
-    return p;
-  }));
+  const publishers = await Promise.all(
+    urls.map(async (url) => {
+      const p = new RawSocket(url, (m) => {
+        if (m.type === 'ack') acks++;
+        if (m.type === 'presence' && m.event === 'leave') leaves++;
+      });
+      await within(p.opened, 30_000, 'a publisher to open');
+      p.send({ type: 'hello', protocol: 1 });
+      await p.ping();
+      return p;
+    }),
+  );
   const pid = runtimePid(server.persist);
   const rss = { before: rssMiB(pid), open: NaN, delivered: NaN, closed: NaN, closedMin: NaN };
 
@@ -88,13 +93,21 @@ export async function manySockets(server, { rooms, perRoom, hello, broadcasts, p
   // The broadcasts: every publisher sends all of its relays at once.
   const sentAt = performance.now();
   for (let i = 0; i < broadcasts; i++) {
-    for (const p of publishers) p.send({ type: 'push', key: SUBJECT, value: { i }, action: { type: 'relay' }, id: `b${i}` });
+    for (const p of publishers)
+      p.send({ type: 'push', key: SUBJECT, value: { i }, action: { type: 'relay' }, id: `b${i}` });
   }
   const total = count * broadcasts;
-  await until(() => acks === rooms * broadcasts, timeoutMs, () => `the publishers' acks (${acks} of ${rooms * broadcasts})`);
+  await until(
+    () => acks === rooms * broadcasts,
+    timeoutMs,
+    () => `the publishers' acks (${acks} of ${rooms * broadcasts})`,
+  );
   // A shortfall is reported below, socket by socket, rather than thrown here.
-  await until(() => delivered >= total, timeoutMs, () => `every broadcast to every socket (${delivered} of ${total})`)
-    .catch((error) => problems.push(String(error)));
+  await until(
+    () => delivered >= total,
+    timeoutMs,
+    () => `every broadcast to every socket (${delivered} of ${total})`,
+  ).catch((error) => problems.push(String(error)));
   const deliverMs = performance.now() - sentAt;
   // A duplicate would have been sent before the pong that follows it: wait for every pong.
   await Promise.all(sockets.map(({ s }) => s.ping(timeoutMs)));
@@ -108,21 +121,28 @@ export async function manySockets(server, { rooms, perRoom, hello, broadcasts, p
   });
   for (const s of [...publishers, ...sockets.map((x) => x.s)]) {
     if (s.errors.length && problems.length < 20) problems.push(`errors: ${JSON.stringify(s.errors.slice(0, 3))}`);
-    if (s.unexpectedClose !== undefined && problems.length < 20) problems.push(`a socket was closed with ${s.unexpectedClose}`);
+    if (s.unexpectedClose !== undefined && problems.length < 20)
+      problems.push(`a socket was closed with ${s.unexpectedClose}`);
   }
 
   // Close every socket, then watch whether the room's memory comes back.
   const closeStart = performance.now();
   await Promise.all(sockets.map(({ s }) => s.close()));
   // Hello sockets: the publishers (hello'd too) see each one leave, so the room has handled every close.
-  if (hello) await until(() => leaves >= count, timeoutMs, () => `every socket to leave (${leaves} of ${count})`).catch((e) => problems.push(String(e)));
+  if (hello)
+    await until(
+      () => leaves >= count,
+      timeoutMs,
+      () => `every socket to leave (${leaves} of ${count})`,
+    ).catch((e) => problems.push(String(e)));
   const closeMs = performance.now() - closeStart;
   for (const p of publishers) {
-    if (p.errors.length || p.unexpectedClose !== undefined) problems.push(`a publisher: errors ${JSON.stringify(p.errors)}, close ${p.unexpectedClose}`);
+    if (p.errors.length || p.unexpectedClose !== undefined)
+      problems.push(`a publisher: errors ${JSON.stringify(p.errors)}, close ${p.unexpectedClose}`);
     await p.close();
   }
   const samples = [];
-  for (const at = performance.now(); performance.now() - at < settleMs;) {
+  for (const at = performance.now(); performance.now() - at < settleMs; ) {
     samples.push(rssMiB(pid));
     await new Promise((resolve) => setTimeout(resolve, 500)); // a sampling interval, not a synchronisation
   }
@@ -154,9 +174,11 @@ export async function manySockets(server, { rooms, perRoom, hello, broadcasts, p
 /** @param {Awaited<ReturnType<typeof manySockets>>} r */
 export function describeMany(r) {
   const f = (/** @type {number} */ n) => (Number.isFinite(n) ? n.toFixed(0) : '?');
-  return `${r.label}: ${r.exact} of ${r.sockets} sockets got all ${r.broadcasts} broadcasts exactly once in order` +
+  return (
+    `${r.label}: ${r.exact} of ${r.sockets} sockets got all ${r.broadcasts} broadcasts exactly once in order` +
     `${r.problems.length ? ` (${r.problems.length} problems)` : ', no errors, no unexpected closes'}; ` +
     `open in ${f(r.openMs)} ms, all ${r.broadcasts} delivered in ${f(r.deliverMs)} ms, closed in ${f(r.closeMs)} ms; ` +
     `room process ${f(r.rss.before)} → ${f(r.rss.open)} MiB open (${r.perThousand.toFixed(0)} MiB per 1,000 sockets) → ` +
-    `${f(r.rss.delivered)} after the broadcasts → ${f(r.rss.closed)} MiB after closing (min ${f(r.rss.closedMin)})`;
+    `${f(r.rss.delivered)} after the broadcasts → ${f(r.rss.closed)} MiB after closing (min ${f(r.rss.closedMin)})`
+  );
 }

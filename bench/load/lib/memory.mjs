@@ -42,7 +42,11 @@ export function rssParts(pid) {
   if (pid === undefined) return parts;
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    for (const [key, name] of /** @type {const} */ ([['anon', 'RssAnon'], ['file', 'RssFile'], ['shmem', 'RssShmem']])) {
+    for (const [key, name] of /** @type {const} */ ([
+      ['anon', 'RssAnon'],
+      ['file', 'RssFile'],
+      ['shmem', 'RssShmem'],
+    ])) {
       const kb = new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1];
       if (kb !== undefined) parts[key] = Number(kb) / 1024;
     }

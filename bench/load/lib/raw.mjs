@@ -24,10 +24,12 @@ export class RawSocket {
    */
   constructor(url, onMessage = () => {}) {
     const ws = (this.ws = new WebSocket(url, { perMessageDeflate: false }));
-    this.opened = /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    }));
+    this.opened = /** @type {Promise<void>} */ (
+      new Promise((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      })
+    );
     this.closed = /** @type {Promise<number>} */ (new Promise((resolve) => ws.once('close', (code) => resolve(code))));
     ws.on('message', (data) => {
       for (const message of [JSON.parse(String(data))].flat()) {

@@ -28,8 +28,19 @@ import { until, within } from './wait.mjs';
 /** Tallies shared by every room of a soak. */
 export function tallies() {
   return {
-    relays: 0, appends: 0, sets: 0, presence: 0, dms: 0, dmsIn: 0, logAppends: 0, compactions: 0,
-    joins: 0, leaves: 0, cuts: 0, resubs: 0, resets: 0,
+    relays: 0,
+    appends: 0,
+    sets: 0,
+    presence: 0,
+    dms: 0,
+    dmsIn: 0,
+    logAppends: 0,
+    compactions: 0,
+    joins: 0,
+    leaves: 0,
+    cuts: 0,
+    resubs: 0,
+    resets: 0,
     /** Error events and rejected publishes, apart from those of a member we closed ourselves. */
     errors: 0,
     /** dms to a member who left meanwhile: expected under churn, counted apart. */
@@ -52,7 +63,12 @@ export class SoakRoom {
    * Acknowledged log appends, the seq of the last acknowledged compaction, and the seq of every
    * compaction sent: one whose member left before its ack may have been applied all the same.
    */
-  log = { /** @type {Map<string, number>} */ acked: new Map(), issued: new Set(), compactedAt: 0, /** @type {Set<number>} */ compactions: new Set() };
+  log = {
+    /** @type {Map<string, number>} */ acked: new Map(),
+    issued: new Set(),
+    compactedAt: 0,
+    /** @type {Set<number>} */ compactions: new Set(),
+  };
   /** @type {Set<Promise<unknown>>} */
   inflight = new Set();
   #n = 0;
@@ -79,7 +95,11 @@ export class SoakRoom {
       this.plain.push(p);
     }
     for (let i = 0; i < this.o.size; i++) this.members.push(this.#join());
-    await until(() => this.members.every((m) => m.room.status === 'open'), 60_000, `room ${this.o.index}'s members to open`);
+    await until(
+      () => this.members.every((m) => m.room.status === 'open'),
+      60_000,
+      `room ${this.o.index}'s members to open`,
+    );
   }
 
   #join() {
@@ -117,7 +137,8 @@ export class SoakRoom {
     const mix = this.o.mix ?? 'all';
     if (mix === 'none') return;
     // One kind only: a roll in its band of the mixed load, so values look alike.
-    const roll = mix === 'relays' ? 0.3 * this.o.random() : mix === 'appends' ? 0.3 + 0.2 * this.o.random() : this.o.random();
+    const roll =
+      mix === 'relays' ? 0.3 * this.o.random() : mix === 'appends' ? 0.3 + 0.2 * this.o.random() : this.o.random();
     const r = this.o.index;
     if (roll < 0.3) {
       t.relays++;
@@ -172,7 +193,11 @@ export class SoakRoom {
     if (m.room.status !== 'open' || seq <= this.log.compactedAt) return;
     this.o.tally.compactions++;
     this.log.compactions.add(seq);
-    this.#track(m, m.room.compact('log', seq, { snapshot: seq }), () => (this.log.compactedAt = Math.max(this.log.compactedAt, seq)));
+    this.#track(
+      m,
+      m.room.compact('log', seq, { snapshot: seq }),
+      () => (this.log.compactedAt = Math.max(this.log.compactedAt, seq)),
+    );
   }
 
   /**
@@ -189,16 +214,29 @@ export class SoakRoom {
     if (new Set(names).size !== names.length) say('a chat value is stored twice');
     for (const name of names) if (!this.chat.issued.has(name)) say(`chat holds ${name}, which nobody sent`);
     const seqOf = new Map(chat.map((row) => [row.value.name, row.seq]));
-    for (const [name, seq] of this.chat.acked) if (seqOf.get(name) !== seq) say(`chat ${name} acknowledged at ${seq}, stored at ${seqOf.get(name)}`);
+    for (const [name, seq] of this.chat.acked)
+      if (seqOf.get(name) !== seq) say(`chat ${name} acknowledged at ${seq}, stored at ${seqOf.get(name)}`);
     // Everyone's chat, replayed from the start and resumed across cuts, is the stored stream.
     const want = JSON.stringify(chat);
-    await until(() => this.members.every((m) => m.chat.length >= chat.length) && this.plain.every((p) => p.chat.length >= chat.length),
-      timeoutMs, 'every member to hold the whole chat').catch((e) => say(String(e)));
-    this.members.forEach((m) => JSON.stringify(m.chat) === want || say(`member ${m.n} holds ${m.chat.length} chat values, ${chat.length} stored, or others`));
+    await until(
+      () =>
+        this.members.every((m) => m.chat.length >= chat.length) &&
+        this.plain.every((p) => p.chat.length >= chat.length),
+      timeoutMs,
+      'every member to hold the whole chat',
+    ).catch((e) => say(String(e)));
+    this.members.forEach(
+      (m) =>
+        JSON.stringify(m.chat) === want ||
+        say(`member ${m.n} holds ${m.chat.length} chat values, ${chat.length} stored, or others`),
+    );
     this.plain.forEach((p, i) => {
-      if (JSON.stringify(p.chat) !== want) say(`plain socket ${i} received ${p.chat.length} chat values, ${chat.length} stored`);
-      if (p.seqs.some((seq, k) => k > 0 && seq <= (p.seqs[k - 1] ?? 0))) say(`plain socket ${i} received a seq twice or out of order`);
-      if (p.s.errors.length || p.s.unexpectedClose !== undefined) say(`plain socket ${i}: ${JSON.stringify(p.s.errors)} close ${p.s.unexpectedClose}`);
+      if (JSON.stringify(p.chat) !== want)
+        say(`plain socket ${i} received ${p.chat.length} chat values, ${chat.length} stored`);
+      if (p.seqs.some((seq, k) => k > 0 && seq <= (p.seqs[k - 1] ?? 0)))
+        say(`plain socket ${i} received a seq twice or out of order`);
+      if (p.s.errors.length || p.s.unexpectedClose !== undefined)
+        say(`plain socket ${i}: ${JSON.stringify(p.s.errors)} close ${p.s.unexpectedClose}`);
     });
     // The compacted log: the last snapshot, then every acknowledged append after it, once.
     const log = await readStream(this.o.origin, this.o.room, 'log');
@@ -206,19 +244,28 @@ export class SoakRoom {
     // A later compaction than the last acknowledged one, sent by a member that left before its ack, may have been
     // applied: the log then starts with its snapshot, and what it folded away is not missing.
     const head = log[0];
-    const compactedAt = head && head.value.name === undefined && head.seq > this.log.compactedAt && this.log.compactions.has(head.seq)
-      ? head.seq : this.log.compactedAt;
+    const compactedAt =
+      head && head.value.name === undefined && head.seq > this.log.compactedAt && this.log.compactions.has(head.seq)
+        ? head.seq
+        : this.log.compactedAt;
     if (compactedAt && head?.seq !== compactedAt) say(`log starts at ${head?.seq}, compacted at ${compactedAt}`);
     if (new Set(after.map((row) => row.value.name)).size !== after.length) say('a log value is stored twice');
     for (const [name, seq] of this.log.acked) {
-      if (seq > compactedAt && !after.some((row) => row.value.name === name && row.seq === seq)) say(`log ${name} (seq ${seq}) is missing`);
+      if (seq > compactedAt && !after.some((row) => row.value.name === name && row.seq === seq))
+        say(`log ${name} (seq ${seq}) is missing`);
     }
     // Key/value: everyone ends with the stored value; presence: everyone sees everyone else.
     const state = (await readStream(this.o.origin, this.o.room, 'state')).at(-1)?.value;
-    await until(() => this.members.every((m) => JSON.stringify(m.room.get('state')) === JSON.stringify(state)), timeoutMs,
-      'every member to hold the stored state').catch((e) => say(String(e)));
-    await until(() => this.members.every((m) => m.room.peers.size === this.members.length - 1), timeoutMs,
-      () => `every member to see the others (${this.members.map((m) => m.room.peers.size).join(',')})`).catch((e) => say(String(e)));
+    await until(
+      () => this.members.every((m) => JSON.stringify(m.room.get('state')) === JSON.stringify(state)),
+      timeoutMs,
+      'every member to hold the stored state',
+    ).catch((e) => say(String(e)));
+    await until(
+      () => this.members.every((m) => m.room.peers.size === this.members.length - 1),
+      timeoutMs,
+      () => `every member to see the others (${this.members.map((m) => m.room.peers.size).join(',')})`,
+    ).catch((e) => say(String(e)));
     for (const m of this.members) if (m.logOutOfOrder) say(`member ${m.n} got log values out of order`);
     return problems;
   }
@@ -278,15 +325,19 @@ class Member {
     this.room.subscribe('state', () => {});
     this.room.subscribe('cursor', () => {}, { replay: false });
     let lastLog = 0;
-    this.room.subscribe('log', (event) => {
-      if (event.type === 'reset') {
-        tally.resets++;
-        lastLog = 0;
-      } else if (event.type === 'message') {
-        if (event.seq <= lastLog) this.logOutOfOrder = true;
-        lastLog = event.seq;
-      }
-    }, { last: 5 });
+    this.room.subscribe(
+      'log',
+      (event) => {
+        if (event.type === 'reset') {
+          tally.resets++;
+          lastLog = 0;
+        } else if (event.type === 'message') {
+          if (event.seq <= lastLog) this.logOutOfOrder = true;
+          lastLog = event.seq;
+        }
+      },
+      { last: 5 },
+    );
   }
 
   #subscribeChat() {

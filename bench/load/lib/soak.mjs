@@ -38,13 +38,26 @@ import { seeded } from './wait.mjs';
 /** @param {SoakPlan} plan */
 export async function soak(plan) {
   const {
-    durationMs, rooms: roomCount = 6, members = 50, plainSockets = 3, opsPerSecond = 20, churnPerSecond = 1,
-    compactEveryMs = 60_000, reportEveryMs = 60_000, checkTimeoutMs = 30_000, log = () => {}, mix = 'all', inspect = false, objects = false,
+    durationMs,
+    rooms: roomCount = 6,
+    members = 50,
+    plainSockets = 3,
+    opsPerSecond = 20,
+    churnPerSecond = 1,
+    compactEveryMs = 60_000,
+    reportEveryMs = 60_000,
+    checkTimeoutMs = 30_000,
+    log = () => {},
+    mix = 'all',
+    inspect = false,
+    objects = false,
   } = plan;
   const seed = plan.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = seeded(seed);
   const tally = tallies();
-  const server = inspect ? await startInspectedServer({ ADDRESS_LIMITS: 'off' }) : await startServer({ ADDRESS_LIMITS: 'off' });
+  const server = inspect
+    ? await startInspectedServer({ ADDRESS_LIMITS: 'off' })
+    : await startServer({ ADDRESS_LIMITS: 'off' });
   const inspector = 'inspector' in server ? /** @type {string | undefined} */ (server.inspector) : undefined;
   const cdp = inspect && inspector ? await devtools(inspector) : undefined;
   if (inspect && !cdp) throw new Error('wrangler gave no inspector URL');
@@ -57,7 +70,17 @@ export async function soak(plan) {
   try {
     for (let index = 0; index < roomCount; index++) {
       const { room, socket_url } = await newRoom(server.url);
-      const r = new SoakRoom({ origin: server.url, room, socketUrl: socket_url, index, size: members, plainSockets, random, tally, mix });
+      const r = new SoakRoom({
+        origin: server.url,
+        room,
+        socketUrl: socket_url,
+        index,
+        size: members,
+        plainSockets,
+        random,
+        tally,
+        mix,
+      });
       await r.open();
       rooms.push(r);
     }
@@ -70,26 +93,38 @@ export async function soak(plan) {
     const reading = async (/** @type {number} */ at) => {
       const beforeGc = cdp ? rssMiB(pid) : NaN;
       const { committed, live } = await heap();
-      return { at, mib: rssMiB(pid), beforeGc, anon: rssParts(pid).anon, committed, heap: live, stored: storedMiB(server.persist) };
+      return {
+        at,
+        mib: rssMiB(pid),
+        beforeGc,
+        anon: rssParts(pid).anon,
+        committed,
+        heap: live,
+        stored: storedMiB(server.persist),
+      };
     };
     // The isolate's objects by constructor (minified names), to compare with those left after everyone
     // closed. Taken before the first reading: a heap snapshot itself costs the process memory it keeps.
     const objectsAtStart = cdp && objects ? await objectCounts(cdp) : undefined;
     /** @type {{ at: number, mib: number, beforeGc: number, anon: number, committed: number, heap: number, stored: number }[]} */
     const memory = [await reading(0)];
-    log(`soak: ${roomCount} rooms × (${members} clients + ${plainSockets} plain sockets), ${opsPerSecond} ops/s (${mix}) and ` +
-      `${churnPerSecond} churn/s per room, ${compactEveryMs ? `a compaction every ${span(compactEveryMs)}` : 'no compaction'}, ` +
-      `${span(durationMs)}, seed ${seed}; room process ${memory[0]?.mib.toFixed(0)} MiB${footprint(memory[0])}`);
+    log(
+      `soak: ${roomCount} rooms × (${members} clients + ${plainSockets} plain sockets), ${opsPerSecond} ops/s (${mix}) and ` +
+        `${churnPerSecond} churn/s per room, ${compactEveryMs ? `a compaction every ${span(compactEveryMs)}` : 'no compaction'}, ` +
+        `${span(durationMs)}, seed ${seed}; room process ${memory[0]?.mib.toFixed(0)} MiB${footprint(memory[0])}`,
+    );
 
     const report = async () => {
       const at = performance.now() - started;
       const m = await reading(at);
       memory.push(m);
       const t = tally;
-      log(`${span(at)}: room process ${m.mib.toFixed(0)} MiB${footprint(m)}; ` +
-        `${t.relays} relays, ${t.appends} appends, ${t.sets} sets, ${t.presence} presence, ${t.dms} dms (${t.dmsIn} in), ` +
-        `${t.logAppends} log appends, ${t.compactions} compactions; ${t.joins} joins, ${t.cuts} cuts, ${t.resubs} resubscribes; ` +
-        `${t.errors} errors, ${t.unexpectedDrops} unexpected drops`);
+      log(
+        `${span(at)}: room process ${m.mib.toFixed(0)} MiB${footprint(m)}; ` +
+          `${t.relays} relays, ${t.appends} appends, ${t.sets} sets, ${t.presence} presence, ${t.dms} dms (${t.dmsIn} in), ` +
+          `${t.logAppends} log appends, ${t.compactions} compactions; ${t.joins} joins, ${t.cuts} cuts, ${t.resubs} resubscribes; ` +
+          `${t.errors} errors, ${t.unexpectedDrops} unexpected drops`,
+      );
     };
     await new Promise((resolve) => {
       for (const r of rooms) {
@@ -118,15 +153,28 @@ export async function soak(plan) {
     memory.push(closed);
     if (cdp && objectsAtStart) {
       const left = await objectCounts(cdp);
-      const grown = [...left].filter(([name, n]) => n > (objectsAtStart?.get(name) ?? 0))
-        .sort((a, b) => (b[1] - (objectsAtStart?.get(b[0]) ?? 0)) - (a[1] - (objectsAtStart?.get(a[0]) ?? 0))).slice(0, 12);
-      log(`objects more numerous after everyone closed than with everyone open at the start: ${grown.length ? grown.map(([name, n]) => `${name} ${objectsAtStart?.get(name) ?? 0} → ${n}`).join(', ') : 'none'}`);
+      const grown = [...left]
+        .filter(([name, n]) => n > (objectsAtStart?.get(name) ?? 0))
+        .sort((a, b) => b[1] - (objectsAtStart?.get(b[0]) ?? 0) - (a[1] - (objectsAtStart?.get(a[0]) ?? 0)))
+        .slice(0, 12);
+      log(
+        `objects more numerous after everyone closed than with everyone open at the start: ${grown.length ? grown.map(([name, n]) => `${name} ${objectsAtStart?.get(name) ?? 0} → ${n}`).join(', ') : 'none'}`,
+      );
     }
     if (tally.errors) problems.push(`${tally.errors} errors: ${tally.samples.join('; ')}`);
     if (tally.unexpectedDrops) problems.push(`${tally.unexpectedDrops} reconnects nobody caused`);
     return {
-      seed, durationMs, rooms: roomCount, sockets: roomCount * (members + plainSockets), tally, problems, memory,
-      start: memory[0]?.mib ?? NaN, end, afterClose, checkMs: performance.now() - loadEndedAt,
+      seed,
+      durationMs,
+      rooms: roomCount,
+      sockets: roomCount * (members + plainSockets),
+      tally,
+      problems,
+      memory,
+      start: memory[0]?.mib ?? NaN,
+      end,
+      afterClose,
+      checkMs: performance.now() - loadEndedAt,
     };
   } finally {
     cdp?.close();
@@ -140,8 +188,11 @@ export async function soak(plan) {
  * The resident size before the collection, the anonymous part, the JS heap (committed, live) and the stored bytes, when known.
  * @param {{ beforeGc: number, anon: number, committed: number, heap: number, stored: number } | undefined} m
  */
-const footprint = (m) => (!m ? '' : ` (anonymous ${m.anon.toFixed(0)}${Number.isFinite(m.beforeGc) ? `; ${m.beforeGc.toFixed(0)} before a full GC` : ''})` +
-  `${Number.isFinite(m.heap) ? `, JS heap ${m.committed.toFixed(1)} MiB committed, ${m.heap.toFixed(1)} MiB live` : ''}, SQLite files ${m.stored.toFixed(1)} MiB`);
+const footprint = (m) =>
+  !m
+    ? ''
+    : ` (anonymous ${m.anon.toFixed(0)}${Number.isFinite(m.beforeGc) ? `; ${m.beforeGc.toFixed(0)} before a full GC` : ''})` +
+      `${Number.isFinite(m.heap) ? `, JS heap ${m.committed.toFixed(1)} MiB committed, ${m.heap.toFixed(1)} MiB live` : ''}, SQLite files ${m.stored.toFixed(1)} MiB`;
 
 /** Minutes, or seconds for a short run. @param {number} ms */
 const span = (ms) => (ms >= 120_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(0)} s`);
@@ -157,10 +208,13 @@ export function describeSoak(r) {
       `${t.joins} leaves and joins, ${t.cuts} cut sockets, ${t.resubs} resubscribes`,
     `  room process memory: ${r.memory.map((m) => `${span(m.at)} ${m.mib.toFixed(0)}`).join(', ')} MiB; ` +
       `start ${r.start.toFixed(0)} → end ${r.end.toFixed(0)} MiB, ${r.afterClose.toFixed(0)} MiB after everyone closed`,
-    ...(r.memory.some((m) => Number.isFinite(m.heap)) ? [
-      `  room process memory before each full GC: ${r.memory.map((m) => m.beforeGc.toFixed(0)).join(', ')} MiB`,
-      `  JS heap committed: ${r.memory.map((m) => m.committed.toFixed(1)).join(', ')} MiB`,
-      `  JS heap live (after a full GC): ${r.memory.map((m) => m.heap.toFixed(1)).join(', ')} MiB`] : []),
+    ...(r.memory.some((m) => Number.isFinite(m.heap))
+      ? [
+          `  room process memory before each full GC: ${r.memory.map((m) => m.beforeGc.toFixed(0)).join(', ')} MiB`,
+          `  JS heap committed: ${r.memory.map((m) => m.committed.toFixed(1)).join(', ')} MiB`,
+          `  JS heap live (after a full GC): ${r.memory.map((m) => m.heap.toFixed(1)).join(', ')} MiB`,
+        ]
+      : []),
     `  anonymous memory: ${r.memory.map((m) => m.anon.toFixed(0)).join(', ')} MiB`,
     `  SQLite files: ${r.memory.map((m) => m.stored.toFixed(1)).join(', ')} MiB`,
   ].join('\n');

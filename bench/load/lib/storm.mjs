@@ -57,13 +57,21 @@ const SUBJECTS = ['s0', 's1', 's2'];
 /** @param {StormPlan} plan */
 export async function reconnectStorm(plan) {
   const {
-    clients: count, preload = 10, missed = 100, addressLimits = false, parallel = 50,
-    timeoutMs = 60_000, bucketMs = 250, log = () => {},
+    clients: count,
+    preload = 10,
+    missed = 100,
+    addressLimits = false,
+    parallel = 50,
+    timeoutMs = 60_000,
+    bucketMs = 250,
+    log = () => {},
   } = plan;
   const seed = plan.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = seeded(seed);
-  log(`reconnect storm: ${count} clients × ${SUBJECTS.length} streams, ${missed} values missed, seed ${seed}` +
-    `${addressLimits ? ', restarted with the per-address limits on' : ''}`);
+  log(
+    `reconnect storm: ${count} clients × ${SUBJECTS.length} streams, ${missed} values missed, seed ${seed}` +
+      `${addressLimits ? ', restarted with the per-address limits on' : ''}`,
+  );
   /** @type {string[]} */
   const problems = [];
   let server = await startServer(LOAD_VARS);
@@ -77,7 +85,12 @@ export async function reconnectStorm(plan) {
     const append = async (/** @type {string} */ origin) => {
       const i = n++;
       const s = i % SUBJECTS.length;
-      const ack = await httpSend(origin, room, { type: 'push', key: SUBJECTS[s], value: { s, i }, action: { type: 'append' }, id: `v${i}` }, 'storm');
+      const ack = await httpSend(
+        origin,
+        room,
+        { type: 'push', key: SUBJECTS[s], value: { s, i }, action: { type: 'append' }, id: `v${i}` },
+        'storm',
+      );
       if (ack?.type !== 'ack') throw new Error(`append answered ${JSON.stringify(ack)}`);
     };
     await lanes(preload * SUBJECTS.length, 10, () => append(server.url));
@@ -99,11 +112,14 @@ export async function reconnectStorm(plan) {
       c.room.on('status', (status) => {
         if (status === 'open' && target && !c.backAt) c.backAt = performance.now();
       });
-      SUBJECTS.forEach((subject, k) => c.room.subscribe(subject, (event) => {
-        if (event.type !== 'message') return void c.other.push(`${event.type} on ${subject}`);
-        c.rows[k]?.push({ seq: event.seq, value: event.value });
-        if (target && !c.caughtAt && c.rows.every((rows, k) => rows.length >= (target?.[k] ?? 0))) c.caughtAt = performance.now();
-      }));
+      SUBJECTS.forEach((subject, k) =>
+        c.room.subscribe(subject, (event) => {
+          if (event.type !== 'message') return void c.other.push(`${event.type} on ${subject}`);
+          c.rows[k]?.push({ seq: event.seq, value: event.value });
+          if (target && !c.caughtAt && c.rows.every((rows, k) => rows.length >= (target?.[k] ?? 0)))
+            c.caughtAt = performance.now();
+        }),
+      );
       await until(() => c.rows.every((rows) => rows.length >= preload), 120_000, `client ${i} to open and replay`);
       if (i % 250 === 249) log(`${i + 1} clients open`);
       return c;
@@ -117,7 +133,12 @@ export async function reconnectStorm(plan) {
     await until(() => clients.every((c) => c.room.status === 'reconnecting'), 10_000, 'every client to notice the cut');
     // 3. Published while they are away, on the old server.
     await lanes(missed, 10, () => append(server.url));
-    const missedPerSubject = SUBJECTS.map((_, s) => Array.from({ length: missed }, (_, i) => i).filter((i) => (preload * SUBJECTS.length + i) % SUBJECTS.length === s).length);
+    const missedPerSubject = SUBJECTS.map(
+      (_, s) =>
+        Array.from({ length: missed }, (_, i) => i).filter(
+          (i) => (preload * SUBJECTS.length + i) % SUBJECTS.length === s,
+        ).length,
+    );
     target = missedPerSubject.map((m) => preload + m);
     const publishedAt = performance.now();
     const back = clients.filter((c) => c.room.status === 'open').length;
@@ -129,13 +150,18 @@ export async function reconnectStorm(plan) {
     g.restore();
     server = await startServer(addressLimits ? { ...LOAD_VARS, ADDRESS_LIMITS: 'on' } : LOAD_VARS, { port, persist });
     const backAt = performance.now();
-    log(`server back ${((backAt - cutAt) / 1000).toFixed(1)} s after the cut ` +
-      `(missed values published in ${(publishedAt - cutAt).toFixed(0)} ms, old server stopped at ${((stoppedAt - cutAt) / 1000).toFixed(1)} s)`);
+    log(
+      `server back ${((backAt - cutAt) / 1000).toFixed(1)} s after the cut ` +
+        `(missed values published in ${(publishedAt - cutAt).toFixed(0)} ms, old server stopped at ${((stoppedAt - cutAt) / 1000).toFixed(1)} s)`,
+    );
     // 5. The storm.
     const progress = setInterval(() => log(`${clients.filter((c) => c.caughtAt).length} of ${count} caught up`), 5000);
     // A client that never catches up is reported below with what it holds, rather than thrown here.
-    await until(() => clients.every((c) => c.caughtAt), timeoutMs,
-      () => `every client to catch up (${clients.filter((c) => c.caughtAt).length} of ${count})`)
+    await until(
+      () => clients.every((c) => c.caughtAt),
+      timeoutMs,
+      () => `every client to catch up (${clients.filter((c) => c.caughtAt).length} of ${count})`,
+    )
       .catch((error) => problems.push(String(error)))
       .finally(() => clearInterval(progress));
     const doneAt = performance.now();
@@ -144,7 +170,8 @@ export async function reconnectStorm(plan) {
     // Every client holds exactly what is stored.
     const stored = await Promise.all(SUBJECTS.map((subject) => readStream(server.url, room, subject)));
     stored.forEach((rows, k) => {
-      if (rows.length !== target?.[k]) problems.push(`stream ${SUBJECTS[k]} holds ${rows.length} values, not ${target?.[k]}`);
+      if (rows.length !== target?.[k])
+        problems.push(`stream ${SUBJECTS[k]} holds ${rows.length} values, not ${target?.[k]}`);
       const names = new Set(rows.map((r) => r.value.i));
       if (names.size !== rows.length) problems.push(`stream ${SUBJECTS[k]} holds a value twice`);
     });
@@ -152,8 +179,13 @@ export async function reconnectStorm(plan) {
     let exact = 0;
     clients.forEach((c, i) => {
       const bad = [
-        ...c.rows.flatMap((rows, k) => (JSON.stringify(rows) === want[k] ? [] : [`${SUBJECTS[k]}: ${rows.length} values (${stored[k]?.length} stored)`])),
-        ...c.other, ...c.errors,
+        ...c.rows.flatMap((rows, k) =>
+          JSON.stringify(rows) === want[k]
+            ? []
+            : [`${SUBJECTS[k]}: ${rows.length} values (${stored[k]?.length} stored)`],
+        ),
+        ...c.other,
+        ...c.errors,
       ];
       if (!bad.length) exact++;
       else if (problems.length < 10) problems.push(`client ${i}: ${bad.join('; ')}`);
@@ -176,7 +208,13 @@ export async function reconnectStorm(plan) {
       { at: doneAt, label: 'every client caught up' },
     ]);
     return {
-      seed, clients: count, missed, addressLimits, exact, problems, openMs,
+      seed,
+      clients: count,
+      missed,
+      addressLimits,
+      exact,
+      problems,
+      openMs,
       serverBackMs: backAt - cutAt,
       /** From the new server listening: every client caught up; per client p50, p99. */
       allCaughtUpMs: doneAt - backAt,
