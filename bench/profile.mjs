@@ -5,7 +5,7 @@
  * Chrome DevTools) under bench/results/.
  *
  *   node bench/profile.mjs [--target=edgeroom|partyserver] [--action=relay|append]
- *                          [--subscribers=10] [--seconds=5] [--workload=fanout|connect] [--hello]
+ *                          [--subscribers=10] [--seconds=5] [--workload=fanout|connect] [--hello[=no-roster]]
  *
  * Run it with `npx node …` so Node 24 is used. The inspector slows workerd a
  * little; use it to find where time goes, not for throughput figures.
@@ -63,7 +63,7 @@ try {
           openRoom: async () =>
             forwardingRoom(`${origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`),
         }
-      : edgeroomContender(origin, action, 'edgeroom', 'hello' in args);
+      : edgeroomContender(origin, action, 'edgeroom', args.hello === 'no-roster' ? 'no-roster' : 'hello' in args);
   // Warm up the JIT before sampling.
   await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: 1000 });
 
