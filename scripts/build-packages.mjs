@@ -16,7 +16,7 @@
 //
 //   npx node scripts/build-packages.mjs [client|server]
 import { build } from 'esbuild';
-import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDemo } from './build-demo.mjs';
@@ -48,10 +48,21 @@ export const PACKAGES = {
   },
 };
 
-/** @param {keyof typeof PACKAGES} name */
-export async function buildPackage(name) {
+/**
+ * Builds a package into its directory, or into `into`: a copy of the package as
+ * npm would install it (manifest, README, LICENSE, dist), for a test that must
+ * not race another one rebuilding packages/<name>.
+ * @param {keyof typeof PACKAGES} name
+ * @param {{ into?: string }} [options]
+ */
+export async function buildPackage(name, { into } = {}) {
   const pkg = PACKAGES[name];
-  const dist = join(pkg.dir, 'dist');
+  const dir = into ?? pkg.dir;
+  if (into) {
+    mkdirSync(into, { recursive: true });
+    for (const file of ['package.json', 'README.md']) copyFileSync(join(pkg.dir, file), join(into, file));
+  }
+  const dist = join(dir, 'dist');
   rmSync(dist, { recursive: true, force: true });
   if (name === 'server') await buildDemo(); // the server serves /lib/* (the client) from it
   await build({
@@ -73,8 +84,8 @@ export async function buildPackage(name) {
     out: join(dist, 'types'),
   });
   if (name === 'server') declareEnv(join(dist, 'types'));
-  copyFileSync(join(root, 'LICENSE'), join(pkg.dir, 'LICENSE'));
-  checkManifest(pkg);
+  copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
+  checkManifest(dir);
 }
 
 /**
@@ -99,8 +110,8 @@ function declareEnv(/** @type {string} */ types) {
 }
 
 /** Every `exports` target in the package's manifest exists: an export that points nowhere fails the build. */
-function checkManifest(/** @type {typeof PACKAGES.client} */ pkg) {
-  const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8'));
+function checkManifest(/** @type {string} */ dir) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   /** @type {string[]} */
   const targets = [];
   const collect = (/** @type {unknown} */ value) => {
@@ -108,7 +119,7 @@ function checkManifest(/** @type {typeof PACKAGES.client} */ pkg) {
     else if (value && typeof value === 'object') Object.values(value).forEach(collect);
   };
   collect(manifest.exports);
-  const missing = targets.filter((target) => !exists(join(pkg.dir, target)));
+  const missing = targets.filter((target) => !exists(join(dir, target)));
   if (missing.length) throw new Error(`${manifest.name}: exports point nowhere: ${missing.join(', ')}`);
 }
 

@@ -2,14 +2,24 @@
 // project itself as a deploy would, offline: every request wrangler might make
 // goes to a proxy on a closed port, so one that it needed would fail the run.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPackage } from '../../../scripts/build-packages.mjs';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
+// The README's example imports edgeroom-server as npm installs it: the built package, in a
+// directory of its own (test/packages rebuilds packages/server, maybe at the same time).
+const serverPackage = mkdtempSync(join(tmpdir(), 'edgeroom-server-package-'));
+dirs.push(serverPackage);
+beforeAll(async () => {
+  await buildPackage('server', { into: serverPackage });
+  // Its own dependencies (hono, zod, …), as npm would have installed them beside it.
+  symlinkSync(join(process.cwd(), 'node_modules'), join(serverPackage, 'node_modules'));
+}, 60_000);
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -48,9 +58,12 @@ function readmeExample(): string {
   const [subjects, index, toml] = blocks as [string, string, string];
   const dir = mkdtempSync(join(tmpdir(), 'edgeroom-readme-'));
   dirs.push(dir);
-  // "this repository, checked out beside it", and its packages (hono, zod) where Node finds them.
-  symlinkSync(process.cwd(), join(dir, 'edgeroom'));
-  symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
+  // Its node_modules: edgeroom-server as built in packages/server, and the repository's packages (hono, zod).
+  mkdirSync(join(dir, 'node_modules'));
+  for (const name of readdirSync(join(process.cwd(), 'node_modules'))) {
+    symlinkSync(join(process.cwd(), 'node_modules', name), join(dir, 'node_modules', name));
+  }
+  symlinkSync(serverPackage, join(dir, 'node_modules', 'edgeroom-server'));
   writeFileSync(join(dir, 'subjects.ts'), subjects);
   writeFileSync(join(dir, 'index.ts'), index);
   writeFileSync(
