@@ -6,7 +6,7 @@
 // Fails when a file is missing from a package, an export points nowhere, a type
 // does not resolve, or a server dependency reaches the client's install.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,6 +106,7 @@ describe('installed in a project of its own', () => {
         `react@${pinned('react')}`,
         `@types/react@${pinned('@types/react')}`,
         `@cloudflare/workers-types@${pinned('@cloudflare/workers-types')}`,
+        `ws@${pinned('ws')}`,
       ],
       project,
     );
@@ -154,21 +155,25 @@ describe('installed in a project of its own', () => {
     expect(await (await fetch(`${url}/`)).text()).toBe('the app');
     const secret = JSON.parse(readFileSync(join(project, 'wrangler.toml'), 'utf8').match(/ROOM_KEYS = '(.*)'/)![1]!)[0]
       .secret;
-    const { stdout } = await run(process.execPath, ['src/node-client.mjs', `${url}/rt`, secret], {
-      cwd: project,
-      timeout: 30_000,
-    });
-    expect(JSON.parse(stdout)).toEqual({
-      seqs: [1, 2, 3, 4, 5],
-      refused: 'invalid_value', // the app's schema, through the installed server
-      seen: [
-        [1, 'm0'],
-        [2, 'm1'],
-        [3, 'm2'],
-        [4, 'm3'],
-        [5, 'm4'],
-      ],
-      clientId: 'ada', // the token's subject, through edgeroom/auth
-    });
+    // On the Node that runs the tests (24), with its own WebSocket, and on the machine's Node 20 if it
+    // has one, with the `ws` package's injected: the oldest Node the client supports.
+    const nodes = [process.execPath, ...(existsSync('/usr/bin/node') ? ['/usr/bin/node'] : [])];
+    const majors: string[] = [];
+    for (const node of nodes) {
+      const { stdout } = await run(node, ['src/node-client.mjs', `${url}/rt`, secret], {
+        cwd: project,
+        timeout: 30_000,
+      });
+      const { node: major, ...result } = JSON.parse(stdout);
+      majors.push(major);
+      expect(result, `node ${major}`).toEqual({
+        seqs: [1, 2, 3, 4, 5], // a new room each run
+        refused: 'invalid_value', // the app's schema, through the installed server
+        seen: ['m0', 'm1', 'm2', 'm3', 'm4'].map((text, k) => [k + 1, text]),
+        clientId: 'ada', // the token's subject, through edgeroom/auth
+      });
+    }
+    expect(majors[0]).toBe(process.versions.node.split('.')[0]);
+    if (nodes.length > 1) console.log(`the installed client ran on Node ${majors.join(' and ')}`);
   }, 90_000);
 });
