@@ -209,6 +209,11 @@ export default defineConfig({
         test: { name: 'embed', include: ['test/embed/worker/**/*.test.ts'] },
       },
       {
+        // The same fixture with the per-address limits on: its own [[ratelimits]] bindings.
+        plugins: [cloudflareTest({ wrangler: { configPath: './test/embed/fixture/wrangler.toml' } })],
+        test: { name: 'embed-limits', include: ['test/embed/limits/**/*.test.ts'] },
+      },
+      {
         // The embedding fixture run by wrangler for the published clients, and `wrangler deploy --dry-run`
         // of the fixture and of the project, offline.
         test: {
