@@ -1,7 +1,7 @@
 /**
  * The partyserver contender: the smallest room most people would write on
  * Cloudflare instead of edgeroom. Hibernation on; every message goes to every
- * other connection in the room, untouched.
+ * other connection in the room, untouched, except the connect benchmark's echo.
  */
 import { routePartykitRequest, Server, type Connection, type WSMessage } from 'partyserver';
 
@@ -9,6 +9,10 @@ export class BenchRoom extends Server {
   static override options = { hibernate: true };
 
   override onMessage(connection: Connection, message: WSMessage): void {
+    // bench/connect-work.mjs: per-socket work on connect, as a hello and a sub are: a frame the room
+    // reads and keeps to itself, and one it answers to that socket alone.
+    if (typeof message === 'string' && message.startsWith('{"type":"quiet"')) return;
+    if (typeof message === 'string' && message.startsWith('{"type":"echo"')) return connection.send(message);
     this.broadcast(message, [connection.id]);
   }
 }
