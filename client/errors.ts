@@ -18,8 +18,11 @@ export type RoomErrorCode =
  */
 export class RoomError extends Error {
   declare code: RoomErrorCode;
-  constructor(code: RoomErrorCode, message: string = code) {
+  /** The ID of the publish or dm the error is about, when there is one (a server error frame's `id`). */
+  declare id?: string;
+  constructor(code: RoomErrorCode, message: string = code, id?: string) {
     super(message);
     this.code = code;
+    this.id = id;
   }
 }

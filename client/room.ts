@@ -201,7 +201,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     // The server answers an oversize frame without its ID (it does not parse
     // it), so such a publish would never settle and be resent forever.
     if (over(text, limits.maxMessageBytes)) {
-      const error = new RoomError('too_large');
+      const error = new RoomError('too_large', 'too_large', id);
       fail(id, error) || emit('error', error);
     } else send(text);
   };
@@ -313,7 +313,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
           flush();
           break;
         }
-        const error = new RoomError(message.code, message.message);
+        const error = new RoomError(message.code, message.message, message.id);
         // Our pushes always carry an ID, so an error naming a subject without
         // one refused a `sub`: no init will come for it.
         if (message.id === undefined && message.key !== undefined) awaiting.get(message.key)?.shift();
@@ -323,10 +323,10 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       case 'presence':
         if (message.event === 'leave') peers.delete(message.peer.conn);
         else peers.set(message.peer.conn, message.peer);
-        emit('presence', { event: message.event, peer: message.peer });
+        emit('presence', message);
         break;
       case 'dm':
-        emit('dm', { from: message.from, value: message.value });
+        emit('dm', message);
     }
   };
 
@@ -469,6 +469,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       const id = nextId();
       dms.set(id, { frame: { type: 'dm', to, value, id } });
       flush();
+      return id;
     },
     on(event, handler) {
       const set = (handlers[event] ??= new Set());

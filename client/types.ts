@@ -37,7 +37,7 @@ export type PresenceEvent =
 export interface RoomEvents {
   status: Status;
   presence: PresenceEvent;
-  /** A direct message; `from` is the sender's connection ID. */
+  /** A direct message; `from` is the sender's connection ID, stamped by the server. (The frame as received: it has `type: 'dm'` too.) */
   dm: { from: string; value: unknown };
   /** An error frame that no publish promise or listener could take. */
   error: RoomError;
@@ -118,8 +118,10 @@ export interface Room {
   /**
    * A direct message to a connection, paced like publishes (ahead of them).
    * Not queued offline: one made, or not yet sent, when the socket drops is dropped.
+   * Returns the frame's ID: an `error` event about this dm (`no_such_connection`,
+   * `too_large`, `rate_limited`, `forbidden`) carries it as `RoomError.id`.
    */
-  dm(to: string, value: unknown): void;
+  dm(to: string, value: unknown): string;
   on<E extends keyof RoomEvents>(event: E, listener: (value: RoomEvents[E]) => void): () => void;
   /** Terminal and idempotent: closes the socket, stops every timer, rejects pending publishes; no listener hears anything after. */
   close(): void;

@@ -221,7 +221,7 @@ describe('presence and direct messages', () => {
       { type: 'dm', to: 'c9', value: { offer: 'sdp' }, id: expect.any(String) },
     ]);
     latest().receive({ type: 'dm', from: 'c9', value: { answer: 'sdp' } });
-    expect(dms).toEqual([{ from: 'c9', value: { answer: 'sdp' } }]);
+    expect(dms).toEqual([{ type: 'dm', from: 'c9', value: { answer: 'sdp' } }]);
     latest().drop();
     redial().open();
     expect(latest().frames('hello')).toEqual([

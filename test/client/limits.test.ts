@@ -180,6 +180,23 @@ describe('pacing by the publish bucket', () => {
     expect(latest().frames('dm')).toEqual([]);
   });
 
+  it("returns each dm's ID, and errors about a dm carry it: the server's and an oversize one's", () => {
+    const room = openRoom();
+    const errors: RoomError[] = [];
+    room.on('error', (error) => errors.push(error));
+    latest().accept(0, { limits: { ...LIMITS, maxMessageBytes: 100 } });
+    const id = room.dm('c9', 'hi');
+    vi.advanceTimersByTime(1000);
+    expect(latest().frames('dm')).toEqual([{ type: 'dm', to: 'c9', value: 'hi', id }]);
+    latest().receive({ type: 'error', code: 'no_such_connection', message: 'No connection c9', id });
+    const big = room.dm('c9', 'x'.repeat(200));
+    vi.advanceTimersByTime(1000);
+    expect(errors.map((e) => [e.code, e.id])).toEqual([
+      ['no_such_connection', id],
+      ['too_large', big],
+    ]);
+  });
+
   it('paces direct messages alone by time (the server never answers them)', () => {
     const room = openRoom();
     latest().accept(0, { limits: LIMITS });

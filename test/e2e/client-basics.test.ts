@@ -97,7 +97,7 @@ it('shares presence, announces joins, updates and leaves, and carries direct mes
   ann.on('dm', (message) => inbox.push(message));
   bob.dm(ann.conn!, { offer: 'sdp' });
   await waitFor(() => inbox.length === 1, 10_000, 'the direct message');
-  expect(inbox).toEqual([{ from: bob.conn, value: { offer: 'sdp' } }]);
+  expect(inbox).toEqual([{ type: 'dm', from: bob.conn, value: { offer: 'sdp' } }]);
 
   bob.close();
   await waitFor(() => ann.peers.size === 0, 10_000, 'bob leaves');
