@@ -4,6 +4,7 @@
  * state machine (including the implicit rollback of perfect negotiation).
  * Every step is asynchronous, as in a browser, so offers can cross in flight.
  */
+import { RoomError } from '../../client/errors.ts';
 import type { Peer, Room, RoomEvents, Status } from '../../client/types.ts';
 
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -41,9 +42,12 @@ export class FakeRoom {
     return this.#listeners.get(event)?.size ?? 0;
   }
 
-  dm(to: string, value: unknown): void {
+  /** Returns the dm's ID, as `Room.dm` does; to an unknown connection, the server's error names it. */
+  dm(to: string, value: unknown): string {
     this.sent.push({ to, value });
-    this.#network.deliver(this.conn!, to, value);
+    const id = `dm${++dmCounter}`;
+    this.#network.deliver(this.conn!, to, value, id);
+    return id;
   }
 
   asRoom(): Room {
@@ -84,12 +88,17 @@ export class FakeNetwork {
     if (gone) gone.peers.clear();
   }
 
-  deliver(from: string, to: string, value: unknown): void {
-    setTimeout(() => this.rooms.get(to)?.emit('dm', { from, value }), 0);
+  deliver(from: string, to: string, value: unknown, id?: string): void {
+    setTimeout(() => {
+      const target = this.rooms.get(to);
+      if (target) target.emit('dm', { from, value });
+      else this.rooms.get(from)?.emit('error', new RoomError('no_such_connection', `No connection ${to}`, id));
+    }, 0);
   }
 }
 
 let sdpCounter = 0;
+let dmCounter = 0;
 
 /** Just enough of RTCPeerConnection for the negotiation logic. */
 export class FakePeerConnection {
