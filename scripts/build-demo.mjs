@@ -1,7 +1,7 @@
 // Builds the demo pages into worker/demo/files.generated.ts (ignored by git),
 // which the Worker serves itself (worker/demo.ts): the pages and scripts of
 // public/demo/, and the client bundled for them as /lib/edgeroom.js,
-// /lib/signaling.js, /lib/auth.js (tokens) and /lib/react.js (React bindings,
+// /lib/signaling.js, /lib/rpc.js (calls between peers), /lib/auth.js (tokens) and /lib/react.js (React bindings,
 // without React), with source maps, and their types under /lib/types/.
 //
 // Why not Workers static assets: with an [assets] directory every request,
@@ -48,7 +48,12 @@ async function demoFiles() {
     });
     for (const out of result.outputFiles) files[`/lib/${out.path.split('/').pop()}`] = out.text;
   };
-  await bundle({ edgeroom: 'client/index.ts', signaling: 'client/signaling.ts', auth: 'client/auth.ts' });
+  await bundle({
+    edgeroom: 'client/index.ts',
+    signaling: 'client/signaling.ts',
+    rpc: 'client/rpc.ts',
+    auth: 'client/auth.ts',
+  });
   // The React bindings with the core inside, React left to the page (an import map: public/demo/react.html).
   // React itself stays out of the Worker: ~140 KB minified for one demo page.
   await bundle({ react: 'client/react.ts' }, ['react']);
@@ -57,7 +62,7 @@ async function demoFiles() {
 }
 
 /** The client modules' types, served for runtimes that read `X-TypeScript-Types` (worker/demo.ts). */
-const CLIENT_ENTRIES = ['client/index.ts', 'client/signaling.ts', 'client/auth.ts', 'client/react.ts'];
+const CLIENT_ENTRIES = ['client/index.ts', 'client/signaling.ts', 'client/rpc.ts', 'client/auth.ts', 'client/react.ts'];
 
 /**
  * Declarations of the client entries. tsc takes a second or so, and wrangler

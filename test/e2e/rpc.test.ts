@@ -8,7 +8,7 @@ import { createRoom, type Room } from '../../client/index.ts';
 import {
   NO_SUCH_CONNECTION,
   RECIPIENT_LEFT,
-  RpcError,
+  type RpcError,
   TIMEOUT,
   TOO_LARGE,
   rpc,

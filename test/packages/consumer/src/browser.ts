@@ -3,8 +3,9 @@ import { connect, createRoom, type RoomError, type Room, type SubjectEvent, type
 import { withToken } from 'edgeroom/auth';
 import * as hooks from 'edgeroom/react';
 import { RoomProvider, usePresence, useSharedState, useStatus, useStream, type TypedHooks } from 'edgeroom/react';
+import { rpc, type Rpc } from 'edgeroom/rpc';
 import { signaling } from 'edgeroom/signaling';
-import { createElement, type ReactNode } from 'react';
+import { createElement, useEffect, type ReactNode } from 'react';
 import type { subjects } from './subjects.ts';
 
 export async function open(base: string): Promise<Room> {
@@ -25,7 +26,22 @@ export async function open(base: string): Promise<Room> {
   room.on('error', (error: RoomError) => console.error(error.code));
   const calls = signaling(room, { onCall: (call) => call.pc.createDataChannel('chat') });
   console.log(calls.calls.size);
+  // Calls between peers, on the same room as the signaling helper: call each peer it has a call with.
+  const peers: Rpc = rpc(room, { methods: { ping: (_params, { from }) => `pong to ${from}` } });
+  for (const conn of calls.calls.keys()) console.log(await peers.call<string>(conn, 'ping'));
   return room;
+}
+
+/** Calls from a component: the provider's room, as `useRoom` gives it. */
+export function Pinger({ to }: { to: string }): ReactNode {
+  const room = hooks.useRoom();
+  useEffect(() => {
+    if (!room) return;
+    const peers = rpc(room);
+    void peers.call<string>(to, 'ping').then(console.log, console.error);
+    return () => peers.close();
+  }, [room, to]);
+  return null;
 }
 
 export function Chat(): ReactNode {

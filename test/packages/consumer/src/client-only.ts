@@ -2,6 +2,7 @@
 // with no server package, no zod and no React anywhere in node_modules.
 import { connect, createRoom, RoomError, type Peer, type RoomResult } from 'edgeroom';
 import { withToken } from 'edgeroom/auth';
+import { INVALID_PARAMS, rpc, RpcError, TIMEOUT } from 'edgeroom/rpc';
 import { signaling } from 'edgeroom/signaling';
 
 export async function open(base: string): Promise<string[]> {
@@ -11,6 +12,24 @@ export async function open(base: string): Promise<string[]> {
     if (error instanceof RoomError) console.error(error.code);
   });
   signaling(room, { accept: (peer: Peer) => peer.state !== null });
+  const peers = rpc(room, {
+    timeout: 5000,
+    methods: {
+      add({ a, b }: { a: number; b: number }, { from }: { from: string }) {
+        if (typeof a !== 'number') throw new RpcError(INVALID_PARAMS, `a number, ${from}`);
+        return a + b;
+      },
+    },
+  });
+  const sum: number = await peers.call<number>('conn', 'add', { a: 1, b: 2 }, { timeout: 1000 }).catch((error) => {
+    if (error instanceof RpcError && error.code === TIMEOUT) return 0;
+    throw error;
+  });
+  peers.notify('conn', 'hello');
+  // @ts-expect-error: a call's options take a timeout in ms, not a string
+  void peers.call('conn', 'add', null, { timeout: 'soon' });
+  peers.close();
+  console.log(sum);
   // @ts-expect-error: a seq is a number; the types must not be `any`
   room.subscribe('chat', () => {}, { seq: 'latest' });
   return [...room.peers.values()].map((peer) => peer.client);
