@@ -46,6 +46,7 @@ describe('demo page routes', () => {
       ['/demo/style.css', /^text\/css/, 'body'],
       ['/lib/edgeroom.js', /^text\/javascript/, 'export'],
       ['/lib/signaling.js', /^text\/javascript/, 'export'],
+      ['/lib/rpc.js', /^text\/javascript/, 'edgeroom.rpc'],
       ['/lib/auth.js', /^text\/javascript/, 'export'],
       ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
     ];
@@ -87,6 +88,8 @@ describe('demo page routes', () => {
     expect((await http(`/lib/${version}/react.js`)).headers.get('x-typescript-types')).toBe(
       './types/client/react.d.ts',
     );
+    expect((await http('/lib/rpc.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/rpc.d.ts`);
+    expect((await http(`/lib/${version}/types/client/rpc.d.ts`)).status).toBe(200);
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);
