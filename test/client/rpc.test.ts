@@ -5,9 +5,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   INTERNAL_ERROR,
+  FORBIDDEN,
   INVALID_PARAMS,
   METHOD_NOT_FOUND,
   NO_SUCH_CONNECTION,
+  RATE_LIMITED,
   RECIPIENT_LEFT,
   RpcError,
   TIMEOUT,
@@ -207,6 +209,21 @@ describe('rpc on the real client core', () => {
     expect(await second).toBe('fine');
     const big = await rejection(caller.call('c9', 'x', 'y'.repeat(300)));
     expect(big.code).toBe(TOO_LARGE);
+    for (const [code, expected] of [
+      ['rate_limited', RATE_LIMITED],
+      ['forbidden', FORBIDDEN],
+    ] as const) {
+      const refused = rejection(caller.call('c7', 'x'));
+      vi.advanceTimersByTime(1000);
+      latest().receive({ type: 'error', code, message: code, id: sentCalls().at(-1)!.dm });
+      expect((await refused).code).toBe(expected);
+    }
+    // An error about no call of ours (a subscription refused, say) leaves the calls alone.
+    const still = caller.call('c7', 'x');
+    vi.advanceTimersByTime(1000);
+    latest().receive({ type: 'error', code: 'forbidden', message: 'no', key: 's' });
+    latest().receive({ type: 'dm', from: 'c7', value: { [KEY]: { id: sentCalls().at(-1)!.id, result: 2 } } });
+    expect(await still).toBe(2);
     caller.close();
   });
 
