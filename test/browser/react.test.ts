@@ -119,7 +119,7 @@ const roomOf = (page: Page) => new URL(page.url()).searchParams.get('room') ?? u
 const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: STEP_MS });
 
 describe.each([18, 19] as const)('React %i', (version) => {
-  it('two providers (two browsers) share state, presence and relays through the link the first one made', async () => {
+  it('two providers (two browsers) share state, presence and relays through the link the first one made, and call each other', async () => {
     const first = await open(version, demo.server.url);
     expect((await first.page.evaluate(() => document.documentElement.dataset.react))?.split('.')[0]).toBe(
       String(version),
@@ -155,6 +155,14 @@ describe.each([18, 19] as const)('React %i', (version) => {
 
     await first.page.evaluate(() => window.app.publish!('hey'));
     await poll(() => json(second.page, 'shouts')).toEqual(['hey']);
+
+    // A call between the two pages (edgeroom/rpc on the provider's room): the callee sees the caller's connection.
+    const [firstConn, secondConn] = await Promise.all(
+      [first, second].map((p) => p.page.evaluate(() => window.app.conn!())),
+    );
+    const answer = await first.page.evaluate((to) => window.app.call!(to, 'whoami'), secondConn as string);
+    expect(answer).toEqual({ me: secondConn, from: firstConn });
+    expect(firstConn).toEqual(expect.any(String));
 
     // A measured round trip: the ping sent as the socket opened has come back.
     expect(Number(await text(first.page, 'latency'))).toBeGreaterThanOrEqual(0);

@@ -18,7 +18,8 @@ import {
   type RpcOptions,
 } from '../../client/rpc.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
-import { FakeNetwork, settle, type FakeRoom } from './fake-rtc.ts';
+import { signaling } from '../../client/signaling.ts';
+import { FakeNetwork, FakePeerConnection, settle, type FakeRoom } from './fake-rtc.ts';
 import { FakeSocket, latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
 
 const KEY = 'edgeroom.rpc';
@@ -158,6 +159,18 @@ describe('rpc over a fake network', () => {
     const pending = rejection(caller.call('conn-b', 'hang'));
     caller.close();
     expect((await pending).code).toBe(RECIPIENT_LEFT);
+  });
+
+  it('shares a room with the signaling helper: each takes only its own direct messages', async () => {
+    const Fake = FakePeerConnection as unknown as typeof RTCPeerConnection;
+    const rtcs = [a, b].map((room) => signaling(room.asRoom(), { RTCPeerConnection: Fake }));
+    start(b, { methods: { whoami: (_params, { from }) => from } });
+    const caller = start(a);
+    expect(await caller.call('conn-b', 'whoami')).toBe('conn-a');
+    const pcs = rtcs.map((rtc) => rtc.calls.values().next().value?.pc as unknown as FakePeerConnection | undefined);
+    await settle(() => pcs.every((pc) => pc?.signalingState === 'stable' && pc.remoteDescription !== null));
+    expect(await caller.call('conn-b', 'whoami')).toBe('conn-a');
+    for (const rtc of rtcs) rtc.close();
   });
 
   it('matches 1,000 concurrent calls to their replies', async () => {
