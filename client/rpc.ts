@@ -108,6 +108,7 @@ const REFUSALS: Record<string, number> = {
 export function rpc(room: Room, { methods = {}, timeout = 10_000 }: RpcOptions = {}): Rpc {
   const pending = new Map<string, Pending>();
   let counter = 0;
+  let closed = false;
 
   const settle = (id: string, error?: RpcError, result?: unknown): void => {
     const call = pending.get(id);
@@ -173,7 +174,9 @@ export function rpc(room: Room, { methods = {}, timeout = 10_000 }: RpcOptions =
     call: <T>(to: string, method: string, params?: unknown, options?: { timeout?: number }) =>
       new Promise<T>((resolve, reject) => {
         const id = (++counter).toString(36);
-        if (room.status !== 'open') return reject(new RpcError(RECIPIENT_LEFT, `The room is ${room.status}`));
+        // Nothing would hear the reply: a room not open, or this rpc closed.
+        if (closed || room.status !== 'open')
+          return reject(new RpcError(RECIPIENT_LEFT, closed ? 'Closed' : `The room is ${room.status}`));
         const call: Pending = {
           to,
           dm: send(to, { id, method, params }),
@@ -186,6 +189,7 @@ export function rpc(room: Room, { methods = {}, timeout = 10_000 }: RpcOptions =
       }),
     notify: (to, method, params) => void send(to, { method, params }),
     close() {
+      closed = true;
       for (const off of offs) off();
       fail(Boolean, RECIPIENT_LEFT, 'Closed');
     },

@@ -159,6 +159,11 @@ describe('rpc over a fake network', () => {
     const pending = rejection(caller.call('conn-b', 'hang'));
     caller.close();
     expect((await pending).code).toBe(RECIPIENT_LEFT);
+    // After close(), nothing would hear a reply: a new call fails at once and sends nothing.
+    const sent = a.sent.length;
+    const late = await rejection(caller.call('conn-b', 'hang'));
+    expect([late.code, late.message]).toEqual([RECIPIENT_LEFT, 'Closed']);
+    expect(a.sent.length).toBe(sent);
   });
 
   it('shares a room with the signaling helper: each takes only its own direct messages', async () => {
