@@ -14,13 +14,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { BENCH_VARS, EDGEROOM_CONFIG, edgeroomContender } from './contenders/edgeroom.mjs';
 import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability } from './contenders/workerd.mjs';
 import { fanout } from './workloads/fanout.mjs';
 import { connectStorm } from './workloads/connect.mjs';
+import { devtools } from './load/lib/inspect.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => /^--([a-z]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']),
@@ -68,9 +68,9 @@ try {
   await fanout(contender, { subscribers, window: Math.ceil(1000 / subscribers), warmupMs: 0, measureMs: 1000 });
 
   const cdp = await devtools(`ws://${inspector.host}/ws`);
-  await cdp('Profiler.enable');
-  await cdp('Profiler.setSamplingInterval', { interval: 200 });
-  await cdp('Profiler.start');
+  await cdp.call('Profiler.enable');
+  await cdp.call('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.call('Profiler.start');
   if (workload === 'connect') {
     const result = await connectStorm(contender, { sockets: subscribers });
     console.log(
@@ -87,7 +87,7 @@ try {
       `${contender.label}, N = ${subscribers}: ${Math.round(result.deliveriesPerSecond)} deliveries/s under the profiler`,
     );
   }
-  const { profile } = /** @type {{ profile: CpuProfile }} */ (await cdp('Profiler.stop'));
+  const { profile } = /** @type {{ profile: CpuProfile }} */ (await cdp.call('Profiler.stop'));
   cdp.close();
 
   report(profile);
@@ -109,37 +109,6 @@ try {
  * @typedef {{ id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }} ProfileNode
  * @typedef {{ nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number, endTime: number }} CpuProfile
  */
-
-/** Minimal Chrome DevTools Protocol client. @param {string} url */
-async function devtools(url) {
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  let id = 0;
-  /** @type {Map<number, (value: any) => void>} */
-  const waiting = new Map();
-  socket.on('message', (data) => {
-    const message = JSON.parse(String(data));
-    if (message.id !== undefined)
-      waiting.get(message.id)?.(message.error ? Promise.reject(new Error(message.error.message)) : message.result);
-  });
-  /** @param {string} method @param {object} [params] */
-  const call = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const mine = ++id;
-      const timer = setTimeout(() => reject(new Error(`${method}: no answer within 30 s`)), 30_000);
-      waiting.set(mine, (value) => {
-        clearTimeout(timer);
-        waiting.delete(mine);
-        Promise.resolve(value).then(resolve, reject);
-      });
-      socket.send(JSON.stringify({ id: mine, method, params }));
-    });
-  call.close = () => socket.close();
-  return call;
-}
 
 /** @param {CpuProfile} profile */
 function report(profile) {
