@@ -1,35 +1,11 @@
 // The chat: a late joiner sees the history, in order, once; live messages follow.
 // Your own messages are marked "(you)" by the client ID the server stamped on
 // them, and what you send shows at once as "sending…" until the room has it.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connected,
-  newRoomUrl,
-  screenshot,
-  SOCKET_REFUSED_WHILE_CUT,
-  startDemo,
-  STEP_MS,
-  watchedVisitor,
-  type Demo,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { connected, newRoomUrl, screenshot, STEP_MS, useWatchedDemo } from './harness.ts';
 
-let demo: Demo;
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(() => demo?.stop());
-
-/** Console errors, uncaught exceptions and failed requests of every page in the current test: none expected. */
-let problems: string[] = [];
-/** Set by a test that cuts the network: Chromium logs each socket that could not connect meanwhile. */
-let cutsNetwork = false;
-const visitor = () => watchedVisitor(demo, problems);
-afterEach(() => {
-  const found = problems.filter((problem) => !(cutsNetwork && SOCKET_REFUSED_WHILE_CUT.test(problem)));
-  problems = [];
-  cutsNetwork = false;
-  expect(found).toEqual([]);
-});
+const watched = useWatchedDemo();
+const visitor = watched.visitor;
 
 type Page = import('playwright-core').Page;
 const lines = (page: Page) => page.locator('#log li').allTextContents();
@@ -45,7 +21,7 @@ async function setName(page: Page, name: string): Promise<void> {
 /** Alice opens a new room's chat, Bob follows her link; both named, both connected. */
 async function twoInChat(): Promise<[Page, Page]> {
   const alice = await visitor();
-  await newRoomUrl(alice, demo.url);
+  await newRoomUrl(alice, watched.demo.url);
   await alice.getByRole('link', { name: 'chat' }).click();
   await connected(alice);
   await setName(alice, 'Alice');
@@ -59,7 +35,7 @@ async function twoInChat(): Promise<[Page, Page]> {
 describe('chat', () => {
   it('shows a late joiner the history, then live messages both ways, each marking its own', async () => {
     const alice = await visitor();
-    await newRoomUrl(alice, demo.url);
+    await newRoomUrl(alice, watched.demo.url);
     await alice.getByRole('link', { name: 'chat' }).click();
     await connected(alice);
     await setName(alice, 'Alice');
@@ -116,8 +92,7 @@ describe('chat', () => {
     await expect.poll(() => lines(bob), { timeout: STEP_MS }).toEqual(['Alice before']);
     await expect.poll(() => lines(alice), { timeout: STEP_MS }).toEqual(['Alice (you) before']);
 
-    cutsNetwork = true;
-    demo.network.cut();
+    watched.cutNetwork();
     await alice.locator('#status[data-status="reconnecting"]').waitFor();
     await say(alice, 'while offline');
     await say(alice, 'still offline');
@@ -127,7 +102,7 @@ describe('chat', () => {
     expect(await alice.locator('#text').inputValue()).toBe('');
     await screenshot(alice, 'chat-pending');
 
-    demo.network.restore();
+    watched.demo.network.restore();
     await Promise.all([connected(alice), connected(bob)]);
     await say(alice, 'after');
     await say(bob, 'welcome back');

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startServer, type TestServer } from '../e2e/server.ts';
 import { startProxy, type Proxy as NetworkProxy } from './proxy.ts';
 
@@ -120,4 +121,40 @@ export async function watchedVisitor(demo: Demo, problems: string[]): Promise<Pa
   watchProblems(page, problems);
   page.context().on('page', (opened) => watchProblems(opened, problems));
   return page;
+}
+
+/**
+ * For a test file: the demo, started once, and visitors whose pages are watched (watchProblems).
+ * Each test fails on any problem its pages had, except the socket refusals Chromium logs after
+ * that test called `cutNetwork()`.
+ */
+export function useWatchedDemo() {
+  let demo: Demo | undefined;
+  let problems: string[] = [];
+  let cut = false;
+  beforeAll(async () => {
+    demo = await startDemo();
+  });
+  afterAll(() => demo?.stop());
+  afterEach(() => {
+    const found = problems.filter((problem) => !(cut && SOCKET_REFUSED_WHILE_CUT.test(problem)));
+    problems = [];
+    cut = false;
+    expect(found).toEqual([]);
+  });
+  const started = (): Demo => {
+    if (!demo) throw new Error('the demo is not started: call useWatchedDemo() at the top of the file');
+    return demo;
+  };
+  return {
+    get demo(): Demo {
+      return started();
+    },
+    visitor: (): Promise<Page> => watchedVisitor(started(), problems),
+    /** Cuts the demo's network; the sockets Chromium then fails to open are expected. */
+    cutNetwork(): void {
+      cut = true;
+      started().network.cut();
+    },
+  };
 }

@@ -1,22 +1,10 @@
 // The presence list on the shareable room page: joins and leaves, including
 // a tab that is simply closed (the server notices the socket closing).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connected, newRoomUrl, screenshot, startDemo, STEP_MS, watchedVisitor, type Demo } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { connected, newRoomUrl, screenshot, STEP_MS, useWatchedDemo } from './harness.ts';
 
-let demo: Demo;
-beforeAll(async () => {
-  demo = await startDemo();
-});
-afterAll(() => demo?.stop());
-
-/** Console errors, uncaught exceptions and failed requests of every page in the current test: none expected. */
-let problems: string[] = [];
-const visitor = () => watchedVisitor(demo, problems);
-afterEach(() => {
-  const found = problems;
-  problems = [];
-  expect(found).toEqual([]);
-});
+const watched = useWatchedDemo();
+const visitor = watched.visitor;
 
 type Page = import('playwright-core').Page;
 const names = (page: Page) => page.locator('#people li').allTextContents();
@@ -29,7 +17,7 @@ async function setName(page: Page, name: string): Promise<void> {
 describe('presence list', () => {
   it('updates on join, on leaving for another page, and when a page is closed', async () => {
     const alice = await visitor();
-    const roomUrl = await newRoomUrl(alice, demo.url);
+    const roomUrl = await newRoomUrl(alice, watched.demo.url);
     await connected(alice);
     await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/^guest-\w+ \(you\)$/)]);
     const aliceName = (await names(alice))[0]!.replace(' (you)', '');
@@ -67,7 +55,7 @@ describe('presence list', () => {
 
   it('shows the name a visitor chose, everywhere and after a reload, cut to 40 characters', async () => {
     const alice = await visitor();
-    const roomUrl = await newRoomUrl(alice, demo.url);
+    const roomUrl = await newRoomUrl(alice, watched.demo.url);
     await connected(alice);
     const bob = await visitor();
     await bob.goto(roomUrl);
