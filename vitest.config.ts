@@ -70,6 +70,8 @@ export default defineConfig({
                 REFUSALS_BEFORE_CLOSE: '10',
                 ROOM_PUBLISHES_PER_SECOND: '8',
                 ROOM_DELIVERIES_PER_SECOND: '20',
+                // The key test/worker-access/tokens.ts signs with: connects with tokens are limited per user.
+                AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]',
               },
             },
           }),

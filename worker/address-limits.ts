@@ -24,6 +24,16 @@ export const ADDRESS_HEADER = 'x-edgeroom-address';
 export const clientAddress = (c: Context<App>): string => c.req.header('cf-connecting-ip') ?? 'local';
 
 /**
+ * The limiter key of a connect whose token was verified: its user, wherever it
+ * connects from. One address may hide hundreds of people (an office NAT, a
+ * carrier's CGNAT), who after a deploy all reconnect at once; counted per
+ * address they would share one budget and wait tens of seconds. A user is one
+ * person, and only the operator can mint users. Addresses hold no ':', so
+ * this never names one.
+ */
+export const userLimitKey = (user: string): string => `user:${user}`;
+
+/**
  * How long a refused request is held before its answer. A client that floods
  * with a fixed number of requests in flight is slowed to that many per second,
  * and while held, a request costs no CPU; answered at once, it would be resent
@@ -34,11 +44,14 @@ export const REFUSAL_DELAY_MS = 1000;
 /**
  * True when the caller is under the limit (or the limits are off, or the
  * binding is absent). A refusal resolves only after REFUSAL_DELAY_MS.
+ *
+ * The caller is its address unless `key` names it otherwise: connects that
+ * carry a verified token are counted per user (userLimitKey).
  */
-export async function withinAddressLimit(c: Context<App>, name: LimiterName): Promise<boolean> {
+export async function withinAddressLimit(c: Context<App>, name: LimiterName, key?: string): Promise<boolean> {
   const limiter = c.env[name] as RateLimit | undefined;
   if (!limiter || (c.env.ADDRESS_LIMITS as string) === 'off') return true;
-  const address = clientAddress(c);
+  const address = key ?? clientAddress(c);
   const success = smoothed(name, address) && (await limiter.limit({ key: address })).success;
   // Jittered (0.5–1.5 × the delay), so refusals held together are not all answered together.
   if (!success) await new Promise((resolve) => setTimeout(resolve, REFUSAL_DELAY_MS * (0.5 + Math.random())));

@@ -21,6 +21,7 @@ import {
   ADDRESS_WINDOW_SECONDS,
   clientAddress,
   refusedSocket,
+  userLimitKey,
   withinAddressLimit,
 } from './address-limits.ts';
 import { limitsFrom } from './config.ts';
@@ -43,11 +44,11 @@ class ApiError extends HTTPException {
   }
 }
 
-const tooManyFromAddress = (what: string) =>
+const tooMany = (what: string, from: 'address' | 'user' = 'address') =>
   new ApiError(
     429,
     'rate_limited',
-    `Too many ${what} from this address; try again in ${ADDRESS_WINDOW_SECONDS} s`,
+    `Too many ${what} from this ${from}; try again in ${ADDRESS_WINDOW_SECONDS} s`,
     ADDRESS_WINDOW_SECONDS,
   );
 
@@ -116,7 +117,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
       // The demo pages: `/` makes a room and sends the browser to its shareable
       // URL; every browser that opens that URL joins the same room.
       .get('/', async (c) => {
-        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooMany('new rooms');
         c.header('cache-control', 'no-store');
         return c.redirect(`${prefixOf(c)}/r/${newRoomId()}`, 302);
       })
@@ -137,7 +138,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
       .get('/lib/*', (c) => demoFile(c, c.req.path.slice(prefixOf(c).length)) ?? c.notFound())
       .all('/lib/*', wrongMethod(ALLOW.get))
       .post('/new', async (c) => {
-        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooManyFromAddress('new rooms');
+        if (!(await withinAddressLimit(c, 'NEW_ROOM_LIMITER'))) throw tooMany('new rooms');
         // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
         const text = await c.req.text();
         if (text.length > NEW_ROOM_BODY_BYTES) {
@@ -196,16 +197,21 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
           throw new ApiError(426, 'bad_message', 'This endpoint is a WebSocket: send Upgrade: websocket');
         }
-        if (!(await withinAddressLimit(c, 'CONNECT_LIMITER'))) {
+        // The gate first, so that a verified token is limited per user, not per address
+        // (userLimitKey). Everything else, a refused token included, counts against its address.
+        const gate = await admit(c, c.req.param('id'));
+        const user = gate.ok ? gate.grant?.user : undefined;
+        // Echoed even on a refusal: a browser fails a handshake that drops it, and would see 1006, not why.
+        const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
+        if (!(await withinAddressLimit(c, 'CONNECT_LIMITER', user === undefined ? undefined : userLimitKey(user)))) {
           return refusedSocket(
             CLOSE_CODES.rateLimited,
-            `too many connects from this address: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`,
+            `too many connects from this ${user === undefined ? 'address' : 'user'}: reconnect after ${RATE_LIMITED_BACKOFF_MS} ms`,
+            protocol,
           );
         }
-        const protocol = offersSubprotocol(c.req.raw) ? SUBPROTOCOL : undefined;
         if (!originAllowed(c.env, c.req.header('origin')))
           return refusedSocket(CLOSE_CODES.forbidden, 'Origin not allowed', protocol);
-        const gate = await admit(c, c.req.param('id'));
         if (!gate.ok) return refusedSocket(AUTH_CLOSE_CODES[gate.code], gate.message, protocol);
         const forwarded = new Request(c.req.raw);
         // These headers are the Worker's word to the room: never what a client sent.
@@ -229,8 +235,12 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         },
         async (c) => {
           const stub = roomStub(c);
-          if (!(await withinAddressLimit(c, 'SEND_LIMITER'))) throw tooManyFromAddress('sends');
+          // As for connects: a verified token counts per user (a backend posting for many rooms
+          // from one address), anything else per address.
           const gate = await admit(c, c.req.param('id'));
+          const user = gate.ok ? gate.grant?.user : undefined;
+          if (!(await withinAddressLimit(c, 'SEND_LIMITER', user === undefined ? undefined : userLimitKey(user))))
+            throw tooMany('sends', user === undefined ? 'address' : 'user');
           if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
           const client = c.req.query('client');
           if (client !== undefined && !HttpClient.safeParse(client).success) {
