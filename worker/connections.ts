@@ -80,6 +80,8 @@ export class Connection implements Batched {
   #dropped = false;
   /** Since when it has been more than maxSocketBacklogBytes behind (a socket that reports receipts). */
   #overSince: number | undefined;
+  /** Ends the grace that began at #overSince (see #tooSlow). */
+  #graceEnd: ReturnType<typeof setTimeout> | null = null;
   #turns: Turns;
   /** The turn of its last live frame, and what it held unread before that turn's first one. */
   #turn = -1;
@@ -146,16 +148,20 @@ export class Connection implements Batched {
   sendFrame(frame: Frame, wide = false): void {
     if (this.#dropped) return;
     const length = frameLength(frame);
-    if (this.a.acks && this.#tooSlow(length)) {
-      this.#dropped = true;
-      this.#behind = [];
-      this.#queued = 0;
-      return this.#onSlow(this);
-    }
+    if (this.a.acks && this.#tooSlow(length)) return this.#drop();
     if (this.#behind.length > 0) {
       this.#behind.push(frame);
       this.#queued += length;
     } else this.#deliver(frame, wide);
+  }
+
+  /** Too slow: nothing more is sent to it, what waits for it is let go, and the room closes it. */
+  #drop(): void {
+    clearTimeout(this.#graceEnd);
+    this.#dropped = true;
+    this.#behind = [];
+    this.#queued = 0;
+    this.#onSlow(this);
   }
 
   /** What the room holds for this socket: sent and not acknowledged, held for this turn's batch, queued behind a replay. */
@@ -182,14 +188,25 @@ export class Connection implements Batched {
     if (unread + length <= bound) return false;
     if (this.#beforeTurn > bound * BACKLOG_HARD_FACTOR) return true;
     const now = Date.now();
-    this.#overSince ??= now;
-    return now - this.#overSince > this.#limits.slowConsumerSeconds * 1000;
+    const grace = this.#limits.slowConsumerSeconds * 1000;
+    if (this.#overSince === undefined) {
+      this.#overSince = now;
+      // Checked again when the grace ends, whether or not anything more is sent by then:
+      // a room that goes quiet must not leave a reader that stopped holding its backlog.
+      this.#graceEnd = setTimeout(() => {
+        if (!this.#dropped && this.ws.readyState <= 1 && this.#unread() > bound) this.#drop();
+      }, grace + 1);
+    }
+    return now - this.#overSince > grace;
   }
 
   /** A receipt: the client's running total received. Returns why it is refused, if it is. */
   ack(received: number): string | undefined {
     const refused = this.backlog.ack(received);
-    if (this.#unread() <= this.#limits.maxSocketBacklogBytes) this.#overSince = undefined;
+    if (this.#unread() <= this.#limits.maxSocketBacklogBytes) {
+      this.#overSince = undefined;
+      clearTimeout(this.#graceEnd);
+    }
     if (this.#waiting && !this.#mustWait()) {
       this.#waiting = false;
       this.#pump();

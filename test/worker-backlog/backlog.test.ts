@@ -89,6 +89,28 @@ describe('slow consumers', () => {
     expect(p.ws.readyState).toBe(WebSocket.OPEN);
   }, 20_000);
 
+  it('closes a socket left past the bound when the grace ends, even if the room sends nothing more', async () => {
+    const room = freshRoom();
+    const silent = await subscriber(room, 'feed', undefined);
+    const acking = await subscriber(room, 'feed', ACK_EVERY);
+    await silent.s.drain();
+    await acking.s.drain();
+    // Twice the bound, under the hard cap, and then a quiet room: no later send can find it too slow.
+    const started = Date.now();
+    const p = await publish(room, 'feed', 2 * (BOUND / 1024));
+    const closed = await Promise.race([
+      silent.s.closed,
+      new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+    ]);
+    expect(closed).toMatchObject({ code: 4291 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(silent.r.total).toBeLessThan(HARD);
+    // The reader that acks was within the bound all along: it keeps its socket and every value.
+    expect(await collect(acking.s, 2 * (BOUND / 1024))).toEqual(range(0, 2 * (BOUND / 1024)));
+    expect(acking.s.ws.readyState).toBe(WebSocket.OPEN);
+    expect(p.ws.readyState).toBe(WebSocket.OPEN);
+  }, 20_000);
+
   it('closes at once, without the grace, a socket past four times the bound before a turn, and sends it nothing more', async () => {
     const room = freshRoom();
     const silent = await subscriber(room, 'feed', undefined);
