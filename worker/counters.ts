@@ -86,7 +86,7 @@ export class OriginCounters {
     const hwm = this.#hwm(origin);
     let delta = bytes;
     if (hwm === undefined) {
-      delta += bytes + this.#forgetIdle(now);
+      delta += bytes;
       this.#sql.exec('INSERT INTO origins (origin, hwm, at) VALUES (?, ?, ?)', origin, n, now);
     } else {
       this.#sql.exec('UPDATE origins SET hwm = max(hwm, ?), at = ? WHERE origin = ?', n, now, origin);
@@ -112,21 +112,19 @@ export class OriginCounters {
       .one().b;
   }
 
-  wipe(): void {
-    this.#sql.exec('DELETE FROM origins');
-    this.#sql.exec('DELETE FROM origin_msgs');
-  }
-
-  #hwm(origin: string): number | undefined {
-    return this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
+  /** True when the room remembers nothing of this origin. */
+  isNew(origin: string): boolean {
+    return this.#hwm(origin) === undefined;
   }
 
   /**
    * Forgets a few origins that made no counted push for the retention period, so a
    * room that stays busy (and is never wiped) does not keep every origin it ever saw.
-   * A conforming client never resends a push that old. Returns the bytes freed, negated.
+   * Called before a new origin is recorded: each new one makes room for itself, even
+   * at maxRoomBytes. A conforming client never resends a push that old. Returns the
+   * change in bytes (≤ 0).
    */
-  #forgetIdle(now: number): number {
+  forgetIdle(now = Date.now()): number {
     let delta = 0;
     const idle = this.#sql
       .exec<{ origin: string }>(
@@ -141,5 +139,14 @@ export class OriginCounters {
       delta -= (rows + 1) * rowBytes(origin);
     }
     return delta;
+  }
+
+  wipe(): void {
+    this.#sql.exec('DELETE FROM origins');
+    this.#sql.exec('DELETE FROM origin_msgs');
+  }
+
+  #hwm(origin: string): number | undefined {
+    return this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
   }
 }

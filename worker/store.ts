@@ -242,6 +242,7 @@ export class Store {
     counted?: Counted,
   ): Applied {
     const all = this.#all();
+    if (counted !== undefined && this.#counters.isNew(counted.origin)) this.#forgetIdleOrigins();
     const remember = (seq: number): void => {
       if (msgKey !== undefined) this.#remember(msgKey, seq);
       if (counted !== undefined) this.#count(counted, seq);
@@ -550,6 +551,16 @@ export class Store {
       `The room holds ${held} of ${maxRoom} bytes (maxRoomBytes); this write needs ${more} more`,
       'room_storage_full',
     );
+  }
+
+  /** Forgets origins idle for the retention period (counters.ts), in a transaction of its own. */
+  #forgetIdleOrigins(): void {
+    const freed = this.#storage.transactionSync(() => {
+      const delta = this.#counters.forgetIdle();
+      if (delta !== 0) this.#setMeta('counter_bytes', this.#counterBytes + delta);
+      return delta;
+    });
+    this.#counterBytes += freed;
   }
 
   /** Records a counted push in its transaction; the bytes it adds are stored with it. */
