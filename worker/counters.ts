@@ -35,7 +35,7 @@ const ROW_OVERHEAD = 16;
 /** Idle origins forgotten per new origin: enough to keep up, since each new origin adds one. */
 const FORGET_PER_NEW = 4;
 
-export const rowBytes = (origin: string): number => utf8Length(origin) + ROW_OVERHEAD;
+const rowBytes = (origin: string): number => utf8Length(origin) + ROW_OVERHEAD;
 
 export class OriginCounters {
   #sql: SqlStorage;
