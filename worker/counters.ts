@@ -20,8 +20,13 @@ export interface Counted {
   n: number;
 }
 
+/** A counted push not applied yet, with its origin's high-water mark when it was looked up (none: a new origin). */
+export interface Unseen extends Counted {
+  hwm: number | undefined;
+}
+
 /** What a counted push is to the room: new, applied before (at `seq`), or too old to tell. */
-export type Seen = { applied: false } | { applied: true; seq: number } | 'expired';
+export type Seen = ({ applied: false } & Unseen) | { applied: true; seq: number } | 'expired';
 
 export const COUNTER_TABLES = `
 CREATE TABLE IF NOT EXISTS origins (origin TEXT PRIMARY KEY, hwm INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
@@ -48,13 +53,13 @@ export class OriginCounters {
   }
 
   seen({ origin, n }: Counted): Seen {
-    const hwm = this.#hwm(origin);
-    if (hwm === undefined) return { applied: false };
+    const hwm = this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
+    if (hwm === undefined) return { applied: false, origin, n, hwm };
     if (n <= hwm - ORIGIN_WINDOW) return 'expired';
     const seq = this.#sql
       .exec<{ seq: number }>('SELECT seq FROM origin_msgs WHERE origin = ? AND n = ?', origin, n)
       .toArray()[0]?.seq;
-    return seq === undefined ? { applied: false } : { applied: true, seq };
+    return seq === undefined ? { applied: false, origin, n, hwm } : { applied: true, seq };
   }
 
   /**
@@ -62,9 +67,8 @@ export class OriginCounters {
    * origin if it is new, and one for `n`, less what pruning below the window frees.
    * `exact` counts the pruned rows too (a read of the window), for a room near its cap.
    */
-  growth({ origin, n }: Counted, exact: boolean): number {
+  growth({ origin, n, hwm }: Unseen, exact: boolean): number {
     const bytes = rowBytes(origin);
-    const hwm = this.#hwm(origin);
     if (hwm === undefined) return 2 * bytes;
     if (!exact || n <= hwm) return bytes;
     const pruned = this.#sql
@@ -78,12 +82,12 @@ export class OriginCounters {
   }
 
   /**
-   * Records a counted push applied at `seq`. Call inside the push's transaction.
-   * Returns the change in the bytes the room's counters hold.
+   * Records a counted push applied at `seq`, as `seen` found it (nothing was written
+   * in between). Call inside the push's transaction. Returns the change in the bytes
+   * the room's counters hold.
    */
-  record({ origin, n }: Counted, seq: number, now = Date.now()): number {
+  record({ origin, n, hwm }: Unseen, seq: number, now = Date.now()): number {
     const bytes = rowBytes(origin);
-    const hwm = this.#hwm(origin);
     let delta = bytes;
     if (hwm === undefined) {
       delta += bytes;
@@ -110,11 +114,6 @@ export class OriginCounters {
            SELECT origin FROM origins UNION ALL SELECT origin FROM origin_msgs)`,
       )
       .one().b;
-  }
-
-  /** True when the room remembers nothing of this origin. */
-  isNew(origin: string): boolean {
-    return this.#hwm(origin) === undefined;
   }
 
   /**
@@ -144,9 +143,5 @@ export class OriginCounters {
   wipe(): void {
     this.#sql.exec('DELETE FROM origins');
     this.#sql.exec('DELETE FROM origin_msgs');
-  }
-
-  #hwm(origin: string): number | undefined {
-    return this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
   }
 }
