@@ -52,6 +52,7 @@ export class OriginCounters {
     this.#idleMs = idleSeconds * 1000;
   }
 
+  /** Whether this (origin, n) was applied, and at what seq; new (with its origin's mark); or `expired`. */
   seen({ origin, n }: Counted): Seen {
     const hwm = this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
     if (hwm === undefined) return { applied: false, origin, n, hwm };
@@ -106,7 +107,7 @@ export class OriginCounters {
     return delta;
   }
 
-  /** Bytes every counter row in the room counts: read after a migration, or to check the running total. */
+  /** Bytes every counter row in the room counts, counted from the rows: for tests of the running total. */
   countBytes(): number {
     return this.#sql
       .exec<{ b: number }>(
