@@ -1,3 +1,4 @@
+import type { ClientMessageInput } from '../protocol/messages.ts';
 import type { Peer } from '../protocol/shapes.ts';
 import type { RoomError } from './errors.ts';
 
@@ -88,6 +89,28 @@ export interface RoomOptions {
   roster?: boolean;
   /** For tests: the jitter source. */
   random?: () => number;
+  /**
+   * Where unacknowledged publishes wait, by ID, in send order (edgeroom/offline passes one
+   * that keeps them on disk). The room sets an entry before it sends its frame, deletes it
+   * on the frame's ack or error, and sends at each (re)connect the entries not sent on the
+   * current socket, in order: entries put here before `connect` are resent with their frames
+   * as they are. `close()` rejects every entry and deletes none.
+   */
+  outbox?: Map<string, Publish>;
+}
+
+/** A frame that costs a token of the server's publish bucket: a push or a dm. */
+export interface Outgoing {
+  frame: ClientMessageInput & { type: 'push' | 'dm' };
+  /** The socket it went out on: one not sent on the current socket is due. */
+  ws?: unknown;
+}
+
+/** A publish waiting for its acknowledgement: an entry of `RoomOptions.outbox`. */
+export interface Publish extends Outgoing {
+  frame: ClientMessageInput & { type: 'push' };
+  resolve(seq: number): void;
+  reject(error: RoomError): void;
 }
 
 /** One room, reconnecting until `close()`. */
