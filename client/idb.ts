@@ -15,52 +15,46 @@ export type StoreName = 'outbox' | 'cache';
 /** Runs `work` in a transaction of `store`; settles with its request's result when the transaction commits, or with the transaction's error. */
 export type Run = <T>(store: StoreName, mode: IDBTransactionMode, work: Work<T>) => Promise<T>;
 /** What a transaction does: its requests; the result is the returned one's (a structural type: IDBRequest<T> is invariant). */
-export type Work<T> = (store: IDBObjectStore) => { readonly result: T; readonly error: DOMException | null } | undefined;
+export type Work<T> = (
+  store: IDBObjectStore,
+) => { readonly result: T; readonly error: DOMException | null } | undefined;
 
 /**
  * @example
  * const run = database(indexedDB);
  * await run('outbox', 'readwrite', (s) => s.put(record, key));
  */
-export function database(factory: IDBFactory, name = DATABASE): Run {
+export function database(factory: IDBFactory): Run {
   let open: IDBDatabase | undefined;
   let opening: Promise<IDBDatabase> | undefined;
 
   const connect = (): Promise<IDBDatabase> =>
     (opening ??= new Promise((resolve, reject) => {
-      const request = factory.open(name, 1);
+      const request = factory.open(DATABASE, 1);
       request.onupgradeneeded = () => {
-        request.result.createObjectStore('outbox');
-        request.result.createObjectStore('cache');
+        for (const name of ['outbox', 'cache']) request.result.createObjectStore(name);
       };
       request.onsuccess = () => {
         const db = (open = request.result);
         db.onclose = db.onversionchange = () => {
           db.close();
-          if (open === db) open = opening = undefined;
+          open = opening = undefined;
         };
         resolve(db);
       };
-      request.onerror = () => {
-        opening = undefined;
-        reject(request.error);
-      };
+      // No IndexedDB here (some private modes): every call fails with this error.
+      request.onerror = () => reject(request.error);
     }));
 
-  const run = <T>(
-    store: StoreName,
-    mode: IDBTransactionMode,
-    work: Work<T>,
-    again = true,
-  ): Promise<T> =>
+  const run = <T>(store: StoreName, mode: IDBTransactionMode, work: Work<T>, again = true): Promise<T> =>
     new Promise((resolve, reject) => {
       const go = (db: IDBDatabase): void => {
         try {
           const tx = db.transaction(store, mode);
           const request = work(tx.objectStore(store));
           tx.oncomplete = () => resolve(request?.result as T);
-          // A failed request aborts its transaction (a full quota among them: QuotaExceededError).
-          tx.onabort = () => reject(tx.error ?? request?.error);
+          // A failed request aborts its transaction with its error (a full quota: QuotaExceededError).
+          tx.onabort = () => reject(tx.error);
         } catch (error) {
           if (!again || (error as DOMException).name !== 'InvalidStateError') return reject(error);
           open = opening = undefined;

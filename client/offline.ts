@@ -1,8 +1,8 @@
 /**
- * edgeroom/offline: publishes that survive a reload, and subjects rendered from
- * disk before the socket opens. Opt-in IndexedDB persistence around the core
- * client (`connect`), through its `outbox` option. A separate entry (served to
- * browsers as `/lib/offline.js`), so the core stays within its size budget.
+ * edgeroom/offline: publishes that survive a reload. Opt-in IndexedDB
+ * persistence of the core client's outbox (its `outbox` option). A separate
+ * entry (served to browsers as `/lib/offline.js`), so the core stays within its
+ * size budget; the cache of subjects is another (client/cache.ts).
  * See docs/client.md, "Offline outbox and cache".
  */
 import type { RoomError } from './errors.ts';
@@ -10,7 +10,7 @@ import { database, type Run, type StoreName, type Work } from './idb.ts';
 import { randomId } from './ids.ts';
 import { connect, socketUrl } from './index.ts';
 import type { RoomAddress } from './url.ts';
-import type { Listener, Publish, Room, RoomEvents, RoomOptions, SubscribeOptions } from './types.ts';
+import type { Publish, Room, RoomEvents, RoomOptions } from './types.ts';
 
 /**
  * Most publishes one outbox holds, and the widest span of counters it may have
@@ -19,8 +19,6 @@ import type { Listener, Publish, Room, RoomEvents, RoomOptions, SubscribeOptions
  * as importing it would bundle every limit).
  */
 export const OUTBOX_LIMIT = 1000;
-/** Values kept per subject in the cache, by default: the newest ones. */
-export const CACHE_LIMIT = 100;
 
 /** A push as the outbox sends it: counted (`n`, `origin`), so the server drops its resends however busy the room. */
 type Frame = Publish['frame'] & { n?: number; origin?: string };
@@ -29,12 +27,6 @@ interface Saved {
   frame: Frame;
   /** When it was published (ms since the epoch): older than the room's retention, it waits for the app. */
   at: number;
-}
-/** What the cache store holds, under the key [socket URL, subject]. */
-interface Cached {
-  subject: string;
-  seq?: number;
-  values: { value: unknown; seq: number; client?: string; own: boolean }[];
 }
 
 /** A publish from an earlier page load, older than the room's retention: the server may have forgotten that it applied it. */
@@ -64,8 +56,6 @@ export interface OfflineEvents extends RoomEvents {
 export interface OfflineOptions extends RoomOptions {
   /** The room's retention, in seconds (its `retentionSeconds`). Outbox records older than it raise `expired`. Default 86,400. */
   retentionSeconds?: number;
-  /** Values cached per subject (the newest). 0: no cache. Default 100. */
-  cache?: number;
   /** For tests: the IndexedDB to use. Defaults to `globalThis.indexedDB`. */
   indexedDB?: IDBFactory;
 }
@@ -73,41 +63,44 @@ export interface OfflineOptions extends RoomOptions {
 export interface OfflineRoom extends Omit<Room, 'on'> {
   /** Publishes waiting for an acknowledgement, as `pending` reports them. */
   readonly pending: number;
-  /** Whether the outbox and cache reach IndexedDB; false: in memory only, lost with the page. */
+  /** Whether the outbox reaches IndexedDB; false: in memory only, lost with the page. */
   readonly persisted: boolean;
   on<E extends keyof OfflineEvents>(event: E, listener: (value: OfflineEvents[E]) => void): () => void;
 }
 
 /**
- * `connect`, with an outbox and a cache on disk. Resolves once the records of
+ * `connect`, with its outbox on disk. Resolves once the records of
  * earlier page loads are read, before the socket opens.
  *
  * @example
  * const room = await connectOffline(url);
  * room.on('pending', (n) => (badge.textContent = `${n} unsent`));
- * room.subscribe('todo', render, { last: 50 }); // the cached values at once, then what changed
  * room.append('todo', { text: 'works offline' });
  */
 export async function connectOffline(address: RoomAddress, options: OfflineOptions = {}): Promise<OfflineRoom> {
   const url = socketUrl(address);
-  const { retentionSeconds = 86_400, cache: cacheLimit = CACHE_LIMIT, indexedDB = globalThis.indexedDB } = options;
-  const handlers: Record<string, Set<(value: unknown) => void>> = {};
-  const emit = (event: string, value: unknown): void => handlers[event]?.forEach((handler) => handler(value));
+  const { retentionSeconds = 86_400, indexedDB = globalThis.indexedDB } = options;
+  // The events of this entry; the rest are the core's.
+  const handlers: Record<string, Set<(value: unknown) => void>> = {
+    pending: new Set(),
+    recovered: new Set(),
+    expired: new Set(),
+    storage: new Set(),
+  };
+  const emit = (event: string, value: unknown): void => handlers[event]!.forEach((handler) => handler(value));
   // Nothing has been returned to listen yet: what the start found is told a task later.
   const later = (event: string, value: unknown) => setTimeout(emit, 0, event, value);
   let run: Run | undefined = indexedDB && database(indexedDB);
   /** A write; a failure (a full quota) is told, and the room goes on in memory. */
   const store = (name: StoreName, work: Work<unknown>): void =>
     void run?.(name, 'readwrite', work).catch((error) => emit('storage', error));
+  const forget = (frame: Frame) => store('outbox', (s) => s.delete([url, frame.origin!, frame.n!]));
 
   // This room's records: keys [url] < [url, …] < [url, []] (an array sorts after every string and number).
-  const mine = (s: IDBObjectStore) => s.getAll(IDBKeyRange.bound([url], [url, []]));
   let saved: Saved[] | undefined;
-  let cached: Cached[] | undefined;
   let failure: unknown = new Error('IndexedDB is unavailable');
   try {
-    saved = await run?.('outbox', 'readonly', mine);
-    cached = await run?.('cache', 'readonly', mine);
+    saved = await run?.('outbox', 'readonly', (s) => s.getAll(IDBKeyRange.bound([url], [url, []])));
   } catch (error) {
     run = undefined;
     failure = error;
@@ -116,7 +109,7 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
 
   // This tab's origin and counter, kept across its reloads. A duplicated tab copies
   // them; the Web Lock each live tab holds on its origin tells it to take a new one.
-  const key = 'edgeroom.outbox.' + url;
+  const key = `edgeroom.outbox.${url}`;
   let session: Storage | undefined;
   try {
     session = globalThis.sessionStorage;
@@ -125,22 +118,16 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
   }
   let [origin, n = 0] = JSON.parse(session?.getItem(key) ?? '[]') as [string?, number?];
   const locks = globalThis.navigator?.locks;
-  const held = new Map<string, Promise<boolean>>();
+  const held: Record<string, Promise<boolean>> = {};
   const releases: (() => void)[] = [];
   /** Takes an origin's lock if no live tab holds it, and keeps it until `close()` (or the page's end). */
-  const claim = (name: string) => {
-    let got = held.get(name);
-    if (!got) {
-      got = new Promise<boolean>((resolve) =>
-        locks.request(`edgeroom-outbox:${name}`, { ifAvailable: true }, (lock) => {
-          resolve(!!lock);
-          return lock && new Promise<void>((release) => releases.push(release));
-        }),
-      );
-      held.set(name, got);
-    }
-    return got;
-  };
+  const claim = (name: string) =>
+    (held[name] ??= new Promise<boolean>((resolve) =>
+      locks.request(`edgeroom-outbox:${name}`, { ifAvailable: true }, (lock) => {
+        resolve(!!lock);
+        return lock && new Promise<void>((release) => releases.push(release));
+      }),
+    ));
   // Without Web Locks a duplicated tab cannot be told from a reload: a new origin
   // each load, so that two tabs never mint the same counter. The old one's records are still ours to resend.
   const previous = origin;
@@ -170,8 +157,8 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
       return this;
     }
     delete(id: string) {
-      const frame = this.get(id)?.frame as Frame | undefined;
-      frame && store('outbox', (s) => s.delete([url, frame.origin!, frame.n!]));
+      const publish = this.get(id);
+      publish && forget(publish.frame);
       const deleted = super.delete(id);
       deleted && emit('pending', super.size);
       return deleted;
@@ -182,34 +169,36 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
     /** What the core compares with its `queueLimit`: the span of counters unacknowledged, if wider than the count. */
     get size() {
       let low = n + 1;
-      for (const { frame } of this.values()) if ((frame as Frame).origin === origin) low = Math.min(low, (frame as Frame).n!);
+      for (const { frame } of this.values())
+        if ((frame as Frame).origin === origin) low = Math.min(low, (frame as Frame).n!);
       return Math.max(super.size, n + 1 - low);
     }
   })();
 
-  const now = Date.now();
   for (const record of saved ?? []) {
     const { frame, at } = record;
     const { key: subject, value, action } = frame;
     const id = frame.id!;
-    const forget = () => void store('outbox', (s) => s.delete([url, frame.origin!, frame.n!]));
     // Ours if no live tab holds its origin's lock (this one took it: the origin of this tab
     // or of a closed one). Without Web Locks, only those of this tab's previous load.
     if (!(locks ? await claim(frame.origin!) : frame.origin === previous)) continue;
     if (frame.origin === origin) n = Math.max(n, frame.n!);
-    if (at < now - retentionSeconds * 1000) {
+    if (at < Date.now() - retentionSeconds * 1000) {
       later('expired', {
         id,
         subject,
         value,
         at,
         resend() {
-          forget();
+          forget(frame);
           return action.type === 'compact'
             ? room.compact(subject, action.seq, value)
-            : room[({ relay: 'publish', replace: 'set', append: 'append' } as const)[action.type]](subject, value);
+            : room[({ relay: 'publish', replace: 'set' } as const)[action.type as 'relay'] ?? action.type](
+                subject,
+                value,
+              );
         },
-        drop: forget,
+        drop: () => forget(frame),
       } satisfies ExpiredPublish);
     } else {
       outbox.set(id, {
@@ -220,54 +209,33 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
     }
   }
 
-  const room = connect(address, { ...options, outbox, queueLimit: Math.min(options.queueLimit ?? OUTBOX_LIMIT, OUTBOX_LIMIT) });
-  const subjects = new Map((cached ?? []).map((entry) => [entry.subject, entry]));
-  const dirty = new Set<Cached>();
-  const save = () => {
-    store('cache', (s) => {
-      for (const entry of dirty) s.put(entry, [url, entry.subject]);
-      dirty.clear();
-      return undefined;
-    });
-  };
+  const room = connect(address, {
+    ...options,
+    outbox,
+    queueLimit: Math.min(options.queueLimit ?? OUTBOX_LIMIT, OUTBOX_LIMIT),
+  });
 
-  return Object.create(room, {
-    pending: { get: () => outbox.count },
-    // What it did not send stays on disk, for the next page load or another tab (the locks go).
-    close: { value: () => (room.close(), releases.forEach((release) => release())) },
-    persisted: { get: () => !!run },
-    on: {
-      value: (event: string, handler: (value: unknown) => void) => {
-        if (!['pending', 'recovered', 'expired', 'storage'].includes(event)) return room.on(event as 'status', handler);
-        const set = (handlers[event] ??= new Set());
+  // The core room's getters and methods, through the prototype; these four of our own.
+  return Object.setPrototypeOf(
+    {
+      get pending() {
+        return outbox.count;
+      },
+      get persisted() {
+        return !!run;
+      },
+      on(event: string, handler: (value: unknown) => void) {
+        const set = handlers[event];
+        if (!set) return room.on(event as 'status', handler);
         set.add(handler);
         return () => void set.delete(handler);
       },
-    },
-    subscribe: {
-      value: (subject: string, listener: Listener, options: SubscribeOptions = {}) => {
-        const entry = options.seq === undefined && cacheLimit ? subjects.get(subject) : undefined;
-        const kept: Cached = entry ?? { subject, values: [] };
-        subjects.set(subject, kept);
-        for (const message of entry?.values ?? []) listener({ type: 'message', subject, ...message });
-        return room.subscribe(
-          subject,
-          (event) => {
-            if (cacheLimit) {
-              if (event.type === 'reset') kept.values = [];
-              if (event.type === 'message') {
-                const { value, seq, client, own } = event;
-                kept.values = [...kept.values, { value, seq, client, own }].slice(-cacheLimit);
-                kept.seq = seq;
-              }
-              dirty.size || setTimeout(save, 50);
-              dirty.add(kept);
-            }
-            listener(event);
-          },
-          entry?.seq !== undefined ? { seq: entry.seq } : options,
-        );
+      close() {
+        // What it did not send stays on disk, for the next page load or another tab (the locks go).
+        room.close();
+        for (const release of releases) release();
       },
     },
-  }) as OfflineRoom;
+    room,
+  );
 }

@@ -8,6 +8,7 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase, IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RoomError } from '../../client/index.ts';
+import { withCache } from '../../client/cache.ts';
 import {
   connectOffline,
   OUTBOX_LIMIT,
@@ -83,10 +84,10 @@ function closePage(room: OfflineRoom, published: Promise<unknown>[] = []): void 
   room.close();
 }
 
-type Record = { frame: { [field: string]: unknown }; at: number };
+type Saved = { frame: { [field: string]: unknown }; at: number };
 
 /** What the outbox store holds, read through a connection of the test's own. */
-async function stored(): Promise<Record[]> {
+async function stored(): Promise<Saved[]> {
   const db = await openOwn();
   try {
     return await readAll(db);
@@ -96,7 +97,7 @@ async function stored(): Promise<Record[]> {
 }
 
 /** Starts its transaction at once: it sees every write whose transaction was made before it. */
-const readAll = (db: IDBDatabase): Promise<Record[]> =>
+const readAll = (db: IDBDatabase): Promise<Saved[]> =>
   new Promise((resolve, reject) => {
     const request = db.transaction('outbox').objectStore('outbox').getAll();
     request.onsuccess = () => resolve(request.result);
@@ -296,7 +297,7 @@ describe('storage failures', () => {
   it('opens again after the browser closes the connection (Safari in the background)', async () => {
     const room = await open(new TabStorage());
     latest().accept();
-    forceCloseDatabase(connections.at(-1)!); // fires `close`, as Safari's does
+    forceCloseDatabase(connections.at(-1) as never); // fires `close`, as Safari's does
     const published = room.append('s', 'after a forced close');
     await vi.waitFor(async () => expect((await stored()).map((r) => r.frame.value)).toEqual(['after a forced close']), {
       timeout: 5000,
@@ -355,19 +356,28 @@ describe('storage failures', () => {
 describe('the cache', () => {
   it('renders cached values at once after a reload and asks only for what came after them', async () => {
     const tab = new TabStorage();
-    const before = await open(tab);
+    const before = await withCache(await open(tab), URL, { indexedDB: factory });
     const seen: unknown[] = [];
     before.subscribe('chat', (event) => event.type === 'message' && seen.push(event.value), { last: 50 });
     latest().accept(3);
-    latest().receive({ type: 'init', key: 'chat', data: [{ seq: 2, value: 'a' }, { seq: 3, value: 'b' }] });
+    latest().receive({
+      type: 'init',
+      key: 'chat',
+      data: [
+        { seq: 2, value: 'a' },
+        { seq: 3, value: 'b' },
+      ],
+    });
     latest().receive({ type: 'push', key: 'chat', value: 'c', seq: 4 });
     expect(seen).toEqual(['a', 'b', 'c']);
     await vi.waitFor(async () => expect(await cachedSeq('chat')).toBe(4), { timeout: 5000 });
-    before.close();
+    closePage(before as OfflineRoom);
 
-    const after = await open(tab);
+    const after = await withCache(await open(tab), URL, { indexedDB: factory });
     const rendered: unknown[] = [];
-    after.subscribe('chat', (event) => rendered.push(event.type === 'message' ? event.value : event.type), { last: 50 });
+    after.subscribe('chat', (event) => rendered.push(event.type === 'message' ? event.value : event.type), {
+      last: 50,
+    });
     expect(rendered).toEqual(['a', 'b', 'c']); // before any socket opened
     latest().accept(5);
     expect(latest().frames('sub')).toEqual([{ type: 'sub', key: 'chat', seq: 4 }]);
@@ -377,14 +387,21 @@ describe('the cache', () => {
 
   it('replaces the cached subject on a reset', async () => {
     const tab = new TabStorage();
-    const before = await open(tab);
+    const before = await withCache(await open(tab), URL, { indexedDB: factory });
     before.subscribe('chat', () => {});
     latest().accept(2);
-    latest().receive({ type: 'init', key: 'chat', data: [{ seq: 1, value: 'a' }, { seq: 2, value: 'b' }] });
+    latest().receive({
+      type: 'init',
+      key: 'chat',
+      data: [
+        { seq: 1, value: 'a' },
+        { seq: 2, value: 'b' },
+      ],
+    });
     await vi.waitFor(async () => expect(await cachedSeq('chat')).toBe(2), { timeout: 5000 });
-    before.close();
+    closePage(before as OfflineRoom);
 
-    const after = await open(tab);
+    const after = await withCache(await open(tab), URL, { indexedDB: factory });
     const rendered: unknown[] = [];
     after.subscribe('chat', (event) => rendered.push(event.type === 'message' ? event.value : event.type));
     latest().accept(9);
@@ -395,8 +412,8 @@ describe('the cache', () => {
     });
   });
 
-  it(`keeps at most \`cache\` values per subject, the newest`, async () => {
-    const room = await open(new TabStorage(), { cache: 2 });
+  it('keeps at most `limit` values per subject, the newest', async () => {
+    const room = await withCache(await open(new TabStorage()), URL, { indexedDB: factory, limit: 2 });
     room.subscribe('s', () => {});
     latest().accept(3);
     latest().receive({ type: 'init', key: 's', data: [1, 2, 3].map((seq) => ({ seq, value: seq })) });
