@@ -105,6 +105,16 @@ export default defineConfig({
         test: { name: 'worker-paging', include: ['test/worker-paging/**/*.test.ts'] },
       },
       {
+        // Counted pushes in a busy room: tens of thousands of publishes in one test, so rates out of the way.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ...UNLIMITED_RATES, AUTH_KEYS: '' } },
+          }),
+        ],
+        test: { name: 'worker-counted', include: ['test/worker-counted/**/*.test.ts'] },
+      },
+      {
         // The model-based test (test/worker-model): random operations by several clients, checked
         // against a reference model. Rates out of the way; MODEL_RUNS, MODEL_SEED and MODEL_BREAK
         // reach the test as bindings.

@@ -108,6 +108,15 @@ export const MAX_TAIL = 10_000;
 export const MAX_ID_LENGTH = 64;
 /** How many recent client message IDs a room remembers to drop resent duplicates. */
 export const DEDUP_WINDOW = 10_000;
+/**
+ * Counted pushes (`n` and `origin`, see PushIn): how far below the highest `n`
+ * an origin has pushed the room still tells a resend from a new push. A push
+ * with n ≤ highest − ORIGIN_WINDOW is refused with `expired`. A client keeps
+ * every `n` it may resend within this (an outbox whose unacknowledged entries
+ * span fewer than ORIGIN_WINDOW numbers), so its resends are never applied twice
+ * however busy the room. Fixed: clients build it in.
+ */
+export const ORIGIN_WINDOW = 1000;
 
 /** WebSocket close codes the server uses, beyond the standard ones. */
 export const CLOSE_CODES = {
@@ -159,6 +168,7 @@ export const ERROR_CODES = [
   'too_many_subjects', // the room holds maxSubjects subjects
   'room_storage_full', // the room holds maxRoomBytes of values
   'invalid_value', // a value its subject's schema refuses (typed subjects); nothing was stored or relayed
+  'expired', // a counted push (n, origin) too far below its origin's highest n: it may have been applied; not applied now
   'unauthorized', // no token where one is required, or a bad one
   'token_expired', // the token's exp has passed
   'token_revoked', // the token, its user, or every token issued before it, was revoked

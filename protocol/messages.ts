@@ -26,8 +26,34 @@ export type Action = z.infer<typeof Action>;
 
 // ---- client → server -------------------------------------------------------
 
-/** Publish to a subject. `id` (extension) makes the publish idempotent and acknowledged. */
-export const PushIn = z.object({ type: z.literal('push'), key, value, action: Action, id: id.optional() });
+/**
+ * Publish to a subject. `id` (extension) makes the publish idempotent and acknowledged.
+ *
+ * `n` and `origin` (extension) make it a counted push: `n` is a number its
+ * minter increases for every push it mints, `origin` the minter's secret (an
+ * outbox's, kept across reloads and shared by the tabs that recover it). The
+ * room then drops a resend by (origin, n) instead of by `id`, within
+ * ORIGIN_WINDOW of the origin's highest n, however many others publish
+ * meanwhile. Both come together, and with an `id`, which the ack and any error
+ * carry back. See docs/protocol.md, "Counted pushes".
+ */
+export const PushIn = z
+  .object({
+    type: z.literal('push'),
+    key,
+    value,
+    action: Action,
+    id: id.optional(),
+    n: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    origin: z.string().min(MIN_SECRET_LENGTH).max(MAX_ID_LENGTH).optional(),
+  })
+  .superRefine((push, ctx) => {
+    const missing = (field: 'n' | 'origin' | 'id', why: string) =>
+      ctx.addIssue({ code: 'custom', path: [field], input: undefined, message: `is missing: ${why}` });
+    if (push.n !== undefined && push.origin === undefined) missing('origin', 'a push with n names its origin');
+    else if (push.origin !== undefined && push.n === undefined) missing('n', 'a push with an origin carries its n');
+    else if (push.n !== undefined && push.id === undefined) missing('id', 'a push with n carries an id for its ack');
+  });
 /** DriftDB: replay retained values with seq > `seq` (absent = 0, null = none). */
 export const GetIn = z.object({ type: z.literal('get'), key, seq: seq.nullable().optional() });
 export const PingIn = z.object({ type: z.literal('ping'), nonce: z.number().nullable().optional() });

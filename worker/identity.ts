@@ -14,12 +14,27 @@ const encoder = new TextEncoder();
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** 22 URL-safe characters (132 bits) of SHA-256 over the secret. */
-export function clientIdOf(secret: string): string {
-  const digest = sha256(encoder.encode(`edgeroom client:${secret}`));
-  let id = '';
-  for (let i = 0; i < 22; i++) id += ALPHABET[digest[i]! & 63];
-  return id;
-}
+export const clientIdOf = (secret: string): string => hashOf(`edgeroom client:${secret}`);
 
 /** A client that gave no secret gets an ID nobody else can claim: it is random and secret to no one. */
 export const anonymousClientId = (): string => randomId(22);
+
+/**
+ * Whose counter a counted push's `n` is (see docs/protocol.md, "Counted pushes"):
+ * a hash of the origin's secret, apart from client IDs by its prefix, and with
+ * a token the user too. So only the holder of the secret can resend under an
+ * origin, and with access control only the same user: another user naming the
+ * same secret has an origin of its own, and cannot make the first one's pushes
+ * vanish as duplicates. The hash holds no `:`, so the two forms never meet.
+ */
+export function originScopeOf(secret: string, user?: string): string {
+  const hash = hashOf(`edgeroom origin:${secret}`);
+  return user === undefined ? hash : `${hash}:${user}`;
+}
+
+function hashOf(text: string): string {
+  const digest = sha256(encoder.encode(text));
+  let hash = '';
+  for (let i = 0; i < 22; i++) hash += ALPHABET[digest[i]! & 63];
+  return hash;
+}

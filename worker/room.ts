@@ -4,7 +4,7 @@
  * object can be evicted between any two messages and rebuilt on wake.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
+import { CLOSE_CODES, ORIGIN_WINDOW, type Limits } from '../protocol/limits.ts';
 import type { ClientMessage, HttpMessage, PushOut, ServerMessage } from '../protocol/messages.ts';
 import { containsBytes, toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
@@ -12,6 +12,7 @@ import { AUTO_PONG } from './backlog.ts';
 import { Connections, Outgoing, type Connection } from './connections.ts';
 import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
+import { originScopeOf } from './identity.ts';
 import { forbidden } from './access.ts';
 import { SUBPROTOCOL } from './auth/index.ts';
 import { offersSubprotocol } from './gate.ts';
@@ -216,7 +217,7 @@ export class Room extends DurableObject<Env> {
     }
     switch (m.type) {
       case 'push':
-        for (const reply of this.#push(m, binary, c.a.client, scopeOf(c), c.rates)) c.send(reply);
+        for (const reply of this.#push(m, binary, c.a.client, scopeOf(c), c.rates, c.a.grant?.user)) c.send(reply);
         return this.#guard.afterPublish(c);
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, false);
@@ -266,7 +267,14 @@ export class Room extends DurableObject<Env> {
         // value of their choosing; the prefixes keep them apart from each other and
         // from every socket's (socket scopes never start with these).
         return (
-          this.#push(m, false, grant?.user, grant ? `user:${grant.user}` : `http:${client ?? ''}`, undefined)[0] ?? null
+          this.#push(
+            m,
+            false,
+            grant?.user,
+            grant ? `user:${grant.user}` : `http:${client ?? ''}`,
+            undefined,
+            grant?.user,
+          )[0] ?? null
         );
       case 'get':
         // One page of at most a replay frame's size: `more: true` when values follow.
@@ -291,6 +299,9 @@ export class Room extends DurableObject<Env> {
   /**
    * Applies a push and delivers it. Returns the replies for the sender, in
    * order after its own echo: `ack` (for a push with an ID), then `stream_size`.
+   * `scope` is whose message IDs the push's `id` is among; a counted push
+   * (`n`, `origin`) is deduplicated by its origin instead, which `user` (the
+   * token's, if any) confines to one user.
    */
   #push(
     m: PushIn,
@@ -298,9 +309,25 @@ export class Room extends DurableObject<Env> {
     client: string | undefined,
     scope: string,
     rates: SocketRates | undefined,
+    user: string | undefined,
   ): ServerMessage[] {
-    const msgKey = m.id === undefined ? undefined : `${scope}|${m.id}`;
-    if (msgKey !== undefined && m.id !== undefined) {
+    // The schema lets n and origin come only together, and with an id.
+    const counted =
+      m.n === undefined || m.origin === undefined ? undefined : { origin: originScopeOf(m.origin, user), n: m.n };
+    const msgKey = m.id === undefined || counted ? undefined : `${scope}|${m.id}`;
+    if (counted && m.id !== undefined) {
+      const seen = this.#store.seenCounted(counted);
+      if (seen === 'expired') {
+        return [
+          errorFrame(
+            'expired',
+            `Push n=${counted.n} is ${ORIGIN_WINDOW} or more below the highest n of its origin (ORIGIN_WINDOW): it may have been applied, so it is not applied now`,
+            { id: m.id, key: m.key },
+          ),
+        ];
+      }
+      if (seen.applied) return [{ type: 'ack', id: m.id, seq: seen.seq, duplicate: true }];
+    } else if (msgKey !== undefined && m.id !== undefined) {
       const seen = this.#store.seqOfMessage(msgKey);
       if (seen !== undefined) return [{ type: 'ack', id: m.id, seq: seen, duplicate: true }];
     }
@@ -320,7 +347,7 @@ export class Room extends DurableObject<Env> {
     const hasBytes = binary && containsBytes(m.value);
     let applied: ReturnType<Store['apply']>;
     try {
-      applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey);
+      applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey, counted);
     } catch (err) {
       if (!(err instanceof RejectedPush)) throw err;
       return [errorFrame(err.code, err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
@@ -400,7 +427,7 @@ function rateLimited(r: Refusal, id: string | undefined, key?: string): ServerMe
 
 /** Frames that write to SQLite go through the group commit. */
 function writes(m: ClientMessage): boolean {
-  if (m.type === 'push') return m.action.type !== 'relay' || m.id !== undefined;
+  if (m.type === 'push') return m.action.type !== 'relay' || m.id !== undefined || m.n !== undefined;
   return m.type === 'sub' || m.type === 'unsub';
 }
 

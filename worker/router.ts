@@ -245,10 +245,12 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
           if (
             message.message.type === 'push' &&
             message.message.id !== undefined &&
+            message.message.n === undefined &&
             client === undefined &&
             !gate.grant
           ) {
-            // Without a scope, one caller could claim another's message IDs and make its writes vanish as duplicates.
+            // Without a scope, one caller could claim another's message IDs and make its writes vanish as
+            // duplicates. A counted push (n) is scoped by its secret origin instead.
             throw new ApiError(400, 'bad_message', 'A push with an id needs ?client=<your scope for message IDs>');
           }
           const reply = await stub.send(message.message, client, gate.grant, fingerprint);

@@ -1,7 +1,8 @@
 /**
  * The room's SQLite storage: the sequence counter, retained values per
- * subject, recent client message IDs, and explicit subscriptions (which must
- * survive hibernation and are too large for a socket attachment).
+ * subject, recent client message IDs, the counters of counted pushes
+ * (counters.ts), and explicit subscriptions (which must survive hibernation
+ * and are too large for a socket attachment).
  *
  * Storage caps (protocol/limits.ts) are enforced here, each write checked
  * before anything is written:
@@ -12,7 +13,7 @@
  *   stays), and its floor rises to the last seq trimmed, so a replay from
  *   below it is flagged as a reset rather than sent with a gap.
  * - `maxRoomBytes`: a write that would take the room's stored bytes over it
- *   is refused and nothing is written.
+ *   is refused and nothing is written. The rows of counted pushes count too.
  *
  * The size of every entry is stored with it, and each subject's entry count,
  * bytes and floor in its `subjects` row, written in the same transaction as
@@ -22,6 +23,7 @@
 import { DEDUP_WINDOW, type ErrorCode, type Limits } from '../protocol/limits.ts';
 import type { Action } from '../protocol/messages.ts';
 import { utf8Length } from './codec.ts';
+import { COUNTER_TABLES, OriginCounters, type Counted, type Seen } from './counters.ts';
 
 /** A value as stored: JSON text, or CBOR bytes when it holds byte strings JSON cannot carry. */
 export type StoredValue = string | ArrayBuffer;
@@ -45,7 +47,10 @@ export interface Applied {
 }
 
 /** The limits the store enforces. */
-export type StorageCaps = Pick<Limits, 'maxSubjects' | 'maxStreamEntries' | 'maxStreamBytes' | 'maxRoomBytes'>;
+export type StorageCaps = Pick<
+  Limits,
+  'maxSubjects' | 'maxStreamEntries' | 'maxStreamBytes' | 'maxRoomBytes' | 'retentionSeconds'
+>;
 
 /** Thrown for a push that is well-formed but cannot be applied; `code` is the error frame's. */
 export class RejectedPush extends Error {
@@ -95,7 +100,7 @@ CREATE TABLE IF NOT EXISTS client_msgs (id TEXT PRIMARY KEY, seq INTEGER NOT NUL
 CREATE INDEX IF NOT EXISTS client_msgs_by_seq ON client_msgs (seq);
 CREATE TABLE IF NOT EXISTS subscriptions (
   conn TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (conn, key)) WITHOUT ROWID;
-`;
+${COUNTER_TABLES}`;
 
 /** What the room holds of one subject. A subject exists while it has entries or subscribers. */
 interface SubjectState {
@@ -135,6 +140,9 @@ export class Store {
   #subjects: Map<string, SubjectState> | null = null;
   /** Bytes of every entry in the room; valid with #subjects. */
   #roomBytes = 0;
+  #counters: OriginCounters;
+  /** Bytes the counters' rows count against maxRoomBytes; stored in meta with every change. */
+  #counterBytes: number;
   #msgsSincePrune = 0;
 
   constructor(storage: DurableObjectStorage, caps: StorageCaps) {
@@ -152,6 +160,8 @@ export class Store {
     this.#reserved = meta.get('seq_reserved') ?? 0;
     this.#seq = this.#reserved;
     this.#wipeFloor = meta.get('wipe_floor') ?? 0;
+    this.#counters = new OriginCounters(this.#sql, caps.retentionSeconds);
+    this.#counterBytes = meta.get('counter_bytes') ?? 0;
     stores.set(storage, this);
   }
 
@@ -176,10 +186,15 @@ export class Store {
     return this.#all().size;
   }
 
-  /** Bytes of stored entries in the whole room (see entryBytes). */
+  /** Bytes the room holds against maxRoomBytes: its entries (see entryBytes) and its counters' rows. */
   get roomBytes(): number {
     this.#all();
-    return this.#roomBytes;
+    return this.#roomBytes + this.#counterBytes;
+  }
+
+  /** Bytes of the counters' rows alone, as kept up to date and as counted from the rows: for tests. */
+  counterBytes(): { kept: number; counted: number } {
+    return { kept: this.#counterBytes, counted: this.#counters.countBytes() };
   }
 
   /** Subjects held in memory: for tests, which check that relays leave none behind. */
@@ -202,6 +217,11 @@ export class Store {
     return after > 0 && (after < this.subject(key).floor || after <= this.#wipeFloor);
   }
 
+  /** Whether a counted push was applied before, and at what seq; or 'expired' (too old to tell). */
+  seenCounted(counted: Counted): Seen {
+    return this.#counters.seen(counted);
+  }
+
   /** The seq an earlier publish with this client message ID took, if it is remembered. */
   seqOfMessage(msgKey: string): number | undefined {
     return this.#sql.exec<{ seq: number }>('SELECT seq FROM client_msgs WHERE id = ?', msgKey).toArray()[0]?.seq;
@@ -209,19 +229,32 @@ export class Store {
 
   /**
    * Applies one push atomically: the value, trimming, the subject's counts,
-   * the counter reservation and the client message ID commit together or not
-   * at all. Throws RejectedPush, having written nothing, when a cap forbids it.
+   * the counter reservation and the client message ID (or, for a counted
+   * push, its origin's counter) commit together or not at all. Throws
+   * RejectedPush, having written nothing, when a cap forbids it.
    */
-  apply(key: string, action: Action, value: StoredValue, client: string | undefined, msgKey?: string): Applied {
+  apply(
+    key: string,
+    action: Action,
+    value: StoredValue,
+    client: string | undefined,
+    msgKey?: string,
+    counted?: Counted,
+  ): Applied {
     const all = this.#all();
+    const remember = (seq: number): void => {
+      if (msgKey !== undefined) this.#remember(msgKey, seq);
+      if (counted !== undefined) this.#count(counted, seq);
+    };
     if (action.type === 'relay') {
       // The hot path of pub/sub: a relay stores nothing and creates no subject.
       // Without an ID it writes at most the counter's reservation, one statement.
       const size = all.get(key)?.entries ?? 0;
-      if (msgKey === undefined) return { seq: this.#next(), size };
-      return this.#write(() => {
+      if (msgKey === undefined && counted === undefined) return { seq: this.#next(), size };
+      this.#checkRoom(0, counted);
+      return this.#commit(() => {
         const seq = this.#next();
-        this.#remember(msgKey, seq);
+        remember(seq);
         return { seq, size };
       });
     }
@@ -237,8 +270,9 @@ export class Store {
     if (action.type === 'compact' && action.seq < cur.floor) {
       // A snapshot older than the floor (an earlier compaction, or trimming)
       // would leave a gap between it and the values kept, so it is ignored.
-      return this.#write(() => {
-        if (msgKey !== undefined) this.#remember(msgKey, action.seq);
+      this.#checkRoom(0, counted);
+      return this.#commit(() => {
+        remember(action.seq);
         return { seq: action.seq, size: cur.entries };
       });
     }
@@ -284,15 +318,9 @@ export class Store {
     bytes -= cut.bytes;
     floor = Math.max(floor, cut.upTo);
     const delta = bytes - cur.bytes;
-    const maxRoom = this.#caps.maxRoomBytes;
-    if (delta > 0 && this.#roomBytes + delta > maxRoom) {
-      throw new RejectedPush(
-        `The room holds ${this.#roomBytes} of ${maxRoom} bytes (maxRoomBytes); this write needs ${delta} more`,
-        'room_storage_full',
-      );
-    }
+    this.#checkRoom(delta, counted);
 
-    const seq = this.#write(() => {
+    const seq = this.#commit(() => {
       let seq: number;
       switch (action.type) {
         case 'append':
@@ -324,7 +352,7 @@ export class Store {
         entries,
         bytes,
       );
-      if (msgKey !== undefined) this.#remember(msgKey, seq);
+      remember(seq);
       return seq;
     });
     // Memory follows storage only once the transaction has committed.
@@ -375,11 +403,14 @@ export class Store {
     this.#storage.transactionSync(() => {
       for (const table of ['entries', 'subjects', 'client_msgs', 'subscriptions'])
         this.#sql.exec(`DELETE FROM ${table}`);
+      this.#counters.wipe();
+      this.#setMeta('counter_bytes', 0);
       this.#wipeFloor = this.#seq;
       this.#setMeta('wipe_floor', this.#seq);
     });
     this.#subjects = new Map();
     this.#roomBytes = 0;
+    this.#counterBytes = 0;
   }
 
   // ---- explicit subscriptions ----------------------------------------------
@@ -485,17 +516,46 @@ export class Store {
     }
   }
 
-  /** Runs a write transaction; if it fails, the counter is as it was, like storage. */
-  #write<T>(fn: () => T): T {
+  /**
+   * Runs a write transaction; if it fails, the counter and the counters' bytes
+   * are as they were, like storage.
+   */
+  #commit<T>(fn: () => T): T {
     const seq = this.#seq;
     const reserved = this.#reserved;
+    const counterBytes = this.#counterBytes;
     try {
       return this.#storage.transactionSync(fn);
     } catch (err) {
       this.#seq = seq;
       this.#reserved = reserved;
+      this.#counterBytes = counterBytes;
       throw err;
     }
+  }
+
+  /**
+   * Refuses a write that would take the room over maxRoomBytes: `delta` more
+   * bytes of entries, and the rows a counted push adds. Near the cap, the
+   * counters' growth is counted exactly (what pruning frees included).
+   */
+  #checkRoom(delta: number, counted: Counted | undefined): void {
+    const maxRoom = this.#caps.maxRoomBytes;
+    const held = this.#roomBytes + this.#counterBytes;
+    const fits = (more: number) => more <= 0 || held + more <= maxRoom;
+    if (counted === undefined ? fits(delta) : fits(delta + this.#counters.growth(counted, false))) return;
+    const more = delta + (counted ? this.#counters.growth(counted, true) : 0);
+    if (fits(more)) return;
+    throw new RejectedPush(
+      `The room holds ${held} of ${maxRoom} bytes (maxRoomBytes); this write needs ${more} more`,
+      'room_storage_full',
+    );
+  }
+
+  /** Records a counted push in its transaction; the bytes it adds are stored with it. */
+  #count(counted: Counted, seq: number): void {
+    this.#counterBytes += this.#counters.record(counted, seq);
+    this.#setMeta('counter_bytes', this.#counterBytes);
   }
 
   #next(): number {

@@ -94,6 +94,8 @@ export function describe(raw: unknown, issue: z.core.$ZodIssue | undefined): str
     if (got === '') return `Invalid ${frame}: ${field} must not be empty`;
     return `Invalid ${frame}: ${field} must be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${n} characters long, not ${got.length}`;
   }
+  // Our own refinements (a push's n, origin and id come together) word their whole problem.
+  if (issue.code === 'custom') return `Invalid ${frame}: ${field} ${issue.message}`;
   const must = expectation(issue);
   if (must === undefined) return `Invalid ${frame}: ${field}: ${issue.message}`;
   // zod's "nonoptional": a field that takes any value, null included, but must be there.

@@ -209,3 +209,16 @@ export const hex = (s: string): Uint8Array =>
       .match(/../g)!
       .map((b) => parseInt(b, 16)),
   );
+
+/** The origin secret of a test outbox called `name`. */
+export const originOf = (name: string): string => `${name}-outbox-0123456789`;
+
+/** A counted push: number `n` of the outbox `origin` (a secret), with the id `n<n>` unless given. */
+export const counted = (
+  key: string,
+  value: unknown,
+  n: number,
+  origin: string,
+  action: string | { type: 'compact'; seq: number } = 'append',
+  id = `n${n}`,
+) => ({ ...push(key, value, action, id), n, origin });
