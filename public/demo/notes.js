@@ -44,7 +44,10 @@ const count = (n) => {
 };
 count(room.pending);
 room.on('pending', count);
-if (!room.persisted) outbox.after(element('p', { className: 'hint', textContent: 'No IndexedDB here: unsent notes last as long as this page.' }));
+if (!room.persisted)
+  outbox.after(
+    element('p', { className: 'hint', textContent: 'No IndexedDB here: unsent notes last as long as this page.' }),
+  );
 // Older than the room's retention: the room may have forgotten that it stored them. A notes app sends them again.
 room.on('expired', (note) => note.resend());
 
