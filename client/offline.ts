@@ -146,7 +146,9 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
         try {
           session?.setItem(key, JSON.stringify([origin, n]));
         } catch {
-          // quota: the lock still keeps the counter to this page
+          // Full: the next load must not continue from an older n (the room would take its
+          // new pushes for duplicates). Without the key it takes a new origin.
+          session?.removeItem(key);
         }
         // Before the core sends it (issued in this task): after a crash, a frame that
         // may have reached the server is on disk to be resent under the same n.

@@ -24,8 +24,14 @@ const URL = 'ws://test.invalid/room/r/connect';
 /** sessionStorage as a browser tab has it: strings by key, kept across the tab's reloads. */
 class TabStorage {
   #items = new Map<string, string>();
+  /** Refuses writes, as a full storage does. */
+  full = false;
   getItem = (key: string) => this.#items.get(key) ?? null;
-  setItem = (key: string, value: string) => void this.#items.set(key, String(value));
+  setItem = (key: string, value: string) => {
+    if (this.full) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    this.#items.set(key, String(value));
+  };
+  removeItem = (key: string) => void this.#items.delete(key);
   /** A duplicated tab starts with a copy of its original's. */
   copy(): TabStorage {
     const copy = new TabStorage();
@@ -192,6 +198,28 @@ describe('the offline outbox', () => {
     expect(pushes().at(-1)).toMatchObject({ value: 4, n: 4, origin: resent[0]!.origin });
     ack(pushes().at(-1)!, 13);
     expect(await fresh).toBe(13);
+  });
+
+  it('never reuses a counter of its origin when sessionStorage refuses to keep the newest one', async () => {
+    const tab = new TabStorage();
+    const before = await open(tab);
+    latest().accept();
+    const published = [before.append('s', 1)];
+    tab.full = true;
+    published.push(before.append('s', 2), before.append('s', 3));
+    pushes().forEach((frame, i) => ack(frame, i + 1));
+    await Promise.all(published);
+    const [old] = pushes();
+    closePage(before);
+
+    tab.full = false;
+    const after = await open(tab);
+    latest().accept();
+    const fresh = after.append('s', 4);
+    fresh.catch(() => {});
+    const [frame] = pushes();
+    // A new origin (from 1 again), or the old one past 3: never (origin, 2) or (origin, 3) again.
+    expect(frame!.origin === old!.origin ? frame!.n : 'new origin').toBe('new origin');
   });
 
   it('reports a recovered publish that the server refuses, and forgets it', async () => {
