@@ -10,7 +10,7 @@ import { database, type Run, type StoreName, type Work } from './idb.ts';
 import { randomId } from './ids.ts';
 import { connect, socketUrl } from './index.ts';
 import type { RoomAddress } from './url.ts';
-import type { Publish, Room, RoomEvents, RoomOptions } from './types.ts';
+import type { Publish, PushFrame, Room, RoomEvents, RoomOptions } from './types.ts';
 
 /**
  * Most publishes one outbox holds, and the widest span of counters it may have
@@ -20,11 +20,10 @@ import type { Publish, Room, RoomEvents, RoomOptions } from './types.ts';
  */
 export const OUTBOX_LIMIT = 1000;
 
-/** A push as the outbox sends it: counted (`n`, `origin`), so the server drops its resends however busy the room. */
-type Frame = Publish['frame'] & { n?: number; origin?: string };
 /** What the outbox store holds, under the key [socket URL, origin, n]. */
 interface Saved {
-  frame: Frame;
+  /** Counted (`n`, `origin`): the room drops its resends however busy it is. */
+  frame: PushFrame;
   /** When it was published (ms since the epoch): older than the room's retention, it waits for the app. */
   at: number;
 }
@@ -94,7 +93,7 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
   /** A write; a failure (a full quota) is told, and the room goes on in memory. */
   const store = (name: StoreName, work: Work<unknown>): void =>
     void run?.(name, 'readwrite', work).catch((error) => emit('storage', error));
-  const forget = (frame: Frame) => store('outbox', (s) => s.delete([url, frame.origin!, frame.n!]));
+  const forget = (frame: PushFrame) => store('outbox', (s) => s.delete([url, frame.origin!, frame.n!]));
 
   // This room's records: keys [url] < [url, …] < [url, []] (an array sorts after every string and number).
   let saved: Saved[] | undefined;
@@ -139,7 +138,7 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
 
   const outbox = new (class extends Map<string, Publish> {
     set(id: string, publish: Publish) {
-      const frame = publish.frame as Frame;
+      const frame = publish.frame;
       if (!frame.n) {
         frame.n = ++n;
         frame.origin = origin;
@@ -171,8 +170,7 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
     /** What the core compares with its `queueLimit`: the span of counters unacknowledged, if wider than the count. */
     get size() {
       let low = n + 1;
-      for (const { frame } of this.values())
-        if ((frame as Frame).origin === origin) low = Math.min(low, (frame as Frame).n!);
+      for (const { frame } of this.values()) if (frame.origin === origin) low = Math.min(low, frame.n!);
       return Math.max(super.size, n + 1 - low);
     }
   })();

@@ -1,4 +1,3 @@
-import type { ClientMessageInput } from '../protocol/messages.ts';
 import type { Peer } from '../protocol/shapes.ts';
 import type { RoomError } from './errors.ts';
 
@@ -99,16 +98,30 @@ export interface RoomOptions {
   outbox?: Map<string, Publish>;
 }
 
+/**
+ * A `push` frame as the client sends it (protocol/messages.ts's PushIn, written out:
+ * the client's types import no zod). `n` and `origin` make it a counted push.
+ */
+export interface PushFrame {
+  type: 'push';
+  key: string;
+  value: unknown;
+  action: { type: 'relay' | 'append' | 'replace' } | { type: 'compact'; seq: number };
+  id: string;
+  n?: number;
+  origin?: string;
+}
+
 /** A frame that costs a token of the server's publish bucket: a push or a dm. */
 export interface Outgoing {
-  frame: ClientMessageInput & { type: 'push' | 'dm' };
+  frame: PushFrame | { type: 'dm'; to: string; value: unknown; id: string };
   /** The socket it went out on: one not sent on the current socket is due. */
   ws?: unknown;
 }
 
 /** A publish waiting for its acknowledgement: an entry of `RoomOptions.outbox`. */
 export interface Publish extends Outgoing {
-  frame: ClientMessageInput & { type: 'push' };
+  frame: PushFrame;
   resolve(seq: number): void;
   reject(error: RoomError): void;
 }
