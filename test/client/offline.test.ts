@@ -286,6 +286,33 @@ describe('the offline outbox', () => {
     expect(await recovered).toEqual({ id: saved[0]!.frame.id, subject: 's', seq: 3 });
   });
 
+  it('without Web Locks, resends its own earlier load under its origin, mints under a new one, and leaves other tabs alone', async () => {
+    vi.stubGlobal('navigator', {});
+    try {
+      const other = await open(new TabStorage());
+      const theirs = [other.append('s', 'other tab')];
+      const tab = new TabStorage();
+      const before = await open(tab);
+      const mine = [before.append('s', 'earlier load')];
+      await vi.waitFor(async () => expect(await stored()).toHaveLength(2), { timeout: 5000 });
+      const earlier = (await stored()).find((r) => r.frame.value === 'earlier load')!.frame;
+      closePage(other, theirs);
+      closePage(before, mine);
+
+      const after = await open(tab);
+      expect(after.pending).toBe(1); // not the other tab's: it cannot tell a closed tab from a live one
+      latest().accept();
+      const fresh = after.append('s', 'this load');
+      fresh.catch(() => {});
+      const [resent, minted] = pushes();
+      expect(resent).toEqual(earlier);
+      expect(minted).toMatchObject({ value: 'this load', n: 1 });
+      expect(minted!.origin).not.toBe(earlier.origin);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('gives the app records older than the retention instead of resending them: resend() or drop()', async () => {
     const tab = new TabStorage();
     const before = await open(tab);
