@@ -8,6 +8,7 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase, IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RoomError } from '../../client/index.ts';
+import { DEFAULT_LIMITS, ORIGIN_WINDOW } from '../../protocol/limits.ts';
 import { withCache } from '../../client/cache.ts';
 import {
   connectOffline,
@@ -123,6 +124,22 @@ const ack = (frame: Record<string, unknown>, seq: number, duplicate?: boolean) =
   latest().receive({ type: 'ack', id: frame.id, seq, ...(duplicate ? { duplicate } : {}) });
 
 describe('the offline outbox', () => {
+  it("copies the room's limits it must respect", async () => {
+    expect(OUTBOX_LIMIT).toBe(ORIGIN_WINDOW);
+    // The default of `retentionSeconds`: a record one second younger is resent, one older is not.
+    const tab = new TabStorage();
+    const before = await open(tab);
+    const published = [before.append('s', 'young'), before.append('s', 'old')];
+    await vi.waitFor(async () => expect(await stored()).toHaveLength(2), { timeout: 5000 });
+    closePage(before, published);
+    await age(['young'], DEFAULT_LIMITS.retentionSeconds * 1000 - 1000);
+    await age(['old'], DEFAULT_LIMITS.retentionSeconds * 1000 + 1000);
+    const after = await open(tab);
+    const expired = next(after, 'expired');
+    expect(after.pending).toBe(1);
+    expect((await expired).value).toBe('old');
+  });
+
   it('writes each publish to disk before its frame is sent (write-ahead), counted and in order', async () => {
     const room = await open(new TabStorage());
     latest().accept();
