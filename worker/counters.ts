@@ -20,8 +20,13 @@ export interface Counted {
   n: number;
 }
 
+/** A counted push not applied yet, with its origin's high-water mark when it was looked up (none: a new origin). */
+export interface Unseen extends Counted {
+  hwm: number | undefined;
+}
+
 /** What a counted push is to the room: new, applied before (at `seq`), or too old to tell. */
-export type Seen = { applied: false } | { applied: true; seq: number } | 'expired';
+export type Seen = ({ applied: false } & Unseen) | { applied: true; seq: number } | 'expired';
 
 export const COUNTER_TABLES = `
 CREATE TABLE IF NOT EXISTS origins (origin TEXT PRIMARY KEY, hwm INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
@@ -35,7 +40,7 @@ const ROW_OVERHEAD = 16;
 /** Idle origins forgotten per new origin: enough to keep up, since each new origin adds one. */
 const FORGET_PER_NEW = 4;
 
-export const rowBytes = (origin: string): number => utf8Length(origin) + ROW_OVERHEAD;
+const rowBytes = (origin: string): number => utf8Length(origin) + ROW_OVERHEAD;
 
 export class OriginCounters {
   #sql: SqlStorage;
@@ -47,14 +52,15 @@ export class OriginCounters {
     this.#idleMs = idleSeconds * 1000;
   }
 
+  /** Whether this (origin, n) was applied, and at what seq; new (with its origin's mark); or `expired`. */
   seen({ origin, n }: Counted): Seen {
-    const hwm = this.#hwm(origin);
-    if (hwm === undefined) return { applied: false };
+    const hwm = this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
+    if (hwm === undefined) return { applied: false, origin, n, hwm };
     if (n <= hwm - ORIGIN_WINDOW) return 'expired';
     const seq = this.#sql
       .exec<{ seq: number }>('SELECT seq FROM origin_msgs WHERE origin = ? AND n = ?', origin, n)
       .toArray()[0]?.seq;
-    return seq === undefined ? { applied: false } : { applied: true, seq };
+    return seq === undefined ? { applied: false, origin, n, hwm } : { applied: true, seq };
   }
 
   /**
@@ -62,9 +68,8 @@ export class OriginCounters {
    * origin if it is new, and one for `n`, less what pruning below the window frees.
    * `exact` counts the pruned rows too (a read of the window), for a room near its cap.
    */
-  growth({ origin, n }: Counted, exact: boolean): number {
+  growth({ origin, n, hwm }: Unseen, exact: boolean): number {
     const bytes = rowBytes(origin);
-    const hwm = this.#hwm(origin);
     if (hwm === undefined) return 2 * bytes;
     if (!exact || n <= hwm) return bytes;
     const pruned = this.#sql
@@ -78,15 +83,15 @@ export class OriginCounters {
   }
 
   /**
-   * Records a counted push applied at `seq`. Call inside the push's transaction.
-   * Returns the change in the bytes the room's counters hold.
+   * Records a counted push applied at `seq`, as `seen` found it (nothing was written
+   * in between). Call inside the push's transaction. Returns the change in the bytes
+   * the room's counters hold.
    */
-  record({ origin, n }: Counted, seq: number, now = Date.now()): number {
+  record({ origin, n, hwm }: Unseen, seq: number, now = Date.now()): number {
     const bytes = rowBytes(origin);
-    const hwm = this.#hwm(origin);
     let delta = bytes;
     if (hwm === undefined) {
-      delta += bytes + this.#forgetIdle(now);
+      delta += bytes;
       this.#sql.exec('INSERT INTO origins (origin, hwm, at) VALUES (?, ?, ?)', origin, n, now);
     } else {
       this.#sql.exec('UPDATE origins SET hwm = max(hwm, ?), at = ? WHERE origin = ?', n, now, origin);
@@ -102,7 +107,7 @@ export class OriginCounters {
     return delta;
   }
 
-  /** Bytes every counter row in the room counts: read after a migration, or to check the running total. */
+  /** Bytes every counter row in the room counts, counted from the rows: for tests of the running total. */
   countBytes(): number {
     return this.#sql
       .exec<{ b: number }>(
@@ -112,21 +117,14 @@ export class OriginCounters {
       .one().b;
   }
 
-  wipe(): void {
-    this.#sql.exec('DELETE FROM origins');
-    this.#sql.exec('DELETE FROM origin_msgs');
-  }
-
-  #hwm(origin: string): number | undefined {
-    return this.#sql.exec<{ hwm: number }>('SELECT hwm FROM origins WHERE origin = ?', origin).toArray()[0]?.hwm;
-  }
-
   /**
    * Forgets a few origins that made no counted push for the retention period, so a
    * room that stays busy (and is never wiped) does not keep every origin it ever saw.
-   * A conforming client never resends a push that old. Returns the bytes freed, negated.
+   * Called before a new origin is recorded: each new one makes room for itself, even
+   * at maxRoomBytes. A conforming client never resends a push that old. Returns the
+   * change in bytes (≤ 0).
    */
-  #forgetIdle(now: number): number {
+  forgetIdle(now = Date.now()): number {
     let delta = 0;
     const idle = this.#sql
       .exec<{ origin: string }>(
@@ -141,5 +139,10 @@ export class OriginCounters {
       delta -= (rows + 1) * rowBytes(origin);
     }
     return delta;
+  }
+
+  wipe(): void {
+    this.#sql.exec('DELETE FROM origins');
+    this.#sql.exec('DELETE FROM origin_msgs');
   }
 }

@@ -27,6 +27,7 @@ import { AlarmClock } from './alarm-clock.ts';
 import { Retention } from './retention.ts';
 import { Sweep } from './sweep.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
+import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
@@ -315,6 +316,7 @@ export class Room extends DurableObject<Env> {
     const counted =
       m.n === undefined || m.origin === undefined ? undefined : { origin: originScopeOf(m.origin, user), n: m.n };
     const msgKey = m.id === undefined || counted ? undefined : `${scope}|${m.id}`;
+    let unseen: Unseen | undefined;
     if (counted && m.id !== undefined) {
       const seen = this.#store.seenCounted(counted);
       if (seen === 'expired') {
@@ -327,6 +329,7 @@ export class Room extends DurableObject<Env> {
         ];
       }
       if (seen.applied) return [{ type: 'ack', id: m.id, seq: seen.seq, duplicate: true }];
+      unseen = seen;
     } else if (msgKey !== undefined && m.id !== undefined) {
       const seen = this.#store.seqOfMessage(msgKey);
       if (seen !== undefined) return [{ type: 'ack', id: m.id, seq: seen, duplicate: true }];
@@ -347,7 +350,7 @@ export class Room extends DurableObject<Env> {
     const hasBytes = binary && containsBytes(m.value);
     let applied: ReturnType<Store['apply']>;
     try {
-      applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey, counted);
+      applied = this.#store.apply(m.key, m.action, storable(m, hasBytes), client, msgKey, unseen);
     } catch (err) {
       if (!(err instanceof RejectedPush)) throw err;
       return [errorFrame(err.code, err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];

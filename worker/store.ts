@@ -23,7 +23,7 @@
 import { DEDUP_WINDOW, type ErrorCode, type Limits } from '../protocol/limits.ts';
 import type { Action } from '../protocol/messages.ts';
 import { utf8Length } from './codec.ts';
-import { COUNTER_TABLES, OriginCounters, type Counted, type Seen } from './counters.ts';
+import { COUNTER_TABLES, OriginCounters, type Counted, type Seen, type Unseen } from './counters.ts';
 
 /** A value as stored: JSON text, or CBOR bytes when it holds byte strings JSON cannot carry. */
 export type StoredValue = string | ArrayBuffer;
@@ -231,7 +231,8 @@ export class Store {
    * Applies one push atomically: the value, trimming, the subject's counts,
    * the counter reservation and the client message ID (or, for a counted
    * push, its origin's counter) commit together or not at all. Throws
-   * RejectedPush, having written nothing, when a cap forbids it.
+   * RejectedPush, having written nothing, when a cap forbids it. A counted
+   * push comes as seenCounted found it new, in the same turn.
    */
   apply(
     key: string,
@@ -239,9 +240,10 @@ export class Store {
     value: StoredValue,
     client: string | undefined,
     msgKey?: string,
-    counted?: Counted,
+    counted?: Unseen,
   ): Applied {
     const all = this.#all();
+    if (counted !== undefined && counted.hwm === undefined) this.#forgetIdleOrigins();
     const remember = (seq: number): void => {
       if (msgKey !== undefined) this.#remember(msgKey, seq);
       if (counted !== undefined) this.#count(counted, seq);
@@ -539,7 +541,7 @@ export class Store {
    * bytes of entries, and the rows a counted push adds. Near the cap, the
    * counters' growth is counted exactly (what pruning frees included).
    */
-  #checkRoom(delta: number, counted: Counted | undefined): void {
+  #checkRoom(delta: number, counted: Unseen | undefined): void {
     const maxRoom = this.#caps.maxRoomBytes;
     const held = this.#roomBytes + this.#counterBytes;
     const fits = (more: number) => more <= 0 || held + more <= maxRoom;
@@ -552,8 +554,18 @@ export class Store {
     );
   }
 
+  /** Forgets origins idle for the retention period (counters.ts), in a transaction of its own. */
+  #forgetIdleOrigins(): void {
+    const freed = this.#storage.transactionSync(() => {
+      const delta = this.#counters.forgetIdle();
+      if (delta !== 0) this.#setMeta('counter_bytes', this.#counterBytes + delta);
+      return delta;
+    });
+    this.#counterBytes += freed;
+  }
+
   /** Records a counted push in its transaction; the bytes it adds are stored with it. */
-  #count(counted: Counted, seq: number): void {
+  #count(counted: Unseen, seq: number): void {
     this.#counterBytes += this.#counters.record(counted, seq);
     this.#setMeta('counter_bytes', this.#counterBytes);
   }

@@ -15,6 +15,7 @@ import {
   originOf,
   push,
   roomStub,
+  secretOf,
   type Msg,
   type TestSocket,
 } from './helpers.ts';
@@ -68,6 +69,25 @@ describe('counted pushes', () => {
     // Another origin's n=1 is another push.
     other.send(counted('log', 'theirs', 1, originOf('bob')));
     expect(await replies(other)).toEqual([{ type: 'ack', id: 'n1', seq: 5 }]);
+  });
+
+  it('cannot be made to vanish by naming what others see: a client ID is no origin', async () => {
+    const room = freshRoom();
+    // Alice uses her hello secret as her outbox's origin too; her client ID is public.
+    const { s: alice } = await connectClient(room, 'alice');
+    alice.send(counted('log', 'alice', 1, secretOf('alice')));
+    expect(await replies(alice)).toEqual([{ type: 'ack', id: 'n1', seq: 1 }]);
+    const { s: mallory } = await connectClient(room, 'mallory');
+    mallory.send(counted('log', 'mallory', 1, idOf('alice')));
+    mallory.send(counted('log', 'mallory', 2, idOf('alice')));
+    expect(await replies(mallory)).toEqual([
+      { type: 'ack', id: 'n1', seq: 2 },
+      { type: 'ack', id: 'n2', seq: 3 },
+    ]);
+    // Nor did Mallory's numbers claim Alice's next one.
+    alice.send(counted('log', 'alice', 2, secretOf('alice')));
+    expect(await replies(alice)).toEqual([{ type: 'ack', id: 'n2', seq: 4 }]);
+    expect(await stored(room, 'log')).toEqual(['alice', 'mallory', 'mallory', 'alice']);
   });
 
   it('apply a new n below the highest, and refuse one ORIGIN_WINDOW below it with expired, storing nothing', async () => {

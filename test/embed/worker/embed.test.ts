@@ -202,6 +202,25 @@ describe('typed subjects', () => {
     watcher.close();
   });
 
+  it('remembers nothing of a counted push it refuses: fixed and resent with the same n, it applies once', async () => {
+    const room = freshRoom();
+    const { s } = await member(room, 'alice');
+    const counted = (value: unknown) => ({
+      ...push('chat', value, 'append', 'c1'),
+      n: 1,
+      origin: 'alice-outbox-0123456789',
+    });
+    s.send(counted({ text: 42 }));
+    expect(await s.next()).toMatchObject({ type: 'error', code: 'invalid_value', id: 'c1', key: 'chat' });
+    s.send(counted({ text: 'fixed' }));
+    s.send(counted({ text: 'fixed' }));
+    expect((await s.drain()).filter((m) => m.type === 'ack')).toEqual([
+      { type: 'ack', id: 'c1', seq: 1 },
+      { type: 'ack', id: 'c1', seq: 1, duplicate: true },
+    ]);
+    s.close();
+  });
+
   it('checks relays, replaces and compactions too, and prefixes by the longest match', async () => {
     const room = freshRoom();
     const { s } = await member(room, 'alice');
