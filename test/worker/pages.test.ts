@@ -48,6 +48,9 @@ describe('demo page routes', () => {
       ['/lib/signaling.js', /^text\/javascript/, 'export'],
       ['/lib/rpc.js', /^text\/javascript/, 'edgeroom.rpc'],
       ['/lib/auth.js', /^text\/javascript/, 'export'],
+      ['/lib/offline.js', /^text\/javascript/, 'edgeroom-outbox:'],
+      ['/lib/cache.js', /^text\/javascript/, 'edgeroom-v1'],
+      ['/demo/notes', /^text\/html/, '<script type="module" src="/demo/notes.js"></script>'],
       ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
     ];
     for (const [path, type, text] of cases) {
