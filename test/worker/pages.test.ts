@@ -93,6 +93,12 @@ describe('demo page routes', () => {
     );
     expect((await http('/lib/rpc.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/rpc.d.ts`);
     expect((await http(`/lib/${version}/types/client/rpc.d.ts`)).status).toBe(200);
+    for (const entry of ['offline', 'cache']) {
+      expect((await http(`/lib/${entry}.js`)).headers.get('x-typescript-types')).toBe(
+        `./${version}/types/client/${entry}.d.ts`,
+      );
+      expect((await http(`/lib/${version}/types/client/${entry}.d.ts`)).status).toBe(200);
+    }
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);
