@@ -5,6 +5,8 @@ import { RoomError } from './errors.ts';
 import { randomId, stableSecret } from './ids.ts';
 import type {
   Listener,
+  Outgoing,
+  Publish,
   Room,
   RoomEvents,
   RoomOptions,
@@ -25,19 +27,6 @@ interface Subscription {
   quiet?: boolean;
   /** Between an `init` with `more` and the last one: a `reset` is announced once per replay. */
   midReplay?: boolean;
-}
-
-/** A frame that costs a token of the server's publish bucket: a push or a dm. */
-interface Outgoing {
-  frame: ClientMessageInput & { type: 'push' | 'dm' };
-  /** The socket it went out on: one not sent on the current socket is due. */
-  ws?: unknown;
-}
-
-interface Publish extends Outgoing {
-  frame: ClientMessageInput & { type: 'push' };
-  resolve(seq: number): void;
-  reject(error: RoomError): void;
 }
 
 /** Whether `text` is over `max` bytes of UTF-8. Encoded every time: a length shortcut cost bytes the reconnect fix needed. */
@@ -73,6 +62,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     roster,
     presence,
     secret = stableSecret(roomId),
+    // The seam of edgeroom/offline: a Map whose set and delete also write the publish to disk.
+    outbox: publishes = new Map<string, Publish>(),
   } = options;
   // The room's limits come with each welcome; nothing is published before one.
   // Until then only presence is checked: DEFAULT_LIMITS.maxPresenceBytes, copied
@@ -125,7 +116,6 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   const awaiting = new Map<string, Subscription[]>();
   const values = new Map<string, { value: unknown; seq: number }>();
   const optimistic = new Map<string, { id: string; value: unknown }>();
-  const publishes = new Map<string, Publish>();
   const dms = new Map<string, Outgoing>();
   const peers = new Map<string, Peer>();
   const handlers: Record<string, Set<(value: unknown) => void>> = {};

@@ -88,6 +88,42 @@ export interface RoomOptions {
   roster?: boolean;
   /** For tests: the jitter source. */
   random?: () => number;
+  /**
+   * Where unacknowledged publishes wait, by ID, in send order (edgeroom/offline passes one
+   * that keeps them on disk). The room sets an entry before it sends its frame, deletes it
+   * on the frame's ack or error, and sends at each (re)connect the entries not sent on the
+   * current socket, in order: entries put here before `connect` are resent with their frames
+   * as they are. `close()` rejects every entry and deletes none.
+   */
+  outbox?: Map<string, Publish>;
+}
+
+/**
+ * A `push` frame as the client sends it (protocol/messages.ts's PushIn, written out:
+ * the client's types import no zod). `n` and `origin` make it a counted push.
+ */
+export interface PushFrame {
+  type: 'push';
+  key: string;
+  value: unknown;
+  action: { type: 'relay' | 'append' | 'replace' } | { type: 'compact'; seq: number };
+  id: string;
+  n?: number;
+  origin?: string;
+}
+
+/** A frame that costs a token of the server's publish bucket: a push or a dm. */
+export interface Outgoing {
+  frame: PushFrame | { type: 'dm'; to: string; value: unknown; id: string };
+  /** The socket it went out on: one not sent on the current socket is due. */
+  ws?: unknown;
+}
+
+/** A publish waiting for its acknowledgement: an entry of `RoomOptions.outbox`. */
+export interface Publish extends Outgoing {
+  frame: PushFrame;
+  resolve(seq: number): void;
+  reject(error: RoomError): void;
 }
 
 /** One room, reconnecting until `close()`. */

@@ -1,7 +1,7 @@
 // Builds the demo pages into worker/demo/files.generated.ts (ignored by git),
 // which the Worker serves itself (worker/demo.ts): the pages and scripts of
 // public/demo/, and the client bundled for them as /lib/edgeroom.js,
-// /lib/signaling.js, /lib/rpc.js (calls between peers), /lib/auth.js (tokens) and /lib/react.js (React bindings,
+// /lib/signaling.js, /lib/rpc.js (calls between peers), /lib/offline.js and /lib/cache.js (outbox and cache on disk), /lib/auth.js (tokens) and /lib/react.js (React bindings,
 // without React), with source maps, and their types under /lib/types/.
 //
 // Why not Workers static assets: with an [assets] directory every request,
@@ -52,6 +52,8 @@ async function demoFiles() {
     edgeroom: 'client/index.ts',
     signaling: 'client/signaling.ts',
     rpc: 'client/rpc.ts',
+    offline: 'client/offline.ts',
+    cache: 'client/cache.ts',
     auth: 'client/auth.ts',
   });
   // The React bindings with the core inside, React left to the page (an import map: public/demo/react.html).
@@ -62,7 +64,15 @@ async function demoFiles() {
 }
 
 /** The client modules' types, served for runtimes that read `X-TypeScript-Types` (worker/demo.ts). */
-const CLIENT_ENTRIES = ['client/index.ts', 'client/signaling.ts', 'client/rpc.ts', 'client/auth.ts', 'client/react.ts'];
+const CLIENT_ENTRIES = [
+  'client/index.ts',
+  'client/signaling.ts',
+  'client/rpc.ts',
+  'client/offline.ts',
+  'client/cache.ts',
+  'client/auth.ts',
+  'client/react.ts',
+];
 
 /**
  * Declarations of the client entries. tsc takes a second or so, and wrangler

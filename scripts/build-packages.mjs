@@ -1,6 +1,6 @@
 // Builds the two npm packages into packages/<name>/dist (ignored by git):
 //
-//   packages/client  "edgeroom":        the browser client: core, /react, /signaling, /rpc, /auth.
+//   packages/client  "edgeroom":        the browser client: core, /react, /signaling, /rpc, /offline, /cache, /auth.
 //                                       No dependencies; React is an optional peer.
 //   packages/server  "edgeroom-server": createEdgeroom and the room class, to mount in a
 //                                       Worker, and /token for the operator's backend.
@@ -32,6 +32,8 @@ export const PACKAGES = {
       react: 'client/react.ts',
       signaling: 'client/signaling.ts',
       rpc: 'client/rpc.ts',
+      offline: 'client/offline.ts',
+      cache: 'client/cache.ts',
       auth: 'client/auth.ts',
     },
     tsconfig: 'client/tsconfig.json',

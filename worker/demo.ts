@@ -19,6 +19,8 @@ const MODULE_TYPES: Record<string, string> = {
   '/lib/edgeroom.js': 'types/client/index.d.ts',
   '/lib/signaling.js': 'types/client/signaling.d.ts',
   '/lib/rpc.js': 'types/client/rpc.d.ts',
+  '/lib/offline.js': 'types/client/offline.d.ts',
+  '/lib/cache.js': 'types/client/cache.d.ts',
   '/lib/auth.js': 'types/client/auth.d.ts',
   '/lib/react.js': 'types/client/react.d.ts',
 };

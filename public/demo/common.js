@@ -69,7 +69,7 @@ export function element(tag, props = {}, ...children) {
 const REFUSED = new Set([4100, 4101, 4102, 4103]);
 
 /** The browser's WebSocket, offering `token` if any, and telling `onRefused` when the room refuses it. */
-function socketClass(token, onRefused) {
+export function socketClass(token, onRefused) {
   return class extends WebSocket {
     constructor(url) {
       super(url, token ? ['edgeroom.v1', `auth.${token}`] : []);

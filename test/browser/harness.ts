@@ -28,7 +28,7 @@ export interface Demo {
   server: TestServer;
   /** Where pages load from: a proxy in front of the server, which can cut the network. */
   url: string;
-  network: Pick<NetworkProxy, 'cut' | 'restore'>;
+  network: Pick<NetworkProxy, 'cut' | 'restore' | 'hold'>;
   browser: Browser;
   /** A new browser profile each time (own cookies and storage), as if another person opened the link. */
   visitor(): Promise<Page>;
@@ -124,16 +124,16 @@ export async function watchedVisitor(demo: Demo, problems: string[]): Promise<Pa
 }
 
 /**
- * For a test file: the demo, started once, and visitors whose pages are watched (watchProblems).
- * Each test fails on any problem its pages had, except the socket refusals Chromium logs after
- * that test called `cutNetwork()`.
+ * For a test file: the demo, started once (with wrangler `vars`), and visitors whose pages are
+ * watched (watchProblems). Each test fails on any problem its pages had, except the socket
+ * refusals Chromium logs after that test called `cutNetwork()`.
  */
-export function useWatchedDemo() {
+export function useWatchedDemo(vars: Record<string, string> = {}) {
   let demo: Demo | undefined;
   let problems: string[] = [];
   let cut = false;
   beforeAll(async () => {
-    demo = await startDemo();
+    demo = await startDemo(vars);
   });
   afterAll(() => demo?.stop());
   afterEach(() => {

@@ -11,12 +11,19 @@ export interface Proxy {
   /** Reset every open connection and refuse new ones until `restore()`. */
   cut(): void;
   restore(): void;
+  /**
+   * Stop passing what the server sends on the open connections (it waits in the proxy)
+   * while the browser's frames still reach it: a reply held up on the way, until `cut()`.
+   */
+  hold(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(target: string): Promise<Proxy> {
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
+  /** Each open connection's server side, and the browser side it pipes to. */
+  const pairs = new Map<Socket, Socket>();
   let down = false;
   const server = createServer((client) => {
     if (down) return void client.resetAndDestroy();
@@ -26,8 +33,12 @@ export async function startProxy(target: string): Promise<Proxy> {
       socket.on('close', () => open.delete(socket));
       socket.on('error', () => {}); // the other side's close follows
     }
+    pairs.set(upstream, client);
     client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    upstream.on('close', () => {
+      pairs.delete(upstream);
+      client.destroy();
+    });
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -40,6 +51,10 @@ export async function startProxy(target: string): Promise<Proxy> {
     },
     restore() {
       down = false;
+    },
+    hold() {
+      // Unpiped and left paused: what arrives waits in the socket's buffer.
+      for (const [upstream, client] of pairs) upstream.unpipe(client);
     },
     close() {
       for (const socket of open) socket.destroy();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RoomError, type SubjectEvent } from '../../client/index.ts';
+import { RoomError, type Publish, type PushFrame, type SubjectEvent } from '../../client/index.ts';
+import { PushIn, type ClientMessageInput } from '../../protocol/messages.ts';
 import { latest, openRoom, redial, useFakeSockets } from './fake-socket.ts';
 
 const settled = async (promise: Promise<unknown>) =>
@@ -102,6 +103,50 @@ describe('publishes and the offline queue', () => {
     room.close();
     expect(((await settled(pending)) as { error: RoomError }).error.code).toBe('closed');
     expect(((await settled(room.set('k', 1))) as { error: RoomError }).error.code).toBe('closed');
+  });
+
+  it('types its push frames as the server reads them (PushFrame, written out without zod)', () => {
+    const frame: PushFrame = {
+      type: 'push',
+      key: 's',
+      value: 1,
+      action: { type: 'compact', seq: 2 },
+      id: 'a',
+      n: 1,
+      origin: 'o'.repeat(16),
+    };
+    const wire: ClientMessageInput = frame; // fails to compile if PushFrame drifts from the schema
+    expect(PushIn.parse(wire)).toEqual(frame);
+  });
+
+  it('uses the outbox it is given: entries put in before connect go first, as they are; settled ones leave it', async () => {
+    const outbox = new Map<string, Publish>();
+    const earlier: unknown[] = [];
+    const frame: PushFrame = {
+      type: 'push',
+      key: 's',
+      value: 'earlier',
+      action: { type: 'append' },
+      id: 'old-1',
+      n: 7,
+    };
+    outbox.set('old-1', { frame, resolve: (seq) => earlier.push(seq), reject: (error) => earlier.push(error) });
+    const room = openRoom({ outbox });
+    const now = room.append('s', 'now');
+    expect([...outbox.keys()]).toHaveLength(2);
+    latest().accept();
+    const [first, second] = latest().frames('push');
+    expect(first).toEqual(frame);
+    expect(second).toMatchObject({ value: 'now' });
+    latest().receive({ type: 'ack', id: 'old-1', seq: 3, duplicate: true });
+    expect(earlier).toEqual([3]);
+    expect([...outbox.keys()]).toEqual([second!.id]);
+    const queued = room.append('s', 'full');
+    room.close();
+    // close() rejects what waits and deletes nothing: an outbox on disk keeps it for later.
+    expect(((await settled(now)) as { error: RoomError }).error.code).toBe('closed');
+    expect(((await settled(queued)) as { error: RoomError }).error.code).toBe('closed');
+    expect(outbox.size).toBe(2);
   });
 });
 

@@ -48,6 +48,9 @@ describe('demo page routes', () => {
       ['/lib/signaling.js', /^text\/javascript/, 'export'],
       ['/lib/rpc.js', /^text\/javascript/, 'edgeroom.rpc'],
       ['/lib/auth.js', /^text\/javascript/, 'export'],
+      ['/lib/offline.js', /^text\/javascript/, 'edgeroom-outbox:'],
+      ['/lib/cache.js', /^text\/javascript/, 'edgeroom-v1'],
+      ['/demo/notes', /^text\/html/, '<script type="module" src="/demo/notes.js"></script>'],
       ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
     ];
     for (const [path, type, text] of cases) {
@@ -90,6 +93,12 @@ describe('demo page routes', () => {
     );
     expect((await http('/lib/rpc.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/rpc.d.ts`);
     expect((await http(`/lib/${version}/types/client/rpc.d.ts`)).status).toBe(200);
+    for (const entry of ['offline', 'cache']) {
+      expect((await http(`/lib/${entry}.js`)).headers.get('x-typescript-types')).toBe(
+        `./${version}/types/client/${entry}.d.ts`,
+      );
+      expect((await http(`/lib/${version}/types/client/${entry}.d.ts`)).status).toBe(200);
+    }
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);

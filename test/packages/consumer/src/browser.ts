@@ -3,10 +3,22 @@ import { connect, createRoom, type RoomError, type Room, type SubjectEvent, type
 import { withToken } from 'edgeroom/auth';
 import * as hooks from 'edgeroom/react';
 import { RoomProvider, usePresence, useSharedState, useStatus, useStream, type TypedHooks } from 'edgeroom/react';
+import { withCache } from 'edgeroom/cache';
+import { connectOffline, type OfflineRoom } from 'edgeroom/offline';
 import { rpc, type Rpc } from 'edgeroom/rpc';
 import { signaling } from 'edgeroom/signaling';
 import { createElement, useEffect, type ReactNode } from 'react';
 import type { subjects } from './subjects.ts';
+
+/** Publishes made offline survive a reload. */
+export async function openOffline(socketUrl: string): Promise<OfflineRoom> {
+  const room = await withCache(await connectOffline(socketUrl), socketUrl, { limit: 50 });
+  room.subscribe('chat', (event) => event.type === 'message' && console.log(event.value), { last: 50 });
+  room.on('pending', (count: number) => console.log(`${count} unsent`));
+  room.on('expired', (publish) => void publish.resend());
+  await room.append('chat', { text: 'written offline' });
+  return room;
+}
 
 export async function open(base: string): Promise<Room> {
   const { socket_url } = await createRoom(base);

@@ -2,6 +2,8 @@
 // with no server package, no zod and no React anywhere in node_modules.
 import { connect, createRoom, RoomError, type Peer, type RoomResult } from 'edgeroom';
 import { withToken } from 'edgeroom/auth';
+import { withCache } from 'edgeroom/cache';
+import { connectOffline, OUTBOX_LIMIT, type ExpiredPublish } from 'edgeroom/offline';
 import { INVALID_PARAMS, rpc, RpcError, TIMEOUT } from 'edgeroom/rpc';
 import { signaling } from 'edgeroom/signaling';
 
@@ -33,4 +35,17 @@ export async function open(base: string): Promise<string[]> {
   // @ts-expect-error: a seq is a number; the types must not be `any`
   room.subscribe('chat', () => {}, { seq: 'latest' });
   return [...room.peers.values()].map((peer) => peer.client);
+}
+
+/** The outbox and the cache, typed without zod either. */
+export async function offline(socketUrl: string): Promise<number> {
+  const room = await withCache(await connectOffline(socketUrl, { retentionSeconds: 3600 }), socketUrl, { limit: 20 });
+  room.on('expired', (publish: ExpiredPublish) =>
+    publish.at > Date.now() - 60_000 ? publish.resend() : publish.drop(),
+  );
+  room.on('recovered', ({ seq, error }) => console.log(seq ?? error?.code));
+  // @ts-expect-error: `pending` is a count; the types must not be `any`
+  const wrong: string = room.pending;
+  console.log(wrong);
+  return Math.min(room.pending, OUTBOX_LIMIT);
 }
