@@ -44,8 +44,8 @@ const EXTERNAL = {
  * of the bundle of the time: 1,102,887 bytes unminified, 752 KB of it zod (366 KB
  * its locales). Minified, with zod imported as a namespace so that esbuild keeps
  * only what is used, it measured 302,731 bytes: 220,869 without the demo pages
- * (81,862), zod 104,221 of it. It grew to 230,958 (zod 104,232) by the time the
- * schemas moved to zod/mini, which measured 164,412 (zod 38,123): zod classic puts
+ * (81,862), zod 104,221 of it. It grew to 231,046 (zod 104,232) by the time the
+ * schemas moved to zod/mini, which measured 164,500 (zod 38,123): zod classic puts
  * every method on its schemas' prototypes, so esbuild kept all of them; zod/mini's
  * functions are kept only where called (protocol/zod.ts).
  */
