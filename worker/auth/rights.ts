@@ -43,14 +43,12 @@ const jsonBytes = (v: unknown): number => new TextEncoder().encode(JSON.stringif
 
 /** The `rights` claim: its size is checked first, so a huge one is refused before its entries are. */
 export const RightsSchema = z.pipe(
-  z
-    .unknown()
-    .check(
-      z.refine((v) => jsonBytes(v) <= MAX_RIGHTS_BYTES, {
-        message: `over ${MAX_RIGHTS_BYTES} bytes of JSON`,
-        abort: true,
-      }),
-    ),
+  z.unknown().check(
+    z.refine((v) => jsonBytes(v) <= MAX_RIGHTS_BYTES, {
+      message: `over ${MAX_RIGHTS_BYTES} bytes of JSON`,
+      abort: true,
+    }),
+  ),
   Rights,
 );
 
