@@ -20,6 +20,7 @@ const MODULE_TYPES: Record<string, string> = {
   '/lib/signaling.js': 'types/client/signaling.d.ts',
   '/lib/rpc.js': 'types/client/rpc.d.ts',
   '/lib/auth.js': 'types/client/auth.d.ts',
+  '/lib/tabs.js': 'types/client/tabs.d.ts',
   '/lib/react.js': 'types/client/react.d.ts',
 };
 /** `/lib/<version>/…`: the same files, cached for good, since that URL's content never changes. */

@@ -1,0 +1,154 @@
+// One socket per browser (edgeroom/tabs) on the demo's tabs page: three tabs
+// of one browser profile (one context: one origin's storage, Web Locks and
+// BroadcastChannel) share one socket; another profile watches the room's
+// roster and publishes. Unit tests of the routing: test/client/tabs.test.ts.
+import { describe, expect, it } from 'vitest';
+import { connected, newRoomUrl, screenshot, STEP_MS, useWatchedDemo } from './harness.ts';
+
+type Page = import('playwright-core').Page;
+
+const watched = useWatchedDemo();
+const POLL = { timeout: STEP_MS };
+
+/** A room made by an observer (another profile), who stays on its presence page. */
+async function roomWithObserver(): Promise<{ observer: Page; id: string }> {
+  const observer = await watched.visitor();
+  const url = await newRoomUrl(observer, watched.demo.url);
+  await connected(observer);
+  return { observer, id: url.split('/r/')[1]! };
+}
+
+/** `count` tabs of one new profile on the tabs page; `page.on('websocket')` counts the sockets they open. */
+async function openTabs(id: string, count: number, init?: () => void): Promise<{ tabs: Page[]; sockets: string[] }> {
+  const first = await watched.visitor();
+  const context = first.context();
+  if (init) await context.addInitScript(init);
+  const sockets: string[] = [];
+  const tabs = [first];
+  for (let i = 1; i < count; i++) tabs.push(await context.newPage());
+  for (const tab of tabs) {
+    tab.on('websocket', (ws) => sockets.push(ws.url()));
+    await tab.goto(`${watched.demo.url}/demo/tabs?room=${id}`);
+  }
+  for (const tab of tabs) await connected(tab);
+  return { tabs, sockets };
+}
+
+/** The connections the observer's roster shows (the server's view), itself left out. */
+const roster = (observer: Page) => observer.evaluate(() => [...globalThis.demo.room.peers.keys()]);
+const conn = (tab: Page) => tab.evaluate(() => globalThis.demo.room.conn);
+const isLeader = (tab: Page) => tab.evaluate(() => (globalThis.demo.room as { leader?: boolean }).leader === true);
+
+/** Records the seqs of `subject` this tab's listener receives, under `globalThis.got[subject]`. */
+async function record(tab: Page, subject: string): Promise<void> {
+  await tab.evaluate((subject) => {
+    const got = ((globalThis as { got?: Record<string, number[]> }).got ??= {});
+    got[subject] = [];
+    globalThis.demo.room.subscribe(subject, (event) => event.type === 'message' && got[subject]!.push(event.seq));
+  }, subject);
+}
+const received = (tab: Page, subject: string) =>
+  tab.evaluate((subject) => (globalThis as { got?: Record<string, number[]> }).got?.[subject] ?? [], subject);
+
+/** Publishes from the page's room: the seqs it was stored at, in order. */
+const append = (page: Page, subject: string, values: unknown[]) =>
+  page.evaluate(
+    async ([subject, values]) => {
+      const seqs: number[] = [];
+      for (const value of values as unknown[]) seqs.push(await globalThis.demo.room.append(subject as string, value));
+      return seqs;
+    },
+    [subject, values] as const,
+  );
+
+/** Waits until every tab's room has subscribed (its `sub` went out): a publish after that is live for it. */
+const settled = (tabs: Page[]) =>
+  Promise.all(tabs.map((tab) => tab.evaluate(() => globalThis.demo.room.append('settle', 0))));
+
+declare global {
+  var demo: { room: import('../../client/index.ts').Room };
+}
+
+describe('one socket per browser', () => {
+  it('three tabs open one socket, and the room sees one connection', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs, sockets } = await openTabs(id, 3);
+    expect(sockets).toHaveLength(1);
+    const conns = await Promise.all(tabs.map(conn));
+    expect(new Set(conns).size).toBe(1);
+    await expect.poll(() => roster(observer), POLL).toEqual([conns[0]]);
+    expect((await Promise.all(tabs.map(isLeader))).filter(Boolean)).toHaveLength(1);
+    await expect.poll(() => tabs[1]!.locator('#role').textContent(), POLL).toMatch(/holds the socket/);
+    await screenshot(tabs[0]!, 'tabs');
+  });
+
+  it('every tab gets every value of the subjects it subscribed to, exactly once', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs } = await openTabs(id, 3);
+    const [a, b, c] = tabs as [Page, Page, Page];
+    await record(a, 'x');
+    await record(b, 'x');
+    await record(b, 'y');
+    await record(c, 'y');
+    await settled(tabs);
+    // Interleaved, from the other profile and from the tabs themselves.
+    const fromObserver = await Promise.all([append(observer, 'x', [1, 2, 3, 4, 5]), append(observer, 'y', [1, 2, 3])]);
+    const fromTabs = await Promise.all([append(a, 'y', ['a']), append(c, 'x', ['c'])]);
+    const x = [...fromObserver[0], ...fromTabs[1]].sort((m, n) => m - n);
+    const y = [...fromObserver[1], ...fromTabs[0]].sort((m, n) => m - n);
+    await expect.poll(() => received(a, 'x'), POLL).toEqual(x);
+    await expect.poll(() => received(b, 'x'), POLL).toEqual(x);
+    await expect.poll(() => received(b, 'y'), POLL).toEqual(y);
+    await expect.poll(() => received(c, 'y'), POLL).toEqual(y);
+    // And nothing of the subjects they did not subscribe to.
+    expect([await received(a, 'y'), await received(c, 'x')]).toEqual([[], []]);
+  });
+
+  it('closing the leader elects another; what is published meanwhile reaches every other tab once', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs } = await openTabs(id, 3);
+    for (const tab of tabs) await record(tab, 'log');
+    await settled(tabs);
+    const before = await append(observer, 'log', ['before']);
+    const clientId = await tabs[0]!.evaluate(() => globalThis.demo.room.clientId);
+    const leaders = await Promise.all(tabs.map(isLeader));
+    const leader = tabs[leaders.indexOf(true)]!;
+    const rest = tabs.filter((tab) => tab !== leader);
+    const oldConn = await conn(leader);
+
+    await leader.close();
+    // During the handover: one from the other profile, one from a tab that has no socket now.
+    const [during, fromTab] = await Promise.all([
+      append(observer, 'log', ['during']),
+      append(rest[0]!, 'log', ['from a tab during the handover']),
+    ]);
+    const after = await append(observer, 'log', ['after']);
+    const all = [...before, ...during, ...fromTab, ...after].sort((m, n) => m - n);
+
+    for (const tab of rest) {
+      await connected(tab);
+      await expect.poll(() => received(tab, 'log'), POLL).toEqual(all);
+    }
+    expect((await Promise.all(rest.map(isLeader))).filter(Boolean)).toHaveLength(1);
+    // The same client on a new connection: the room sees this browser once, and never the old socket.
+    expect(await Promise.all(rest.map((tab) => tab.evaluate(() => globalThis.demo.room.clientId)))).toEqual([
+      clientId,
+      clientId,
+    ]);
+    const newConn = await conn(rest[0]!);
+    expect(newConn).not.toBe(oldConn);
+    await expect.poll(() => roster(observer), POLL).toEqual([newConn]);
+  });
+
+  it('without Web Locks, each tab opens a socket of its own, as without edgeroom/tabs', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs, sockets } = await openTabs(id, 3, () => {
+      // An older browser, or an insecure origin.
+      Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+    });
+    expect(sockets).toHaveLength(3);
+    const conns = await Promise.all(tabs.map(conn));
+    expect(new Set(conns).size).toBe(3);
+    await expect.poll(async () => (await roster(observer)).sort(), POLL).toEqual([...conns].sort());
+  });
+});
