@@ -11,7 +11,6 @@
  * to browsers as `/lib/tabs.js`), so the core client stays within its budget.
  * See docs/client.md, "One socket per browser".
  */
-import { randomId } from './ids.ts';
 import { connect, socketUrl, type Room, type RoomAddress, type RoomOptions, type WebSocketLike } from './index.ts';
 
 export interface SharedOptions extends RoomOptions {
@@ -34,14 +33,15 @@ export interface SharedRoom extends Room {
 /**
  * Messages on the bus. From a tab's socket (`from` is its ID): `open` (with the
  * tab's ID), `d` (a frame of the core's), `close`. From the leader: to the
- * sockets in `to`, `hub` (opened), `d` (a frame of the server's) or `close` (a
- * code); and `hub` alone when a leader starts, so that sockets of the one before close.
+ * sockets in `to`, `hub` (opened: the real socket is), `d` (a frame of the
+ * server's) or `close` (a code); and `hub` alone when a leader starts, before
+ * anything else it says, so that the sockets of the one before close.
  */
 interface Bus {
   from?: string;
   open?: string;
-  to?: string[];
-  hub?: string;
+  to?: (string | undefined)[];
+  hub?: 1;
   d?: string;
   close?: number;
 }
@@ -56,8 +56,9 @@ interface Frame {
   limits?: { ackEveryBytes: number };
 }
 
-/** The runtime's answer to the core's ping (never seen by the room, so not counted in receipts). */
+/** The runtime's answer to the core's ping: not counted in receipts, as the room never sees it. */
 const PONG = '{"type":"pong","nonce":null}';
+const uuid = (): string => crypto.randomUUID();
 /** The length of the core's message ID prefix (client/room.ts `randomId(10)`): the leader routes answers by it. */
 const ID_PREFIX = 10;
 
@@ -78,9 +79,9 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
   const locks = nav?.locks;
   if (!locks || !globalThis.BroadcastChannel) return Object.assign(connect(url, options), { leader: true });
   const name = 'edgeroom:' + url;
-  const tab = randomId(8);
+  // IDs from randomUUID: Web Locks exist only in secure contexts, where it does too.
+  const tab = uuid();
   const bus = new BroadcastChannel(name);
-  const sockets = new Map<string, TabSocket>();
   /** Queued for or holding the lock: abort() leaves the queue. */
   let queued: AbortController | undefined;
   /** While leading: ends the hub and releases the lock. */
@@ -88,16 +89,16 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
   let alone: () => boolean;
   const { stepDownWhenHidden = /Mobi/.test(nav.userAgent) } = options;
 
+  /** A socket for the core: its frames go to the leader, which answers on the bus. */
   class TabSocket implements WebSocketLike {
     readyState = 0;
     declare onopen: (() => void) | null;
     declare onmessage: ((event: { data?: string }) => void) | null;
     declare onclose: ((event: { code?: number }) => void) | null;
     declare onerror: unknown;
-    id = randomId(8);
-    hub?: string;
+    id = uuid();
     constructor() {
-      sockets.set(this.id, this);
+      bus.addEventListener('message', this);
       this.ask();
     }
     /** Asks for a leader's socket; asked again when a leader starts. */
@@ -113,31 +114,25 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
     end(code?: number): boolean {
       if (this.readyState > 2) return false;
       this.readyState = 3;
-      sockets.delete(this.id);
+      bus.removeEventListener('message', this);
       this.onclose?.({ code });
       return true;
     }
-  }
-
-  bus.onmessage = ({ data: m }: MessageEvent<Bus>) => {
-    if (m.to) {
-      for (const id of m.to) {
-        const ws = sockets.get(id);
-        if (!ws) continue;
-        if (m.close) ws.end(m.close);
-        else if (m.hub) {
-          if (ws.readyState) continue;
-          ws.hub = m.hub;
-          ws.readyState = 1;
-          ws.onopen?.();
-        } else ws.onmessage?.({ data: m.d });
+    handleEvent({ data: m }: MessageEvent<Bus>): void {
+      if (!m.to) {
+        // A new leader: an open socket is of the one before it (gone, maybe without a
+        // word), so it closes and redials; a socket still waiting asks the new one.
+        if (m.hub) this.readyState ? this.end(1006) : this.ask();
+      } else if (m.to.includes(this.id)) {
+        if (m.close) this.end(m.close);
+        else if (!m.hub) this.onmessage?.({ data: m.d });
+        else if (!this.readyState) {
+          this.readyState = 1;
+          this.onopen?.();
+        }
       }
-    } else if (m.hub) {
-      // A new leader: sockets of the one before it (gone without a word) close and
-      // redial; sockets still waiting ask it.
-      for (const ws of sockets.values()) ws.readyState ? ws.hub !== m.hub && ws.end(1006) : ws.ask();
     }
-  };
+  }
 
   const join = (): void => {
     if (queued) return;
@@ -161,27 +156,23 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
   };
   const lifecycle = ({ type }: Event): void => {
     if (type === 'pagehide' || type === 'freeze') leave();
-    // Shown, restored from the back/forward cache, or resumed: back in the queue (if it left it).
+    // Shown, or restored from the back/forward cache: back in the queue (if it left it).
     else if (type !== 'visibilitychange' || globalThis.document.visibilityState !== 'hidden') join();
     else if (stepDownWhenHidden && !(stop && alone())) leave();
   };
-  const events = ['pagehide', 'pageshow', 'freeze', 'resume', 'visibilitychange'];
+  const events = ['pagehide', 'pageshow', 'freeze', 'visibilitychange'];
   for (const type of events) globalThis.addEventListener?.(type, lifecycle);
   join();
 
   const room = connect(url, { ...options, WebSocket: TabSocket });
   const close = room.close;
-  return Object.defineProperties(room, {
-    leader: { get: () => !!stop },
-    close: {
-      value() {
-        close();
-        leave();
-        for (const type of events) globalThis.removeEventListener?.(type, lifecycle);
-        bus.close();
-      },
-    },
-  }) as SharedRoom;
+  room.close = () => {
+    close();
+    leave();
+    for (const type of events) globalThis.removeEventListener?.(type, lifecycle);
+    bus.close();
+  };
+  return Object.defineProperty(room, 'leader', { get: () => !!stop }) as SharedRoom;
 }
 
 /**
@@ -195,70 +186,49 @@ function lead(
   tab: string,
   { WebSocket: Socket = globalThis.WebSocket as never, heartbeat = 10_000, secret }: RoomOptions,
 ): [() => void, () => boolean] {
-  const hub = randomId(8);
   const bus = new BroadcastChannel(name);
   /** Attached sockets → their tab. */
   const sockets = new Map<string, string>();
   let real: WebSocketLike | undefined;
-  /** Frames from tabs, sent once the real socket opens. */
-  let queue: string[] = [];
+  /** A frame of a tab's socket, for the real socket (set with it). */
+  let handle: (id: string, frame: Frame, text: string) => void;
   let heard = 0;
-  // Per real socket: who asked for each answer still to come.
-  /** Sockets whose hello awaits its welcome, in send order. */
-  let hellos: string[];
-  /** Per subject: sockets whose `sub` awaits its init, in send order. */
-  let inits: Record<string, string[]>;
-  /** Per subject: the sockets subscribed to it (an `unsub` goes out with the last). */
-  let subs: Record<string, Set<string>>;
-  /** Per message ID prefix (one per core): its socket. */
-  let owners: Record<string, string>;
-  let pingers: Set<string>;
-  let got: number;
-  let acked: number;
-  let every: number;
   // The one shared secret: written by leaders only, one at a time (they hold the lock).
   if (!secret) {
     try {
-      secret = localStorage[name] ??= randomId();
+      secret = localStorage[name] ??= uuid();
     } catch {
-      secret = randomId(); // storage blocked: the client ID changes with each leader
+      secret = uuid(); // storage blocked: the client ID changes with each leader
     }
   }
 
-  const post = (to: (string | undefined)[], m: Bus): void => {
-    const live = to.filter((id) => sockets.has(id!)) as string[];
-    if (live.length) bus.postMessage({ to: live, ...m });
-  };
-  const send = (text: string): void => {
-    real?.readyState === 1 ? real.send(text) : queue.push(text);
-  };
+  const post = (to: (string | undefined)[], m: Bus): void => bus.postMessage({ to, ...m });
+  const all = () => [...sockets.keys()];
 
   /** The real socket is gone (or given up): every tab's socket closes with its code, and redials. */
   const drop = (code = 1006): void => {
-    if (real) {
-      real.onopen = real.onmessage = real.onclose = null;
-      real.close();
-      real = undefined;
-    }
-    post([...sockets.keys()], { close: code });
+    if (real) real.onclose = real.close() as never;
+    real = undefined;
+    post(all(), { close: code });
     sockets.clear();
-    queue = [];
   };
 
+  /** Tabs' sockets open with the real one: until then, their cores send nothing. */
   const dial = (): WebSocketLike => {
     const ws = new Socket(url);
+    // Who asked for each answer still to come. Null prototypes: a subject may be called `__proto__`.
+    /** Per subject: sockets whose `sub` awaits its init, in send order; under '' (no subject's name), hellos awaiting their welcome. */
+    const inits: Record<string, string[]> = Object.create(null);
+    /** Per subject: the sockets subscribed to it (an `unsub` goes out with the last). */
+    const subs: Record<string, Set<string>> = Object.create(null);
+    /** Per message ID prefix (one per core): its socket. */
+    const owners: Record<string, string> = Object.create(null);
+    const pingers = new Set<string>();
+    let got = 0;
+    let acked = 0;
+    let every: number | undefined;
     heard = Date.now();
-    hellos = [];
-    inits = Object.create(null);
-    subs = Object.create(null);
-    owners = Object.create(null);
-    pingers = new Set();
-    got = acked = 0;
-    every = Number.POSITIVE_INFINITY;
-    ws.onerror = () => {};
-    ws.onopen = () => {
-      for (const text of queue.splice(0)) ws.send(text);
-    };
+    ws.onopen = () => post(all(), { hub: 1 });
     ws.onmessage = ({ data }: { data: string }) => {
       heard = Date.now();
       if (data === PONG) {
@@ -266,37 +236,48 @@ function lead(
         return pingers.clear();
       }
       // Receipts for the real socket, as the core sends them (the tabs' own are dropped).
-      if ((got += data.length) - acked >= every) ws.send(JSON.stringify({ type: 'ack', received: (acked = got) }));
+      if ((got += data.length) - acked >= every!) ws.send(JSON.stringify({ type: 'ack', received: (acked = got) }));
       for (const frame of [JSON.parse(data)].flat() as Frame[]) {
         const { type, key = '', id } = frame;
         const waiting = (inits[key] ??= []);
         let to: (string | undefined)[];
-        if (type === 'welcome') {
-          every = frame.limits?.ackEveryBytes ?? every;
-          to = [hellos.shift()];
-        } else if (type === 'init') to = [frame.more ? waiting[0] : waiting.shift()];
+        every = frame.limits?.ackEveryBytes ?? every; // from each welcome
+        if (type === 'welcome' || type === 'init') to = [frame.more ? waiting[0] : waiting.shift()];
         else if (type === 'push') to = [...(subs[key] ?? [])];
         else if (id !== undefined) to = [owners[id.slice(0, ID_PREFIX)]];
         // An error naming a subject and no ID refused a `sub`: no init will come for it.
         else if (type === 'error' && frame.key !== undefined) to = [waiting.shift()];
-        else to = [...sockets.keys()]; // presence, dm, errors about the connection
+        else to = all(); // presence, dm, errors about the connection
         post(to, { d: JSON.stringify(frame) });
       }
     };
     ws.onclose = ({ code }: { code: number }) => drop(code);
-    return ws;
-  };
 
-  /** A socket that closed: its subjects are unsubscribed if no other socket holds them. */
-  const forget = (id: string): void => {
-    sockets.delete(id);
-    pingers.delete(id);
-    for (const key in subs) {
-      if (subs[key]!.delete(id) && !subs[key]!.size) {
-        delete subs[key];
-        send(JSON.stringify({ type: 'unsub', key }));
+    handle = (id, frame, text) => {
+      const { type, key = '' } = frame;
+      if (type === 'ack') return; // the tab's receipt for bytes the hub sent it, not the room
+      if (frame.id !== undefined) owners[frame.id.slice(0, ID_PREFIX)] = id;
+      if (type === 'hello' || type === 'sub') (inits[key] ??= []).push(id);
+      if (type === 'hello') {
+        // Every hello says the same secret: the browser is one client whichever tab leads.
+        frame.secret = secret;
+        text = JSON.stringify(frame);
+      } else if (type === 'ping') pingers.add(id);
+      else if (type === 'sub') (subs[key] ??= new Set()).add(id);
+      else if (type === 'unsub' || type === 'close') {
+        // `close`: the tab's socket closed; its subjects go with it unless another holds them.
+        if (type === 'close') pingers.delete(id);
+        for (const k in subs) {
+          if ((type === 'close' || k === key) && subs[k]!.delete(id) && !subs[k]!.size) {
+            delete subs[k];
+            ws.send(JSON.stringify({ type: 'unsub', key: k }));
+          }
+        }
+        return;
       }
-    }
+      ws.send(text);
+    };
+    return ws;
   };
 
   bus.onmessage = ({ data: m }: MessageEvent<Bus>) => {
@@ -304,39 +285,19 @@ function lead(
     if (!id) return;
     if (m.open) {
       sockets.set(id, m.open);
-      real ??= dial();
-      return post([id], { hub });
+      if ((real ??= dial()).readyState === 1) post([id], { hub: 1 });
+    } else if (sockets.has(id)) {
+      // Others are of a socket this hub closed, or of a leader before it.
+      if (m.close) {
+        sockets.delete(id);
+        handle(id, { type: 'close' }, '');
+        // A tab that gave up on a quiet socket (half-open, or the device slept) gives up on the real one too.
+        if (!sockets.size || Date.now() - heard > heartbeat) drop();
+      } else handle(id, JSON.parse(m.d!), m.d!);
     }
-    if (!sockets.has(id)) return; // a socket this hub closed, or one of a leader before it
-    if (m.close) {
-      forget(id);
-      // A tab that gave up on a quiet socket (half-open, or the device slept) gives up on the real one too.
-      if (!sockets.size || Date.now() - heard > heartbeat) drop();
-      return;
-    }
-    let text = m.d!;
-    const frame = JSON.parse(text) as Frame;
-    const { type, key = '' } = frame;
-    if (type === 'ack') return; // the tab's receipt for bytes the hub sent it, not the room
-    if (frame.id !== undefined) owners[frame.id.slice(0, ID_PREFIX)] = id;
-    if (type === 'hello') {
-      hellos.push(id);
-      // Every hello says the same secret: the browser is one client whichever tab leads.
-      frame.secret = secret;
-      text = JSON.stringify(frame);
-    } else if (type === 'ping') pingers.add(id);
-    else if (type === 'sub') {
-      (inits[key] ??= []).push(id);
-      (subs[key] ??= new Set()).add(id);
-    } else if (type === 'unsub') {
-      subs[key]?.delete(id);
-      if (subs[key]?.size) return;
-      delete subs[key];
-    }
-    send(text);
   };
 
-  bus.postMessage({ hub });
+  bus.postMessage({ hub: 1 });
   return [
     () => {
       drop(1001);
