@@ -157,7 +157,7 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
   const lifecycle = ({ type }: Event): void => {
     if (type === 'pagehide' || type === 'freeze') leave();
     // Shown, or restored from the back/forward cache: back in the queue (if it left it).
-    else if (type !== 'visibilitychange' || globalThis.document.visibilityState !== 'hidden') join();
+    else if (type !== 'visibilitychange' || globalThis.document?.visibilityState !== 'hidden') join();
     else if (stepDownWhenHidden && !(stop && alone())) leave();
   };
   const events = ['pagehide', 'pageshow', 'freeze', 'visibilitychange'];

@@ -11,7 +11,7 @@ import { FakeSocket } from './fake-socket.ts';
 
 const URL = 'ws://test.invalid/room/tabs/connect';
 const PONG = '{"type":"pong","nonce":null}';
-const WAIT = { timeout: 5000, interval: 5 };
+const WAIT = { timeout: 3000, interval: 5 };
 /** Receipts every 4 kB, so that a test reaches a few. */
 const LIMITS = { ...DEFAULT_LIMITS, ackEveryBytes: 4096 };
 
@@ -25,6 +25,7 @@ class Server {
   /** When false, pushes are stored and broadcast but not acknowledged (an answer lost with a socket). */
   acking = true;
   handle(ws: AutoSocket, text: string): void {
+    if (ws.halfOpen) return;
     if (text === '{"type":"ping"}') return ws.receiveText(PONG);
     const m = JSON.parse(text);
     switch (m.type) {
@@ -33,6 +34,7 @@ class Server {
         ws.client = `client-of-${m.secret}`;
         return ws.receive({ type: 'welcome', protocol: 1, conn: ws.conn, client: ws.client, seq: this.seq, limits: LIMITS, peers: [] });
       case 'sub': {
+        if (m.key === 'refused') return ws.receive({ type: 'error', code: 'too_many_subscriptions', message: 'no', key: m.key });
         ws.subs.add(m.key);
         const data = this.log.filter((e) => e.key === m.key && e.seq > (m.seq ?? 0));
         return ws.receive({ type: 'init', key: m.key, data: m.last ? data.slice(-m.last) : data });
@@ -40,6 +42,7 @@ class Server {
       case 'unsub':
         return void ws.subs.delete(m.key);
       case 'push': {
+        if (m.key === 'bad') return ws.receive({ type: 'error', code: 'invalid_value', message: 'bad', key: m.key, id: m.id });
         const dup = this.seen.get(m.id);
         if (dup !== undefined) return ws.receive({ type: 'ack', id: m.id, seq: dup, duplicate: true });
         const entry = { key: m.key, value: m.value, seq: ++this.seq, client: ws.client };
@@ -58,6 +61,8 @@ let server = new Server();
 class AutoSocket extends FakeSocket {
   conn = `conn${FakeSocket.all.length}`;
   client?: string;
+  /** Nothing comes back any more, pongs included (a half-open socket never recovers). */
+  halfOpen = false;
   hellos: Record<string, unknown>[] = [];
   subs = new Set<string>();
   constructor(url: string) {
@@ -84,11 +89,17 @@ class AutoSocket extends FakeSocket {
 
 // The tabs' shared secret lives in localStorage, which Node has only with a flag.
 vi.stubGlobal('localStorage', {});
+/** Each tab's window, for page lifecycle events (pagehide, freeze, …), which Node has none of. */
+const windows = new WeakMap<Room, EventTarget>();
 
 const tabs: Room[] = [];
 function openTab(options: SharedOptions = {}): SharedRoom {
+  const window = new EventTarget();
+  vi.stubGlobal('addEventListener', window.addEventListener.bind(window));
+  vi.stubGlobal('removeEventListener', window.removeEventListener.bind(window));
   const room = connectShared(URL, { WebSocket: AutoSocket, minDelay: 20, heartbeat: 60_000, ...options });
   tabs.push(room);
+  windows.set(room, window);
   return room;
 }
 
@@ -111,7 +122,7 @@ afterEach(async () => {
   vi.stubGlobal('localStorage', {});
 });
 
-describe('one socket per browser', () => {
+describe('one socket per browser', { timeout: 10_000 }, () => {
   it('three tabs share one real socket and one client ID; one of them leads', async () => {
     const [a, b, c] = [openTab(), openTab(), openTab()];
     await open(a, b, c);
@@ -221,5 +232,60 @@ describe('one socket per browser', () => {
     } finally {
       delete (navigator as { locks?: unknown }).locks;
     }
+  });
+
+  it("answers go only to the tab that asked: a pong, a refused subscription, a refused publish", async () => {
+    // Only `a` pings after its socket opened: every 50 ms.
+    const [a, b] = [openTab({ heartbeat: 50 }), openTab()];
+    await open(a, b);
+    const errors: Record<string, string[]> = { a: [], b: [] };
+    a.on('error', (error) => errors.a!.push(error.code));
+    b.on('error', (error) => errors.b!.push(error.code));
+    const latencies: Record<string, number> = { a: 0, b: 0 };
+    a.on('latency', () => latencies.a!++);
+    b.on('latency', () => latencies.b!++);
+    await vi.waitFor(() => expect(latencies.a).toBeGreaterThanOrEqual(3), WAIT);
+    a.subscribe('refused', () => {});
+    await vi.waitFor(() => expect(errors.a).toEqual(['too_many_subscriptions']), WAIT);
+    await expect(b.append('bad', 1)).rejects.toMatchObject({ code: 'invalid_value' });
+    // A subscription after the refused one still gets its own replay.
+    const events = listen(a, 'fine');
+    await b.append('fine', 'v');
+    await vi.waitFor(() => expect(seqs(events)).toEqual([1]), WAIT);
+    expect(errors).toEqual({ a: ['too_many_subscriptions'], b: [] });
+    expect(latencies.b).toBe(0);
+  });
+
+  it("a tab that gives up on a silent socket makes the leader give up the real one too", async () => {
+    // Pings every 400 ms: long enough that a busy machine's event loop never looks like a silent socket.
+    const [a, b] = [openTab({ heartbeat: 400 }), openTab({ heartbeat: 400 })];
+    await open(a, b);
+    expect(FakeSocket.all).toHaveLength(1);
+    (FakeSocket.all[0] as AutoSocket).halfOpen = true;
+    await vi.waitFor(() => expect(FakeSocket.all.length).toBeGreaterThan(1), { ...WAIT, timeout: 6000 });
+    expect(FakeSocket.all[0]!.closedByClient).toBe(true);
+    await open(a, b);
+    expect(live()).toHaveLength(1);
+  });
+
+  it('a leader whose page is frozen steps down, and another tab leads', async () => {
+    const [a, b] = [openTab(), openTab()];
+    await open(a, b);
+    const leader = a.leader ? a : b;
+    const other = leader === a ? b : a;
+    const events = listen(other, 'log');
+    windows.get(leader)!.dispatchEvent(new Event('freeze'));
+    await vi.waitFor(() => expect(FakeSocket.all.length).toBe(2), WAIT);
+    expect(FakeSocket.all[0]!.closedByClient).toBe(true);
+    await open(a, b);
+    expect([leader.leader, other.leader]).toEqual([false, true]);
+    // Its frames now go through the new leader (in a browser, once the page runs again).
+    await leader.append('log', 'after');
+    await vi.waitFor(() => expect(seqs(events)).toEqual([1]), WAIT);
+    // Shown again (Node has no document: never hidden), it queues for the lock behind the new leader.
+    windows.get(leader)!.dispatchEvent(new Event('visibilitychange'));
+    other.close();
+    await vi.waitFor(() => expect(leader.leader).toBe(true), WAIT);
+    await open(leader);
   });
 });
