@@ -78,7 +78,7 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
   const nav = globalThis.navigator;
   const locks = nav?.locks;
   if (!locks || !globalThis.BroadcastChannel) return Object.assign(connect(url, options), { leader: true });
-  const name = 'edgeroom:' + url;
+  const name = `edgeroom:${url}`;
   // IDs from randomUUID: Web Locks exist only in secure contexts, where it does too.
   const tab = uuid();
   const bus = new BroadcastChannel(name);
@@ -138,14 +138,19 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
     if (queued) return;
     const signal = (queued = new AbortController()).signal;
     locks
-      .request(name, { signal }, () => new Promise<void>((release) => {
-        const [end, lonely] = lead(name, url, tab, options);
-        alone = lonely;
-        stop = () => {
-          end();
-          release();
-        };
-      }))
+      .request(
+        name,
+        { signal },
+        () =>
+          new Promise<void>((release) => {
+            const [end, lonely] = lead(name, url, tab, options);
+            alone = lonely;
+            stop = () => {
+              end();
+              release();
+            };
+          }),
+      )
       .catch(() => {}); // aborted while queued
   };
   const leave = (): void => {

@@ -65,7 +65,14 @@ async function demoFiles() {
 }
 
 /** The client modules' types, served for runtimes that read `X-TypeScript-Types` (worker/demo.ts). */
-const CLIENT_ENTRIES = ['client/index.ts', 'client/signaling.ts', 'client/rpc.ts', 'client/auth.ts', 'client/react.ts', 'client/tabs.ts'];
+const CLIENT_ENTRIES = [
+  'client/index.ts',
+  'client/signaling.ts',
+  'client/rpc.ts',
+  'client/auth.ts',
+  'client/react.ts',
+  'client/tabs.ts',
+];
 
 /**
  * Declarations of the client entries. tsc takes a second or so, and wrangler

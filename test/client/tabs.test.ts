@@ -18,7 +18,7 @@ const LIMITS = { ...DEFAULT_LIMITS, ackEveryBytes: 4096 };
 /** The room as the server keeps it: one log, and the sockets subscribed to each subject. */
 class Server {
   seq = 0;
-  log: { key: string; value: unknown; seq: number; client: string }[] = [];
+  log: { key: string; value: unknown; seq: number; client?: string }[] = [];
   sockets: AutoSocket[] = [];
   /** Publish IDs seen, for the duplicate answer (the server's dedup). */
   seen = new Map<string, number>();
@@ -34,9 +34,18 @@ class Server {
       case 'hello':
         ws.hellos.push(m);
         ws.client = `client-of-${m.secret}`;
-        return ws.receive({ type: 'welcome', protocol: 1, conn: ws.conn, client: ws.client, seq: this.seq, limits: LIMITS, peers: [] });
+        return ws.receive({
+          type: 'welcome',
+          protocol: 1,
+          conn: ws.conn,
+          client: ws.client,
+          seq: this.seq,
+          limits: LIMITS,
+          peers: [],
+        });
       case 'sub': {
-        if (this.refuse.delete(m.key)) return ws.receive({ type: 'error', code: 'too_many_subscriptions', message: 'no', key: m.key });
+        if (this.refuse.delete(m.key))
+          return ws.receive({ type: 'error', code: 'too_many_subscriptions', message: 'no', key: m.key });
         ws.subs.add(m.key);
         const data = this.log.filter((e) => e.key === m.key && e.seq > (m.seq ?? 0));
         return ws.receive({ type: 'init', key: m.key, data: m.last ? data.slice(-m.last) : data });
@@ -44,13 +53,15 @@ class Server {
       case 'unsub':
         return void ws.subs.delete(m.key);
       case 'push': {
-        if (m.key === 'bad') return ws.receive({ type: 'error', code: 'invalid_value', message: 'bad', key: m.key, id: m.id });
+        if (m.key === 'bad')
+          return ws.receive({ type: 'error', code: 'invalid_value', message: 'bad', key: m.key, id: m.id });
         const dup = this.seen.get(m.id);
         if (dup !== undefined) return ws.receive({ type: 'ack', id: m.id, seq: dup, duplicate: true });
         const entry = { key: m.key, value: m.value, seq: ++this.seq, client: ws.client };
         this.log.push(entry);
         this.seen.set(m.id, entry.seq);
-        for (const s of this.sockets) if (s.readyState === 1 && s.subs.has(m.key)) s.receive({ type: 'push', ...entry });
+        for (const s of this.sockets)
+          if (s.readyState === 1 && s.subs.has(m.key)) s.receive({ type: 'push', ...entry });
         if (this.acking) ws.receive({ type: 'ack', id: m.id, seq: entry.seq });
       }
     }
@@ -112,7 +123,8 @@ function listen(room: Room, subject: string, options = {}): SubjectEvent[] {
   return events;
 }
 const seqs = (events: SubjectEvent[]) => events.map((e) => (e.type === 'message' ? e.seq : e.type));
-const open = (...rooms: Room[]) => vi.waitFor(() => expect(rooms.map((r) => r.status)).toEqual(rooms.map(() => 'open')), WAIT);
+const open = (...rooms: Room[]) =>
+  vi.waitFor(() => expect(rooms.map((r) => r.status)).toEqual(rooms.map(() => 'open')), WAIT);
 const live = () => FakeSocket.all.filter((s) => s.readyState === 1);
 
 afterEach(async () => {
@@ -151,7 +163,13 @@ describe('one socket per browser', { timeout: 10_000 }, () => {
     const seqsOf = await Promise.all([a.append('x', 1), b.append('y', 2), c.append('x', 3), c.append('y', 4)]);
     expect(seqsOf).toEqual([1, 2, 3, 4]);
     await vi.waitFor(() => expect([ax, bx, by, cy, cy2].map((e) => e.length)).toEqual([2, 2, 2, 2, 2]), WAIT);
-    expect([ax, bx, by, cy, cy2].map(seqs)).toEqual([[1, 3], [1, 3], [2, 4], [2, 4], [2, 4]]);
+    expect([ax, bx, by, cy, cy2].map(seqs)).toEqual([
+      [1, 3],
+      [1, 3],
+      [2, 4],
+      [2, 4],
+      [2, 4],
+    ]);
     // Own publishes are marked as the browser's own, whichever tab made them.
     expect(ax.every((e) => e.type === 'message' && e.own)).toBe(true);
   });
@@ -236,7 +254,7 @@ describe('one socket per browser', { timeout: 10_000 }, () => {
     }
   });
 
-  it("answers go only to the tab that asked: a pong, a refused subscription, a refused publish", async () => {
+  it('answers go only to the tab that asked: a pong, a refused subscription, a refused publish', async () => {
     // Only `a` pings after its socket opened: every 50 ms.
     const [a, b] = [openTab({ heartbeat: 50 }), openTab()];
     await open(a, b);
@@ -259,7 +277,7 @@ describe('one socket per browser', { timeout: 10_000 }, () => {
     expect(latencies.b).toBe(0);
   });
 
-  it("a tab that gives up on a silent socket makes the leader give up the real one too", async () => {
+  it('a tab that gives up on a silent socket makes the leader give up the real one too', async () => {
     // Pings every 400 ms: long enough that a busy machine's event loop never looks like a silent socket.
     const [a, b] = [openTab({ heartbeat: 400 }), openTab({ heartbeat: 400 })];
     await open(a, b);
