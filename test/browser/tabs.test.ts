@@ -140,6 +140,27 @@ describe('one socket per browser', () => {
     await expect.poll(() => roster(observer), POLL).toEqual([newConn]);
   });
 
+  it('a leader told it is being frozen hands over, and the others carry on', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs } = await openTabs(id, 3);
+    for (const tab of tabs) await record(tab, 'log');
+    await settled(tabs);
+    const leader = tabs[(await Promise.all(tabs.map(isLeader))).indexOf(true)]!;
+    const rest = tabs.filter((tab) => tab !== leader);
+    const oldConn = await conn(leader);
+    // Chromium fires `freeze` at a background page it is about to freeze (CDP's
+    // Page.setWebLifecycleState leaves a visible headless page running, events and all).
+    await leader.evaluate(() => dispatchEvent(new Event('freeze')));
+    const during = await append(observer, 'log', ['after the freeze']);
+    for (const tab of tabs) await expect.poll(() => received(tab, 'log'), POLL).toEqual(during);
+    expect(await Promise.all(rest.map(isLeader))).toContain(true);
+    expect(await isLeader(leader)).toBe(false);
+    const conns = new Set(await Promise.all(tabs.map(conn)));
+    expect(conns.size).toBe(1);
+    expect(conns.has(oldConn)).toBe(false);
+    await expect.poll(() => roster(observer), POLL).toEqual([...conns]);
+  });
+
   it('without Web Locks, each tab opens a socket of its own, as without edgeroom/tabs', async () => {
     const { observer, id } = await roomWithObserver();
     const { tabs, sockets } = await openTabs(id, 3, () => {
