@@ -48,6 +48,9 @@ describe('demo page routes', () => {
       ['/lib/signaling.js', /^text\/javascript/, 'export'],
       ['/lib/rpc.js', /^text\/javascript/, 'edgeroom.rpc'],
       ['/lib/auth.js', /^text\/javascript/, 'export'],
+      ['/lib/tabs.js', /^text\/javascript/, 'edgeroom:'],
+      ['/demo/tabs', /^text\/html/, '<script type="module" src="/demo/tabs.js"></script>'],
+      ['/demo/tabs.js', /^text\/javascript/, "from '/lib/tabs.js'"],
       ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
     ];
     for (const [path, type, text] of cases) {
@@ -90,6 +93,8 @@ describe('demo page routes', () => {
     );
     expect((await http('/lib/rpc.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/rpc.d.ts`);
     expect((await http(`/lib/${version}/types/client/rpc.d.ts`)).status).toBe(200);
+    expect((await http('/lib/tabs.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/tabs.d.ts`);
+    expect((await http(`/lib/${version}/types/client/tabs.d.ts`)).status).toBe(200);
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);
