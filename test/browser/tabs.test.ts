@@ -78,7 +78,15 @@ describe('one socket per browser', () => {
     expect(new Set(conns).size).toBe(1);
     await expect.poll(() => roster(observer), POLL).toEqual([conns[0]]);
     expect((await Promise.all(tabs.map(isLeader))).filter(Boolean)).toHaveLength(1);
-    await expect.poll(() => tabs[1]!.locator('#role').textContent(), POLL).toMatch(/holds the socket/);
+    // The page says which tab holds the socket, and a tap in any tab shows in every tab.
+    const roles = await Promise.all(tabs.map((tab) => tab.locator('#role').textContent()));
+    expect(roles.filter((role) => role?.startsWith('This tab'))).toHaveLength(1);
+    expect(roles.filter((role) => role?.startsWith('Another tab holds the socket'))).toHaveLength(2);
+    const follower = tabs[(await Promise.all(tabs.map(isLeader))).indexOf(false)]!;
+    await follower.getByRole('button', { name: 'tap' }).click();
+    const label = await follower.evaluate(() => sessionStorage.getItem('demo.tab'));
+    for (const tab of tabs)
+      await expect.poll(() => tab.locator('#taps li').allTextContents(), POLL).toEqual([`#1 from ${label}`]);
     await screenshot(tabs[0]!, 'tabs');
   });
 
