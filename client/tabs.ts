@@ -141,7 +141,9 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
       .request(
         name,
         { signal },
+        // Granted after this tab left the queue (closed at once, as React's strict mode does): let go.
         () =>
+          signal.aborted ||
           new Promise<void>((release) => {
             const [end, lonely] = lead(name, url, tab, options);
             alone = lonely;

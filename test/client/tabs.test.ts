@@ -309,4 +309,13 @@ describe('one socket per browser', { timeout: 10_000 }, () => {
     await vi.waitFor(() => expect(leader.leader).toBe(true), WAIT);
     await open(leader);
   });
+
+  it('a tab closed as soon as it opened (React strict mode) never leads: the next one does', async () => {
+    const gone = openTab();
+    gone.close();
+    const next = openTab();
+    await open(next);
+    expect(next.leader).toBe(true);
+    expect(gone.leader).toBe(false);
+  });
 });
