@@ -148,6 +148,26 @@ describe('one socket per browser', () => {
     await expect.poll(() => roster(observer), POLL).toEqual([newConn]);
   });
 
+  it('a leader whose tab crashes is replaced: its lock goes with it, and nothing published meanwhile is lost', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs } = await openTabs(id, 3);
+    for (const tab of tabs) await record(tab, 'log');
+    await settled(tabs);
+    const leader = tabs[(await Promise.all(tabs.map(isLeader))).indexOf(true)]!;
+    const rest = tabs.filter((tab) => tab !== leader);
+    // No pagehide, no last word on the bus: the renderer is gone.
+    const cdp = await leader.context().newCDPSession(leader);
+    const crashed = leader.waitForEvent('crash');
+    void cdp.send('Page.crash').catch(() => {}); // never answered: the session goes with the page
+    await crashed;
+    const during = await append(observer, 'log', ['after the crash']);
+    for (const tab of rest) await expect.poll(() => received(tab, 'log'), POLL).toEqual(during);
+    expect((await Promise.all(rest.map(isLeader))).filter(Boolean)).toHaveLength(1);
+    const conns = new Set(await Promise.all(rest.map(conn)));
+    expect(conns.size).toBe(1);
+    await expect.poll(() => roster(observer), POLL).toEqual([...conns]);
+  });
+
   it('a leader told it is being frozen hands over, and the others carry on', async () => {
     const { observer, id } = await roomWithObserver();
     const { tabs } = await openTabs(id, 3);
