@@ -129,8 +129,11 @@ const live = () => FakeSocket.all.filter((s) => s.readyState === 1);
 
 afterEach(async () => {
   for (const room of tabs.splice(0)) room.close();
-  // Lets the closed tabs' locks go before the next test asks for the same one.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The closed tabs' locks are gone, held or asked for, before the next test asks for the same one.
+  await vi.waitFor(async () => {
+    const { held = [], pending = [] } = await navigator.locks.query();
+    expect([...held, ...pending].filter((lock) => lock.name === `edgeroom:${URL}`)).toEqual([]);
+  }, WAIT);
   FakeSocket.all = [];
   server = new Server();
   vi.stubGlobal('localStorage', {});
