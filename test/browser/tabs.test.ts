@@ -189,6 +189,45 @@ describe('one socket per browser', () => {
     await expect.poll(() => roster(observer), POLL).toEqual([...conns]);
   });
 
+  it('on a phone, a hidden leader hands over to a visible tab; alone, it keeps the socket', async () => {
+    const { observer, id } = await roomWithObserver();
+    const { tabs } = await openTabs(id, 2, () => {
+      Object.defineProperty(Navigator.prototype, 'userAgent', {
+        get: () => 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/140.0 Mobile Safari/537.36',
+      });
+    });
+    for (const tab of tabs) await record(tab, 'log');
+    await settled(tabs);
+    const leader = tabs[(await Promise.all(tabs.map(isLeader))).indexOf(true)]!;
+    const other = tabs.find((tab) => tab !== leader)!;
+    // As a phone switching tabs: the page becomes hidden (headless pages never do by themselves).
+    const show = (tab: Page, state: 'hidden' | 'visible') =>
+      tab.evaluate((state) => {
+        Object.defineProperty(document, 'visibilityState', { get: () => state, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+      }, state);
+
+    await show(leader, 'hidden');
+    const first = await append(observer, 'log', ['leader hidden']);
+    for (const tab of tabs) await expect.poll(() => received(tab, 'log'), POLL).toEqual(first);
+    expect([await isLeader(leader), await isLeader(other)]).toEqual([false, true]);
+
+    // The visible leader goes; the hidden tab has left the queue, so it waits to be shown.
+    await other.close();
+    await expect.poll(() => leader.evaluate(() => globalThis.demo.room.status), POLL).toBe('reconnecting');
+    const meanwhile = await append(observer, 'log', ['nobody leads']);
+    expect(await isLeader(leader)).toBe(false);
+    await show(leader, 'visible');
+    await expect.poll(() => received(leader, 'log'), POLL).toEqual([...first, ...meanwhile]);
+    expect(await isLeader(leader)).toBe(true);
+
+    // Hidden again, but alone: there is no one to hand over to.
+    await show(leader, 'hidden');
+    const last = await append(observer, 'log', ['alone and hidden']);
+    await expect.poll(() => received(leader, 'log'), POLL).toEqual([...first, ...meanwhile, ...last]);
+    expect(await isLeader(leader)).toBe(true);
+  });
+
   it('without Web Locks, each tab opens a socket of its own, as without edgeroom/tabs', async () => {
     const { observer, id } = await roomWithObserver();
     const { tabs, sockets } = await openTabs(id, 3, () => {
