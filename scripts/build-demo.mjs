@@ -1,8 +1,10 @@
 // Builds the demo pages into worker/demo/files.generated.ts (ignored by git),
 // which the Worker serves itself (worker/demo.ts): the pages and scripts of
 // public/demo/, and the client bundled for them as /lib/edgeroom.js,
-// /lib/signaling.js, /lib/rpc.js (calls between peers), /lib/offline.js and /lib/cache.js (outbox and cache on disk), /lib/auth.js (tokens) and /lib/react.js (React bindings,
-// without React), with source maps, and their types under /lib/types/.
+// /lib/signaling.js, /lib/rpc.js (calls between peers), /lib/offline.js and
+// /lib/cache.js (outbox and cache on disk), /lib/auth.js (tokens), /lib/tabs.js
+// (one socket per browser, with a core of its own) and /lib/react.js (React
+// bindings, without React), with source maps, and their types under /lib/types/.
 //
 // Why not Workers static assets: with an [assets] directory every request,
 // every socket upgrade included, first passes through the assets router
@@ -55,6 +57,7 @@ async function demoFiles() {
     offline: 'client/offline.ts',
     cache: 'client/cache.ts',
     auth: 'client/auth.ts',
+    tabs: 'client/tabs.ts', // with a core of its own inside: it calls connect
   });
   // The React bindings with the core inside, React left to the page (an import map: public/demo/react.html).
   // React itself stays out of the Worker: ~140 KB minified for one demo page.
@@ -72,6 +75,7 @@ const CLIENT_ENTRIES = [
   'client/cache.ts',
   'client/auth.ts',
   'client/react.ts',
+  'client/tabs.ts',
 ];
 
 /**

@@ -1,6 +1,6 @@
 // Builds the two npm packages into packages/<name>/dist (ignored by git):
 //
-//   packages/client  "edgeroom":        the browser client: core, /react, /signaling, /rpc, /offline, /cache, /auth.
+//   packages/client  "edgeroom":        the browser client: core, /react, /signaling, /rpc, /offline, /cache, /auth, /tabs.
 //                                       No dependencies; React is an optional peer.
 //   packages/server  "edgeroom-server": createEdgeroom and the room class, to mount in a
 //                                       Worker, and /token for the operator's backend.
@@ -35,6 +35,7 @@ export const PACKAGES = {
       offline: 'client/offline.ts',
       cache: 'client/cache.ts',
       auth: 'client/auth.ts',
+      tabs: 'client/tabs.ts',
     },
     tsconfig: 'client/tsconfig.json',
     types: [],

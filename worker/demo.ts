@@ -22,6 +22,7 @@ const MODULE_TYPES: Record<string, string> = {
   '/lib/offline.js': 'types/client/offline.d.ts',
   '/lib/cache.js': 'types/client/cache.d.ts',
   '/lib/auth.js': 'types/client/auth.d.ts',
+  '/lib/tabs.js': 'types/client/tabs.d.ts',
   '/lib/react.js': 'types/client/react.d.ts',
 };
 /** `/lib/<version>/…`: the same files, cached for good, since that URL's content never changes. */

@@ -154,9 +154,10 @@ function nameField(room, page) {
  * Join the page's room, announcing this tab's name and page in presence. The
  * client reconnects and resumes by itself; the badge shows where it stands.
  * A private room's token comes from the address (roomToken); if the room
- * refuses it, the room is closed and the page says why.
+ * refuses it, the room is closed and the page says why. `open` is `connect`, or
+ * `connectShared` (/lib/tabs.js), which takes the same arguments.
  */
-export function openRoom(page) {
+export function openRoom(page, open = connect) {
   const id = roomId();
   if (!id) {
     location.replace('/');
@@ -167,7 +168,7 @@ export function openRoom(page) {
     room.close();
     showRefusal(event, token);
   };
-  const room = connect(
+  const room = open(
     { base: location.origin, room: id },
     { presence: { name: myName(), page }, WebSocket: socketClass(token, refused) },
   );

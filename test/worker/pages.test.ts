@@ -51,6 +51,9 @@ describe('demo page routes', () => {
       ['/lib/offline.js', /^text\/javascript/, 'edgeroom-outbox:'],
       ['/lib/cache.js', /^text\/javascript/, 'edgeroom-v1'],
       ['/demo/notes', /^text\/html/, '<script type="module" src="/demo/notes.js"></script>'],
+      ['/lib/tabs.js', /^text\/javascript/, 'edgeroom:'],
+      ['/demo/tabs', /^text\/html/, '<script type="module" src="/demo/tabs.js"></script>'],
+      ['/demo/tabs.js', /^text\/javascript/, "from '/lib/tabs.js'"],
       ['/lib/edgeroom.js.map', /^application\/json/, '"sources"'],
     ];
     for (const [path, type, text] of cases) {
@@ -99,6 +102,8 @@ describe('demo page routes', () => {
       );
       expect((await http(`/lib/${version}/types/client/${entry}.d.ts`)).status).toBe(200);
     }
+    expect((await http('/lib/tabs.js')).headers.get('x-typescript-types')).toBe(`./${version}/types/client/tabs.d.ts`);
+    expect((await http(`/lib/${version}/types/client/tabs.d.ts`)).status).toBe(200);
     // The types resolve from there, and need nothing but each other (and React's, for react.d.ts).
     const index = await http(`/lib/${version}/types/client/index.d.ts`);
     expect(index.status).toBe(200);

@@ -7,6 +7,7 @@ import { withCache } from 'edgeroom/cache';
 import { connectOffline, type OfflineRoom } from 'edgeroom/offline';
 import { rpc, type Rpc } from 'edgeroom/rpc';
 import { signaling } from 'edgeroom/signaling';
+import { connectShared, type SharedRoom } from 'edgeroom/tabs';
 import { createElement, useEffect, type ReactNode } from 'react';
 import type { subjects } from './subjects.ts';
 
@@ -41,6 +42,18 @@ export async function open(base: string): Promise<Room> {
   // Calls between peers, on the same room as the signaling helper: call each peer it has a call with.
   const peers: Rpc = rpc(room, { methods: { ping: (_params, { from }) => `pong to ${from}` } });
   for (const conn of calls.calls.keys()) console.log(await peers.call<string>(conn, 'ping'));
+  return room;
+}
+
+/** One socket for all of this browser's tabs, with tokens: a SharedRoom is a Room. */
+export function shared(socketUrl: string): Room {
+  const room: SharedRoom = connectShared(socketUrl, {
+    WebSocket: withToken(() => 'a token'),
+    stepDownWhenHidden: true,
+  });
+  console.log(room.leader ? 'this tab holds the socket' : 'another tab does');
+  // @ts-expect-error: `leader` is read-only
+  room.leader = true;
   return room;
 }
 
