@@ -28,6 +28,9 @@ import { badRoomPage } from './bad-room-page.ts';
 import { CONFIG_HEADER, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkHttpMessage, errorFrame } from './validate.ts';
+import { leafFor, leafName, leavesOf, MAX_ROUTING_KEY, newFanoutRoomId, ROUTING_PARAM } from './fanout.ts';
+import { LEAF_HEADER, ROOM_HEADER } from './leaf.ts';
+import { MAX_LEAVES } from '../protocol/limits.ts';
 
 type App = { Bindings: Env };
 
@@ -52,7 +55,8 @@ const tooManyFromAddress = (what: string) =>
   );
 
 const ROOM_ID_RULE = 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -';
-/** The most POST /new reads: no body (DriftDB), or {"private": true}. */
+const NEW_ROOM_BODY = `POST /new takes no body, or {"private"?: true, "leaves"?: 2 to ${MAX_LEAVES}}`;
+/** The most POST /new reads: no body (DriftDB), or {"private": true, "leaves": K}. */
 const NEW_ROOM_BODY_BYTES = 1024;
 
 /**
@@ -144,7 +148,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
           throw new ApiError(
             413,
             'too_large',
-            `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`,
+            `${NEW_ROOM_BODY}: at most ${NEW_ROOM_BODY_BYTES} bytes`,
           );
         }
         let raw: unknown = {};
@@ -154,10 +158,16 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
           throw new ApiError(400, 'bad_frame', 'Body is not JSON');
         }
         const body = NewRoomRequest.safeParse(raw);
-        if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
+        if (!body.success) throw new ApiError(400, 'bad_message', NEW_ROOM_BODY);
         const prefix = prefixOf(c);
-        if (!body.data.private) return c.json(roomResult(c, newRoomId(), prefix));
-        const room = PRIVATE_PREFIX + newRoomId();
+        const { leaves } = body.data;
+        if (leaves !== undefined && !c.env.LEAVES) {
+          throw new ApiError(400, 'unsupported', 'This deployment has no LEAVES binding, so no fanned-out rooms');
+        }
+        const isPrivate = !!body.data.private;
+        const id = leaves === undefined ? newRoomId() : newFanoutRoomId(leaves, isPrivate);
+        if (!isPrivate) return c.json(roomResult(c, id, prefix));
+        const room = leaves === undefined ? PRIVATE_PREFIX + id : id;
         const gate = await admitAdmin(c, room);
         if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
         return c.json(roomResult(c, room, prefix));
@@ -182,7 +192,13 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
             : 'user' in r
               ? { user: r.user, before: r.before ?? now }
               : { before: r.before ?? now };
-        return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
+        let closed = await stub.revoke(revocation);
+        // A fanned-out room's sockets are on its leaves: each records the revocation and closes what it reaches.
+        const leaves = c.env.LEAVES ? leavesOf(c.req.param('id')) : 0;
+        for (let i = 0; i < leaves; i++) {
+          closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(c.req.param('id'), i))).revoke(revocation);
+        }
+        return c.json({ revoked: revocation, closed });
       })
       .all('/room/:id/revoke', wrongMethod(ALLOW.post))
       .get('/room/:id', (c) => {
@@ -213,7 +229,15 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         forwarded.headers.set(CONFIG_HEADER, fingerprint);
         if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
         else forwarded.headers.delete(GRANT_HEADER);
-        return stub.fetch(forwarded);
+        const id = c.req.param('id');
+        const leaves = c.env.LEAVES ? leavesOf(id) : 0;
+        if (leaves === 0) return stub.fetch(forwarded);
+        // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).
+        const hint = c.req.query(ROUTING_PARAM)?.slice(0, MAX_ROUTING_KEY);
+        const name = leafName(id, leafFor(leaves, gate.grant?.user ?? hint));
+        forwarded.headers.set(ROOM_HEADER, id);
+        forwarded.headers.set(LEAF_HEADER, name);
+        return c.env.LEAVES.get(c.env.LEAVES.idFromName(name)).fetch(forwarded);
       })
       .all('/room/:id/connect', wrongMethod(ALLOW.get))
       .post(

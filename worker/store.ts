@@ -371,6 +371,16 @@ export class Store {
    * The retention wipe: every subject's data goes. The counter and the wipe
    * floor stay, so no seq is reused and resuming clients learn of the gap.
    */
+  /**
+   * Whether any value with a seq in (after, upTo] is stored. A scan of the
+   * entries (they are keyed by subject first): only a leaf that relinks after
+   * the room's object restarted asks (worker/leaf-links.ts).
+   */
+  storedBetween(after: number, upTo: number): boolean {
+    if (upTo <= after) return false;
+    return this.#sql.exec('SELECT 1 FROM entries WHERE seq > ? AND seq <= ? LIMIT 1', after, upTo).toArray().length > 0;
+  }
+
   wipe(): void {
     this.#storage.transactionSync(() => {
       for (const table of ['entries', 'subjects', 'client_msgs', 'subscriptions'])

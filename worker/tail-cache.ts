@@ -1,0 +1,84 @@
+/**
+ * A leaf's tail cache (docs/hot-rooms.md): the stored values of the last
+ * batches it applied, so that the resumes of a reconnect storm are answered by
+ * the leaves rather than all by the room's object.
+ *
+ * It answers `sub {key, seq: S}` only when it is sure to give exactly what the
+ * root would: it holds every stored value since `from` (the batches since are
+ * contiguous), S is at or above that and above the subject's floor (below it
+ * the root sends a reset), and no compaction of the subject since S changed
+ * what a replay holds. Anything else goes to the root.
+ */
+import type { StoredEntry } from './store.ts';
+import { toCbor } from './codec.ts';
+import type { LinkItem } from './link-batch.ts';
+
+/** Stored values a leaf keeps for resumes, at most. */
+export const TAIL_CACHE_ENTRIES = 10_000;
+
+export class TailCache {
+  /** Every stored value with a seq above this has been seen, in order. */
+  #from: number;
+  #byKey = new Map<string, StoredEntry[]>();
+  /** Per subject: replays from below it need the root (a compaction at it, or a floor). */
+  #barrier = new Map<string, number>();
+  /** Keys in the order their entries came, oldest first, for eviction. */
+  #order: string[] = [];
+  #max: number;
+
+  constructor(from: number, max = TAIL_CACHE_ENTRIES) {
+    this.#from = from;
+    this.#max = max;
+  }
+
+  /** Forgets everything: the leaf lost track of the root's order (or the data was wiped) at `seq`. */
+  reset(seq: number): void {
+    this.#from = seq;
+    this.#byKey.clear();
+    this.#barrier.clear();
+    this.#order = [];
+  }
+
+  apply(item: LinkItem, seq: number): void {
+    if (item.t === 'wipe') return this.reset(seq);
+    if (item.t === 'compact') {
+      // What the subject's replay holds below here changed; only the root knows how.
+      this.#byKey.delete(item.key);
+      this.#barrier.set(item.key, seq);
+      return;
+    }
+    const { out, act } = item;
+    if (item.floor > 0) this.#barrier.set(out.key, Math.max(this.#barrier.get(out.key) ?? 0, item.floor));
+    if (act === 'relay') return;
+    let entries = this.#byKey.get(out.key);
+    // A replace leaves only itself: the root deleted the values before it.
+    if (act === 'replace' || !entries) this.#byKey.set(out.key, (entries = []));
+    entries.push({
+      seq: out.seq,
+      value: item.bytes ? bufferOf(toCbor(out.value)) : JSON.stringify(out.value),
+      client: out.client ?? null,
+    });
+    this.#order.push(out.key);
+    while (this.#order.length > this.#max) this.#evictOldest();
+  }
+
+  /** The stored values of `key` after `after`, or undefined when only the root can tell. */
+  after(key: string, after: number): StoredEntry[] | undefined {
+    if (after < this.#from || after < (this.#barrier.get(key) ?? 0)) return undefined;
+    return (this.#byKey.get(key) ?? []).filter((e) => e.seq > after);
+  }
+
+  #evictOldest(): void {
+    const key = this.#order.shift()!;
+    const entries = this.#byKey.get(key);
+    const oldest = entries?.shift();
+    if (!oldest) return; // replaced or compacted since; its place in the order was stale
+    if (entries!.length === 0) this.#byKey.delete(key);
+    // The cache no longer holds everything above `from`.
+    this.#from = Math.max(this.#from, oldest.seq);
+  }
+}
+
+function bufferOf(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
