@@ -44,6 +44,8 @@ export class LeafLinks {
   #leaves = new Map<string, Leaf>();
   #pending: LinkItem[] = [];
   #scheduled = false;
+  /** Waiting for what is pending now to go out (see settled). */
+  #settled: (() => void)[] = [];
   #sql: SqlStorage;
   #namespace: DurableObjectNamespace<RoomLeaf> | undefined;
 
@@ -91,8 +93,15 @@ export class LeafLinks {
     setTimeout(() => this.#flushNow(), 0);
   }
 
+  /** Resolves once everything queued so far is in a batch: numbered at most `n`, and sent. */
+  settled(): Promise<void> {
+    if (this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#settled.push(resolve));
+  }
+
   #flushNow(): void {
     this.#scheduled = false;
+    for (const resolve of this.#settled.splice(0)) queueMicrotask(resolve);
     if (this.#pending.length === 0) return;
     const batches = encodeBatches(this.epoch, this.#n + 1, this.#pending);
     this.#pending = [];

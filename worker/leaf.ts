@@ -48,7 +48,7 @@ const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, val
 
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
 type RootCalls = Pick<Room, 'link'> & {
-  publish(pushes: ForwardedPush[]): Promise<Published[]>;
+  publish(pushes: ForwardedPush[]): Promise<Published>;
   replayFor(q: ReplayQuery): Promise<Frame[]>;
 };
 
@@ -60,8 +60,9 @@ interface Chain {
 
 interface Waiting {
   c: Connection;
-  /** Sent once this leaf has delivered this seq: a push's replies follow its echo. */
-  seq?: number;
+  /** Sent once this leaf has applied this batch (see Room.publish). */
+  epoch: number;
+  n: number;
   replies: ServerMessage[];
 }
 
@@ -370,9 +371,9 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#root()
       .publish(sent.map((s) => s.push))
       .then(
-        (results: Published[]) => {
-          results.forEach((r, i) => {
-            if (r.replies.length) this.#waiting.push({ c: sent[i]!.c, seq: r.seq, replies: r.replies });
+        ({ epoch, n, replies }: Published) => {
+          replies.forEach((r, i) => {
+            if (r.length) this.#waiting.push({ c: sent[i]!.c, epoch, n, replies: r });
           });
           this.#release();
         },
@@ -388,12 +389,16 @@ export class RoomLeaf extends DurableObject<Env> {
       );
   }
 
-  /** Replies whose push this leaf has delivered, in order: a sender sees its echo before its ack. */
+  /**
+   * Replies whose batch this leaf has applied, in order: a sender sees its echo
+   * before its ack. A reply from another epoch than the leaf's goes at once:
+   * its batch was applied, or lost with a restart of the root.
+   */
   #release(): void {
-    const at = this.#chain?.seq ?? 0;
+    const chain = this.#chain;
     while (this.#waiting.length > 0) {
       const head = this.#waiting[0]!;
-      if (head.seq !== undefined && head.seq > at) return;
+      if (chain && chain.epoch === head.epoch && chain.n < head.n) return;
       this.#waiting.shift();
       if (this.#conns.get(head.c.ws) !== head.c) continue;
       for (const reply of head.replies) head.c.send(reply);

@@ -48,10 +48,16 @@ export interface ForwardedPush {
   scope: string;
 }
 
-/** What the root answers for one: the replies for the sender, and the seq it was applied at (they follow its echo). */
+/**
+ * What the root answers a leaf's publish: the replies for each push's sender,
+ * and the batch that holds them all. The leaf sends the replies once it has
+ * applied that batch, so a sender sees its echo (and a compaction has reached
+ * the leaf's tail cache) before its ack.
+ */
 export interface Published {
-  replies: ServerMessage[];
-  seq?: number;
+  epoch: number;
+  n: number;
+  replies: ServerMessage[][];
 }
 
 /** A replay a leaf asks for on a socket's behalf, up to the leaf's position. */
@@ -255,13 +261,11 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
-  async publish(pushes: ForwardedPush[]): Promise<Published[]> {
+  async publish(pushes: ForwardedPush[]): Promise<Published> {
     this.#loop.flush();
-    return pushes.map((f) => {
-      const applied: { seq?: number } = {};
-      const replies = this.#push(f.m, f.binary, f.client, f.scope, undefined, applied);
-      return { replies, ...(applied.seq === undefined ? {} : { seq: applied.seq }) };
-    });
+    const replies = pushes.map((f) => this.#push(f.m, f.binary, f.client, f.scope, undefined));
+    await this.#links.settled();
+    return { epoch: this.#links.epoch, n: this.#links.n, replies };
   }
 
   /** A replay for a leaf's socket, as the frames the socket gets (as #subscribe and `get` would send them here). */
@@ -387,7 +391,6 @@ export class Room extends DurableObject<Env> {
     client: string | undefined,
     scope: string,
     rates: SocketRates | undefined,
-    seqOut?: { seq?: number },
   ): ServerMessage[] {
     const msgKey = m.id === undefined ? undefined : `${scope}|${m.id}`;
     if (msgKey !== undefined && m.id !== undefined) {
@@ -416,7 +419,6 @@ export class Room extends DurableObject<Env> {
       return [errorFrame(err.code, err.message, { key: m.key, ...(m.id === undefined ? {} : { id: m.id }) })];
     }
     this.#retention.touch();
-    if (seqOut) seqOut.seq = applied.seq;
     if (m.action.type !== 'compact') {
       const out: PushOut = { type: 'push', key: m.key, value: m.value, seq: applied.seq };
       if (client !== undefined) out.client = client;
