@@ -83,6 +83,8 @@ export class RoomLeaf extends DurableObject<Env> {
   #chain: Chain | undefined;
   /** Linked (or relinked) since this instance started: on a wake the stored chain may be behind. */
   #synced = false;
+  /** While a new leaf first links: frames wait for it. */
+  #linking: Promise<void> | undefined;
   /** Batches and repairs, one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #outbox: { push: ForwardedPush; c: Connection }[] = [];
@@ -125,15 +127,19 @@ export class RoomLeaf extends DurableObject<Env> {
     const refusal = this.#guard.refusal(address, grant);
     if (refusal) server.close(refusal.code, refusal.reason);
     else {
-      try {
-        // Before the socket's first frame: its welcome's seq and its replays start from here.
-        await this.#serial(() => this.#sync(false));
-        const cbor = !!new URL(request.url).searchParams.get('cbor');
-        this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address =
-          address;
-      } catch (err) {
-        console.error('leaf: could not link to the room', err);
-        server.close(1011, 'room unavailable: reconnect');
+      const cbor = !!new URL(request.url).searchParams.get('cbor');
+      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address =
+        address;
+      // A new leaf links before it handles any frame (see #firstLink); a client sends
+      // its hello and subs right behind the upgrade, so they wait for it, in order.
+      if (!this.#chain) {
+        try {
+          await this.#firstLink();
+        } catch (err) {
+          console.error('leaf: could not link to the room', err);
+          this.#leave(server);
+          server.close(1011, 'room unavailable: reconnect');
+        }
       }
     }
     const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
@@ -141,6 +147,8 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    // Frames wait for a first link in arrival order: each awaits the same promise.
+    if (this.#linking) await this.#linking.catch(() => {});
     const c = this.#conns.get(ws);
     if (!c || c.closing) return;
     c.lastSeen = Date.now();
@@ -176,6 +184,18 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   // ---- from the root ----------------------------------------------------------
+
+  /**
+   * A leaf with no chain yet must learn where the room's order stands (the seq
+   * in its welcomes, where its replays stop) before it handles a frame. Later
+   * wakes need no call: the chain is stored, and a batch repairs it if needed.
+   */
+  #firstLink(): Promise<void> {
+    this.#linking ??= this.#serial(() => this.#sync(false)).finally(() => {
+      this.#linking = undefined;
+    });
+    return this.#linking;
+  }
 
   /** One batch from the root, applied in the chain's order (after any repair). */
   async deliver(bytes: Uint8Array): Promise<void> {
@@ -217,6 +237,11 @@ export class RoomLeaf extends DurableObject<Env> {
     if (repair) this.stats.repairs++;
     this.#synced = true;
     if (have && reply.missed === undefined) return this.#reset(reply);
+    if (!have || have.epoch !== reply.epoch) {
+      // The cache can vouch only for what comes after this: a new leaf saw nothing before, and
+      // after the root restarted a compaction between the two incarnations would go unseen.
+      this.#cache.reset(reply.seq);
+    }
     if (!have) return this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
     if (have.epoch !== reply.epoch) this.#chain = { epoch: reply.epoch, n: 0, seq: have.seq };
     for (const bytes of reply.missed!) {

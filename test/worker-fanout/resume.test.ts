@@ -48,6 +48,38 @@ describe('resume and reset through a leaf', () => {
     expect(stats.cacheHits).toBe(1);
   });
 
+  it('a resume on leaves that linked after the values were stored gets them from the root, then from the cache', async () => {
+    const room = await newFanoutRoom(3);
+    const pub = await clientOn(room, 3, 0);
+    const seqs = await appendAll(pub.s, 'c', ['a', 'b', 'c', 'd']);
+    for (const leaf of [1, 2, 1, 2, 0]) {
+      const name = nameOnLeaf(3, leaf);
+      const s = await connect(room, `?client=${idOf(name)}`);
+      // As our client does: hello and sub right behind the upgrade, before the welcome.
+      s.send({ type: 'hello', protocol: 1, secret: secretOf(name) });
+      s.send({ type: 'sub', key: 'c', seq: seqs[1] });
+      expect(await s.next()).toMatchObject({ type: 'welcome', seq: seqs[3] });
+      expect(dataOf(await s.next())).toEqual(['c', 'd']);
+      s.close();
+    }
+    // Leaves 1 and 2 linked after 'c' and 'd': only the root can replay those. Leaf 0 saw them.
+    let stats = await Promise.all([0, 1, 2].map((leaf) => leafStats(room, leaf)));
+    expect(stats.map((st) => [st.rootReplays, st.cacheHits])).toEqual([
+      [0, 1],
+      [2, 0],
+      [2, 0],
+    ]);
+    const [e] = await appendAll(pub.s, 'c', ['e']);
+    const name = nameOnLeaf(3, 1);
+    const s = await connect(room, `?client=${idOf(name)}`);
+    s.send({ type: 'hello', protocol: 1, secret: secretOf(name) });
+    s.send({ type: 'sub', key: 'c', seq: seqs[3] });
+    expect(await s.next()).toMatchObject({ type: 'welcome', seq: e });
+    expect(dataOf(await s.next())).toEqual(['e']);
+    stats = await Promise.all([0, 1, 2].map((leaf) => leafStats(room, leaf)));
+    expect(stats[1]).toMatchObject({ rootReplays: 2, cacheHits: 1 });
+  });
+
   it('a resume from before a compaction gets the reset the root sends, through the leaf', async () => {
     const room = await newFanoutRoom(2);
     const pub = await clientOn(room, 2, 0);
