@@ -99,6 +99,10 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
   const fingerprint = roomFingerprint(options);
+  // Leaves read their settings from env only, so a router built with options in code keeps every room on one object.
+  const fansOut = fingerprint === roomFingerprint({});
+  /** How many leaves room `id` has here: 0 without the LEAVES binding or with options in code. */
+  const leavesHere = (env: Env, id: string): number => (env.LEAVES && fansOut ? leavesOf(id) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -164,6 +168,9 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (leaves !== undefined && !c.env.LEAVES) {
           throw new ApiError(400, 'unsupported', 'This deployment has no LEAVES binding, so no fanned-out rooms');
         }
+        if (leaves !== undefined && !fansOut) {
+          throw new ApiError(400, 'unsupported', 'Fanned-out rooms do not take options given in code yet');
+        }
         const isPrivate = !!body.data.private;
         const id = leaves === undefined ? newRoomId() : newFanoutRoomId(leaves, isPrivate);
         if (!isPrivate) return c.json(roomResult(c, id, prefix));
@@ -194,7 +201,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
               : { before: r.before ?? now };
         let closed = await stub.revoke(revocation);
         // A fanned-out room's sockets are on its leaves: each records the revocation and closes what it reaches.
-        const leaves = c.env.LEAVES ? leavesOf(c.req.param('id')) : 0;
+        const leaves = leavesHere(c.env, c.req.param('id'));
         for (let i = 0; i < leaves; i++) {
           closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(c.req.param('id'), i))).revoke(revocation);
         }
@@ -230,7 +237,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
         else forwarded.headers.delete(GRANT_HEADER);
         const id = c.req.param('id');
-        const leaves = c.env.LEAVES ? leavesOf(id) : 0;
+        const leaves = leavesHere(c.env, id);
         if (leaves === 0) return stub.fetch(forwarded);
         // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).
         const hint = c.req.query(ROUTING_PARAM)?.slice(0, MAX_ROUTING_KEY);
