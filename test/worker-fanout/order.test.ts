@@ -75,6 +75,19 @@ describe('a fanned-out room', () => {
     }
   });
 
+  it('a turn of pushes over the batch limit (1 MiB) reaches the other leaves whole, in order', async () => {
+    const room = await newFanoutRoom(2);
+    const pub = await clientOn(room, 2, 0);
+    const sub = await clientOn(room, 2, 1);
+    await subscribeAll([sub.s], 'big');
+    const values = Array.from({ length: 8 }, (_, i) => `${i}:${'x'.repeat(200_000)}`);
+    for (const v of values) pub.s.send(push('big', v));
+    const got = await pushesOf(sub.s, 'big', values.length);
+    expect(got.map((p) => (p.value as string).slice(0, 2))).toEqual(values.map((v) => v.slice(0, 2)));
+    expect(got.every((p, i) => p.value === values[i])).toBe(true);
+    expect((await sub.s.drain()).filter((m) => m.type === 'push')).toEqual([]);
+  });
+
   it('a link that throws once leaves no gap and no duplicate: the leaf fetches what it missed first', async () => {
     const room = await newFanoutRoom(2);
     const pub = await clientOn(room, 2, 0);
