@@ -99,8 +99,9 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
   const fingerprint = roomFingerprint(options);
-  // Leaves read their settings from env only, so a router built with options in code keeps every room on one object.
-  const fansOut = fingerprint === roomFingerprint({});
+  // Leaves read their settings (and the ROOMS binding) from env only, so a router built with options
+  // in code, or with the rooms under another binding, keeps every room on one object.
+  const fansOut = fingerprint === roomFingerprint({}) && (options.binding ?? 'ROOMS') === 'ROOMS';
   /** How many leaves room `id` has here: 0 without the LEAVES binding or with options in code. */
   const leavesHere = (env: Env, id: string): number => (env.LEAVES && fansOut ? leavesOf(id) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
