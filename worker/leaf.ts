@@ -373,7 +373,15 @@ export class RoomLeaf extends DurableObject<Env> {
     const release = c.hold();
     const upTo = this.#chain?.seq ?? 0;
     this.#root()
-      .replayFor({ key, after, ...(last === undefined ? {} : { last }), resets, upTo, cbor: c.a.cbor, extended: c.extended })
+      .replayFor({
+        key,
+        after,
+        ...(last === undefined ? {} : { last }),
+        resets,
+        upTo,
+        cbor: c.a.cbor,
+        extended: c.extended,
+      })
       .then(
         (frames: Frame[]) => release(frames.values()),
         (err: unknown) => {
@@ -408,7 +416,12 @@ export class RoomLeaf extends DurableObject<Env> {
           this.#rootStub = undefined;
           for (const { c, push } of sent) {
             const id = push.m.id === undefined ? {} : { id: push.m.id };
-            c.send(errorFrame('internal', 'The room did not answer: send again (with the same id)', { key: push.m.key, ...id }));
+            c.send(
+              errorFrame('internal', 'The room did not answer: send again (with the same id)', {
+                key: push.m.key,
+                ...id,
+              }),
+            );
           }
         },
       );

@@ -283,9 +283,7 @@ export class Room extends DurableObject<Env> {
       return [...initFrames(q.key, entries, o)];
     }
     const reset =
-      q.resets &&
-      q.after > 0 &&
-      (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
+      q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
     return [...pagedInitFrames(this.#store, q.key, reset ? 0 : q.after, { ...o, reset })];
   }
 

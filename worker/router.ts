@@ -150,11 +150,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
         const text = await c.req.text();
         if (text.length > NEW_ROOM_BODY_BYTES) {
-          throw new ApiError(
-            413,
-            'too_large',
-            `${NEW_ROOM_BODY}: at most ${NEW_ROOM_BODY_BYTES} bytes`,
-          );
+          throw new ApiError(413, 'too_large', `${NEW_ROOM_BODY}: at most ${NEW_ROOM_BODY_BYTES} bytes`);
         }
         let raw: unknown = {};
         try {

@@ -75,7 +75,11 @@ async function run(leaves) {
       await new Promise((resolve) => setTimeout(resolve, 1000 / opts.rate));
     }
     const expected = opts.subscribers * opts.publishes;
-    await until(() => latencies.length >= expected, 120_000, () => `${expected} deliveries (got ${latencies.length})`);
+    await until(
+      () => latencies.length >= expected,
+      120_000,
+      () => `${expected} deliveries (got ${latencies.length})`,
+    );
     const exact = seen.filter((got) => got.length === opts.publishes && got.every((v, j) => v === j)).length;
     const errors = sockets.reduce((n, s) => n + s.errors.length, 0);
     latencies.sort((a, b) => a - b);

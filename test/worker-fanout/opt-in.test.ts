@@ -16,18 +16,21 @@ describe('opting in', () => {
     expect(leavesOf(plain.room)).toBe(0);
   });
 
-  it.each([1, MAX_LEAVES + 1, 2.5, '4', null])('refuses leaves: %s with bad_message, naming the range', async (leaves) => {
-    const res = await http('/new', { method: 'POST', body: JSON.stringify({ leaves }) });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({
-      type: 'error',
-      code: 'bad_message',
-      message: `POST /new takes no body, or {"private"?: true, "leaves"?: 2 to ${MAX_LEAVES}}`,
-    });
-  });
+  it.each([1, MAX_LEAVES + 1, 2.5, '4', null])(
+    'refuses leaves: %s with bad_message, naming the range',
+    async (leaves) => {
+      const res = await http('/new', { method: 'POST', body: JSON.stringify({ leaves }) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        type: 'error',
+        code: 'bad_message',
+        message: `POST /new takes no body, or {"private"?: true, "leaves"?: 2 to ${MAX_LEAVES}}`,
+      });
+    },
+  );
 
   it('only IDs POST /new makes are fanned out: names people choose, and every plain ID, are rooms of one object', () => {
-    for (const id of ['team-standup', 'f4_standup', 'f1_' + 'a'.repeat(24), 'f17_' + 'a'.repeat(24), newRoomId()]) {
+    for (const id of ['team-standup', 'f4_standup', `f1_${'a'.repeat(24)}`, `f17_${'a'.repeat(24)}`, newRoomId()]) {
       expect(leavesOf(id)).toBe(0);
     }
     expect(leavesOf(newFanoutRoomId(16, true))).toBe(16);
@@ -102,7 +105,11 @@ describe('what a fanned-out room does not offer yet', () => {
     drift.send({ type: 'get', key: 'a', seq: 0 });
     pub.send(push('b', 2));
     pub.send(push('a', 3));
-    expect(await drift.next()).toEqual({ type: 'init', key: 'a', data: [{ value: 1, seq: 1, client: welcome.client }] });
+    expect(await drift.next()).toEqual({
+      type: 'init',
+      key: 'a',
+      data: [{ value: 1, seq: 1, client: welcome.client }],
+    });
     const live = [await drift.next(), await drift.next()];
     expect(live.map((m) => [m.key, m.value])).toEqual([
       ['b', 2],
