@@ -176,7 +176,7 @@ export const ERROR_CODES = [
   'token_revoked', // the token, its user, or every token issued before it, was revoked
   'forbidden', // the token does not grant this (room, subject, presence, dm, admin)
   'unsupported_protocol',
-  'unsupported', // a feature this room does not offer yet (presence and dms in a fanned-out room: docs/hot-rooms.md)
+  'unsupported', // a feature this room does not offer yet (presence in a fanned-out room: docs/hot-rooms.md)
   'bad_room_id',
   'not_found',
   'internal',

@@ -17,7 +17,6 @@ import { errorFrame } from './validate.ts';
 type HelloIn = Extract<ClientMessage, { type: 'hello' }>;
 
 export const PRESENCE_UNSUPPORTED = 'Presence is not available in a fanned-out room yet (docs/hot-rooms.md)';
-export const DM_UNSUPPORTED = 'Direct messages are not available in a fanned-out room yet (docs/hot-rooms.md)';
 
 export class LeafHello {
   #conns: Connections;

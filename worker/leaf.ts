@@ -26,8 +26,9 @@ import { SUBPROTOCOL } from './auth/index.ts';
 import { offersSubprotocol } from './gate.ts';
 import { grantFrom, GRANT_HEADER } from './grant.ts';
 import { Guard } from './guard.ts';
-import { newConnId } from './ids.ts';
-import { DM_UNSUPPORTED, LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
+import { leavesOf } from './fanout.ts';
+import { connIdOn, LeafDirect } from './leaf-direct.ts';
+import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
 import { RoomRates, type Refusal } from './rate-limits.ts';
@@ -72,6 +73,7 @@ export class RoomLeaf extends DurableObject<Env> {
   #conns: Connections;
   #guard: Guard;
   #hello: LeafHello;
+  #direct: LeafDirect;
   #sweep: Sweep;
   /** Socket publish rates; the room's own budgets are the root's. */
   #rates: RoomRates;
@@ -99,6 +101,7 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
     this.#hello = new LeafHello(this.#conns);
+    this.#direct = new LeafDirect(this.#conns, env.LEAVES);
     this.#sweep = new Sweep(ctx, this.#conns, new AlarmClock(ctx.storage, undefined), this.#limits.halfOpenSeconds);
     this.#rates = new RoomRates({
       ...this.#limits,
@@ -128,8 +131,11 @@ export class RoomLeaf extends DurableObject<Env> {
     if (refusal) server.close(refusal.code, refusal.reason);
     else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address =
-        address;
+      this.#conns.add(server, {
+        conn: connIdOn(this.#index),
+        cbor,
+        ...(grant ? { grant, client: grant.user } : {}),
+      }).address = address;
       // A new leaf links before it handles any frame (see #firstLink); a client sends
       // its hello and subs right behind the upgrade, so they wait for it, in order.
       if (!this.#chain) {
@@ -208,6 +214,11 @@ export class RoomLeaf extends DurableObject<Env> {
     await this.#serial(async () => {
       if (!this.#chain || epoch !== this.#chain.epoch || n > this.#chain.n) await this.#sync(true);
     });
+  }
+
+  /** A dm from a socket on another leaf of this room: false when no socket here has that connection ID. */
+  async direct(to: string, from: string, value: unknown, hasBytes: boolean): Promise<boolean> {
+    return this.#direct.deliver(to, from, value, hasBytes);
   }
 
   /** A revocation recorded at the root: this leaf's sockets it reaches go too (4102). */
@@ -336,8 +347,14 @@ export class RoomLeaf extends DurableObject<Env> {
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
         return c.send(errorFrame('unsupported', PRESENCE_UNSUPPORTED));
-      case 'dm':
-        return c.send(errorFrame('unsupported', DM_UNSUPPORTED, m.id === undefined ? {} : { id: m.id }));
+      case 'dm': {
+        const refusal = this.#rates.admit(c.rates, 1);
+        if (refusal) {
+          c.send(rateLimited(refusal, m.id));
+          return this.#guard.afterPublish(c);
+        }
+        return this.#direct.send(c, m, binary, this.#room!, this.#index, leavesOf(this.#room!));
+      }
       case 'auth':
         this.#guard.refresh(c, m.token).catch((err) => {
           console.error('leaf: refresh failed', err);
@@ -452,6 +469,11 @@ export class RoomLeaf extends DurableObject<Env> {
 
   // ---- plumbing -----------------------------------------------------------------
 
+  /** This leaf's number in its room: its name is `<room>#<n>` (worker/fanout.ts). */
+  get #index(): number {
+    return Number(this.#name?.slice(this.#name.lastIndexOf('#') + 1) ?? 0);
+  }
+
   #root(): RootCalls {
     if (!this.#room) throw new Error('leaf: no room yet (the Worker names it on the first upgrade)');
     return (this.#rootStub ??= this.env.ROOMS.get(this.env.ROOMS.idFromName(this.#room)) as unknown as RootCalls);
@@ -485,6 +507,10 @@ function encode(c: Connection, m: ServerMessage): Frame {
   return c.a.cbor ? toCbor(m) : toJson(m);
 }
 
-function rateLimited(r: Refusal, id: string | undefined, key: string): ServerMessage {
-  return errorFrame('rate_limited', r.message, { ...(id === undefined ? {} : { id }), key, retryAfter: r.retryAfter });
+function rateLimited(r: Refusal, id: string | undefined, key?: string): ServerMessage {
+  return errorFrame('rate_limited', r.message, {
+    ...(id === undefined ? {} : { id }),
+    ...(key === undefined ? {} : { key }),
+    retryAfter: r.retryAfter,
+  });
 }
