@@ -13,8 +13,9 @@ import type { StoredEntry } from './store.ts';
 import { toCbor } from './codec.ts';
 import type { LinkItem } from './link-batch.ts';
 
-/** Stored values a leaf keeps for resumes, at most. */
+/** Stored values a leaf keeps for resumes, at most, and their bytes (values up to maxMessageBytes each). */
 export const TAIL_CACHE_ENTRIES = 10_000;
+export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
 export class TailCache {
   /** Every stored value with a seq above this has been seen, in order. */
@@ -24,11 +25,20 @@ export class TailCache {
   #barrier = new Map<string, number>();
   /** Keys in the order their entries came, oldest first, for eviction. */
   #order: string[] = [];
-  #max: number;
+  #entries = 0;
+  #bytes = 0;
+  #maxEntries: number;
+  #maxBytes: number;
 
-  constructor(from: number, max = TAIL_CACHE_ENTRIES) {
+  constructor(from: number, maxEntries = TAIL_CACHE_ENTRIES, maxBytes = TAIL_CACHE_BYTES) {
     this.#from = from;
-    this.#max = max;
+    this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Values held, and their bytes (for tests). */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.#entries, bytes: this.#bytes };
   }
 
   /** Forgets everything: the leaf lost track of the root's order (or the data was wiped) at `seq`. */
@@ -37,29 +47,32 @@ export class TailCache {
     this.#byKey.clear();
     this.#barrier.clear();
     this.#order = [];
+    this.#entries = 0;
+    this.#bytes = 0;
   }
 
   apply(item: LinkItem, seq: number): void {
     if (item.t === 'wipe') return this.reset(seq);
     if (item.t === 'compact') {
       // What the subject's replay holds below here changed; only the root knows how.
-      this.#byKey.delete(item.key);
+      this.#drop(item.key);
       this.#barrier.set(item.key, seq);
       return;
     }
     const { out, act } = item;
     if (item.floor > 0) this.#barrier.set(out.key, Math.max(this.#barrier.get(out.key) ?? 0, item.floor));
     if (act === 'relay') return;
-    let entries = this.#byKey.get(out.key);
     // A replace leaves only itself: the root deleted the values before it.
-    if (act === 'replace' || !entries) this.#byKey.set(out.key, (entries = []));
-    entries.push({
-      seq: out.seq,
-      value: item.bytes ? bufferOf(toCbor(out.value)) : JSON.stringify(out.value),
-      client: out.client ?? null,
-    });
+    if (act === 'replace') this.#drop(out.key);
+    let entries = this.#byKey.get(out.key);
+    if (!entries) this.#byKey.set(out.key, (entries = []));
+    const value = item.bytes ? bufferOf(toCbor(out.value)) : JSON.stringify(out.value);
+    entries.push({ seq: out.seq, value, client: out.client ?? null });
+    this.#entries++;
+    this.#bytes += sizeOf(value);
     this.#order.push(out.key);
-    while (this.#order.length > this.#max) this.#evictOldest();
+    while ((this.#entries > this.#maxEntries || this.#bytes > this.#maxBytes) && this.#order.length > 0)
+      this.#evictOldest();
   }
 
   /** The stored values of `key` after `after`, or undefined when only the root can tell. */
@@ -69,15 +82,28 @@ export class TailCache {
   }
 
   #evictOldest(): void {
-    const key = this.#order.shift()!;
+    const key = this.#order.shift();
+    if (key === undefined) return;
     const entries = this.#byKey.get(key);
     const oldest = entries?.shift();
     if (!oldest) return; // replaced or compacted since; its place in the order was stale
     if (entries!.length === 0) this.#byKey.delete(key);
+    this.#entries--;
+    this.#bytes -= sizeOf(oldest.value);
     // The cache no longer holds everything above `from`.
     this.#from = Math.max(this.#from, oldest.seq);
   }
+
+  #drop(key: string): void {
+    for (const e of this.#byKey.get(key) ?? []) {
+      this.#entries--;
+      this.#bytes -= sizeOf(e.value);
+    }
+    this.#byKey.delete(key);
+  }
 }
+
+const sizeOf = (value: StoredEntry['value']): number => (typeof value === 'string' ? value.length : value.byteLength);
 
 function bufferOf(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
