@@ -75,6 +75,12 @@ export class LeafLinks {
     this.#flushNow();
   }
 
+  /** A leaf with no sockets left: it is sent nothing more until it links again. */
+  unregister(name: string): void {
+    this.#leaves.delete(name);
+    this.#sql.exec('DELETE FROM leaves WHERE name = ?', name);
+  }
+
   /** The batches after `after` of this incarnation, or undefined when they are not all in the ring. */
   since(epoch: number, after: number): Uint8Array[] | undefined {
     if (epoch !== this.epoch) return undefined;

@@ -45,10 +45,16 @@ export const ROOM_HEADER = 'x-edgeroom-room';
 export const LEAF_HEADER = 'x-edgeroom-leaf';
 
 const PING = '{"type":"ping"}';
+/**
+ * A leaf left with no socket unlinks from the root after this long, so that an
+ * idle leaf is not woken (and billed) for every batch. Long enough that a
+ * reconnect storm finds its tail cache still there.
+ */
+export const UNLINK_AFTER_MS = 60_000;
 const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;';
 
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
-type RootCalls = Pick<Room, 'link'> & {
+type RootCalls = Pick<Room, 'link' | 'unlink'> & {
   publish(pushes: ForwardedPush[]): Promise<Published>;
   replayFor(q: ReplayQuery): Promise<Frame[]>;
 };
@@ -75,6 +81,7 @@ export class RoomLeaf extends DurableObject<Env> {
   #hello: LeafHello;
   #direct: LeafDirect;
   #sweep: Sweep;
+  #clock: AlarmClock;
   /** Socket publish rates; the room's own budgets are the root's. */
   #rates: RoomRates;
   #cache: TailCache;
@@ -92,7 +99,7 @@ export class RoomLeaf extends DurableObject<Env> {
   #outbox: { push: ForwardedPush; c: Connection }[] = [];
   #waiting: Waiting[] = [];
   /** What this leaf did, for tests and benchmarks (not stored). */
-  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, batches: 0 };
+  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -102,7 +109,8 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
     this.#hello = new LeafHello(this.#conns);
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
-    this.#sweep = new Sweep(ctx, this.#conns, new AlarmClock(ctx.storage, undefined), this.#limits.halfOpenSeconds);
+    this.#clock = new AlarmClock(ctx.storage, undefined);
+    this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
     this.#rates = new RoomRates({
       ...this.#limits,
       roomPublishesPerSecond: Number.MAX_SAFE_INTEGER,
@@ -131,6 +139,7 @@ export class RoomLeaf extends DurableObject<Env> {
     if (refusal) server.close(refusal.code, refusal.reason);
     else {
       const cbor = !!new URL(request.url).searchParams.get('cbor');
+      this.#clock.set('unlink', undefined);
       this.#conns.add(server, {
         conn: connIdOn(this.#index),
         cbor,
@@ -183,10 +192,27 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#clock.fired();
     for (const c of this.#sweep.run()) {
       c.close(CLOSE_CODES.silent, `no frame or ping for ${this.#limits.halfOpenSeconds} s`);
       this.#leave(c.ws);
     }
+    if (this.#conns.size === 0 && this.#chain) await this.#serial(() => this.#unlink());
+  }
+
+  /**
+   * No socket left: the root stops sending, and the leaf forgets its chain, so
+   * its next socket links afresh. One that arrived while the root was being
+   * told relinks at once with the chain it has, and the ring fills the gap.
+   */
+  async #unlink(): Promise<void> {
+    if (this.#conns.size > 0 || !this.#chain) return;
+    await this.#root().unlink(this.#name!);
+    if (this.#conns.size > 0) return this.#sync(true);
+    this.#chain = undefined;
+    this.#synced = false;
+    for (const name of ['link_epoch', 'link_n', 'link_seq']) this.#store.setMeta(name, 0);
+    this.#cache.reset(0);
   }
 
   // ---- from the root ----------------------------------------------------------
@@ -205,6 +231,7 @@ export class RoomLeaf extends DurableObject<Env> {
 
   /** One batch from the root, applied in the chain's order (after any repair). */
   async deliver(bytes: Uint8Array): Promise<void> {
+    this.stats.received++;
     const batch = decodeBatch(bytes);
     await this.#serial(() => this.#take(batch));
   }
@@ -212,7 +239,7 @@ export class RoomLeaf extends DurableObject<Env> {
   /** The root's nudge after a failed call: fetch what was missed now, not at the next batch. */
   async catchUp(epoch: number, n: number): Promise<void> {
     await this.#serial(async () => {
-      if (!this.#chain || epoch !== this.#chain.epoch || n > this.#chain.n) await this.#sync(true);
+      if (this.#chain && (epoch !== this.#chain.epoch || n > this.#chain.n)) await this.#sync(true);
     });
   }
 
@@ -227,6 +254,8 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   async #take(batch: LinkBatch): Promise<void> {
+    // Sent before the root heard this leaf unlink: nobody here to deliver it to.
+    if (!this.#chain) return;
     const chain = this.#chain;
     if (!this.#synced || !chain || batch.epoch !== chain.epoch || batch.n > chain.n + 1) await this.#sync(true);
     const now = this.#chain!;
@@ -465,6 +494,7 @@ export class RoomLeaf extends DurableObject<Env> {
     if (!c) return;
     this.#hello.forget(c);
     this.#conns.remove(c);
+    if (this.#conns.size === 0) this.#clock.set('unlink', Date.now() + UNLINK_AFTER_MS);
   }
 
   // ---- plumbing -----------------------------------------------------------------

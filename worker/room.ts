@@ -260,6 +260,11 @@ export class Room extends DurableObject<Env> {
     return { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed };
   }
 
+  /** A leaf whose last socket left a while ago: it is sent no more batches (it links again for its next socket). */
+  async unlink(name: string): Promise<void> {
+    this.#links.unregister(name);
+  }
+
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
   async publish(pushes: ForwardedPush[]): Promise<Published> {
     this.#loop.flush();
