@@ -439,13 +439,12 @@ export class Connections {
     return this.#firehose.size + (this.#bySubject.get(key)?.size ?? 0);
   }
 
-  /** Sends `out` to every socket that takes `key`, except those `skip` names (a leaf's, worker/leaf.ts). */
-  broadcast(key: string, out: Outgoing, skip?: (c: Connection) => boolean): void {
+  broadcast(key: string, out: Outgoing): void {
     const subscribers = this.#bySubject.get(key);
     const wide = this.#firehose.size + (subscribers?.size ?? 0) >= LARGE_AUDIENCE;
     const now = Date.now();
-    for (const c of this.#firehose) if (this.#mayReceive(c, key, now) && !skip?.(c)) out.to(c, wide);
-    if (subscribers) for (const c of subscribers) if (this.#mayReceive(c, key, now) && !skip?.(c)) out.to(c, wide);
+    for (const c of this.#firehose) if (this.#mayReceive(c, key, now)) out.to(c, wide);
+    if (subscribers) for (const c of subscribers) if (this.#mayReceive(c, key, now)) out.to(c, wide);
   }
 
   /** Sockets whose token expired while they only listened; the room closes them (see takeExpired). */

@@ -288,8 +288,9 @@ export class RoomLeaf extends DurableObject<Env> {
       const batch = decodeBatch(bytes);
       if (batch.n === this.#chain!.n + 1) this.#apply(batch);
     }
-    // An empty ring of a new epoch: nothing was missed, and nothing was sent yet.
+    // The ring no longer held all of this epoch's batches.
     if (this.#chain!.n < reply.n) return this.#reset(reply);
+    this.#save(this.#chain!);
   }
 
   #reset(reply: LinkReply): void {
@@ -315,6 +316,7 @@ export class RoomLeaf extends DurableObject<Env> {
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
       } else if (item.t === 'wipe') {
         for (const c of [...this.#conns.all()]) {
+          c.closing = true;
           c.close(CLOSE_CODES.roomExpired, 'room data expired');
           this.#leave(c.ws);
         }

@@ -32,6 +32,8 @@ export interface CompactItem {
 /** The retention wipe: the room's data is gone, and its sockets are closed with 4000. */
 export interface WipeItem {
   t: 'wipe';
+  /** A replay from at or below it is a reset (the root's wipeFloor). */
+  floor: number;
 }
 
 export type LinkItem = PushItem | CompactItem | WipeItem;

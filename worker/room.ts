@@ -202,7 +202,7 @@ export class Room extends DurableObject<Env> {
     }
     if (!this.#retention.due() || !this.#retention.expired()) return;
     this.#store.wipe();
-    this.#links.add({ t: 'wipe' });
+    this.#links.add({ t: 'wipe', floor: this.#store.wipeFloor });
     for (const c of [...this.#conns.all()]) {
       this.#conns.remove(c);
       c.close(CLOSE_CODES.roomExpired, 'room data expired');

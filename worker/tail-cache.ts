@@ -4,10 +4,11 @@
  * the leaves rather than all by the room's object.
  *
  * It answers `sub {key, seq: S}` only when it is sure to give exactly what the
- * root would: it holds every stored value since `from` (the batches since are
- * contiguous), S is at or above that and above the subject's floor (below it
- * the root sends a reset), and no compaction of the subject since S changed
- * what a replay holds. Anything else goes to the root.
+ * root would: it holds every stored value after `from` (the batches since are
+ * contiguous), S is above that (at it, the root may owe a reset: a wipe or a
+ * link there), S is not below the subject's floor (there the root sends a
+ * reset), and no compaction of the subject since S changed what a replay holds.
+ * Anything else goes to the root.
  */
 import type { StoredEntry } from './store.ts';
 import { toCbor } from './codec.ts';
@@ -18,7 +19,7 @@ export const TAIL_CACHE_ENTRIES = 10_000;
 export const TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
 export class TailCache {
-  /** Every stored value with a seq above this has been seen, in order. */
+  /** Every stored value with a seq above this has been seen, in order; it answers only replays from above it. */
   #from: number;
   #byKey = new Map<string, StoredEntry[]>();
   /** Per subject: replays from below it need the root (a compaction at it, or a floor). */
@@ -52,7 +53,7 @@ export class TailCache {
   }
 
   apply(item: LinkItem, seq: number): void {
-    if (item.t === 'wipe') return this.reset(seq);
+    if (item.t === 'wipe') return this.reset(Math.max(seq, item.floor));
     if (item.t === 'compact') {
       // What the subject's replay holds below here changed; only the root knows how.
       this.#drop(item.key);
@@ -77,7 +78,7 @@ export class TailCache {
 
   /** The stored values of `key` after `after`, or undefined when only the root can tell. */
   after(key: string, after: number): StoredEntry[] | undefined {
-    if (after < this.#from || after < (this.#barrier.get(key) ?? 0)) return undefined;
+    if (after <= this.#from || after < (this.#barrier.get(key) ?? 0)) return undefined;
     return (this.#byKey.get(key) ?? []).filter((e) => e.seq > after);
   }
 

@@ -41,21 +41,25 @@ describe('a leaf tail cache', () => {
     const cache = new TailCache(0, 100, 25);
     for (let seq = 1; seq <= 5; seq++) cache.apply(item('s', seq, 'x'.repeat(8)), seq); // 10 bytes each as JSON
     expect(cache.size).toEqual({ entries: 2, bytes: 20 });
-    expect(cache.after('s', 2)).toBeUndefined();
-    expect(valuesAfter(cache, 's', 3)).toHaveLength(2);
+    expect(cache.after('s', 3)).toBeUndefined();
+    expect(valuesAfter(cache, 's', 4)).toHaveLength(1);
     const few = new TailCache(0, 2);
     for (let seq = 1; seq <= 4; seq++) few.apply(item(`k${seq}`, seq, seq), seq);
     expect(few.size.entries).toBe(2);
-    expect(few.after('k3', 1)).toBeUndefined();
-    expect(valuesAfter(few, 'k4', 2)).toEqual([4]);
+    expect(few.after('k3', 2)).toBeUndefined();
+    expect(valuesAfter(few, 'k4', 3)).toEqual([4]);
   });
 
-  it('starts again at a reset: nothing from before it is vouched for', () => {
+  it('starts again at a reset or a wipe: nothing at or before it is vouched for', () => {
     const cache = new TailCache(0);
     cache.apply(item('s', 1, 'a'), 1);
     cache.reset(10);
-    expect(cache.after('s', 0)).toBeUndefined();
-    expect(valuesAfter(cache, 's', 10)).toEqual([]);
+    expect(cache.after('s', 10)).toBeUndefined();
+    expect(valuesAfter(cache, 's', 11)).toEqual([]);
     expect(cache.size).toEqual({ entries: 0, bytes: 0 });
+    cache.apply(item('s', 12, 'b'), 12);
+    cache.apply({ t: 'wipe', floor: 14 }, 12);
+    expect(cache.after('s', 14)).toBeUndefined();
+    expect(valuesAfter(cache, 's', 15)).toEqual([]);
   });
 });
