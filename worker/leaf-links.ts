@@ -48,10 +48,25 @@ export class LeafLinks {
   #settled: (() => void)[] = [];
   #sql: SqlStorage;
   #namespace: DurableObjectNamespace<RoomLeaf> | undefined;
+  /** Called once, when the first leaf links: from then on the room reads its leaves at every wake. */
+  #firstLeaf: (() => void) | undefined;
 
-  constructor(sql: SqlStorage, namespace: DurableObjectNamespace<RoomLeaf> | undefined) {
+  /**
+   * `fannedOut`: a leaf linked before (Store.fannedOut). A room that never fanned
+   * out makes no query here, so it wakes exactly as it did before leaves existed.
+   */
+  constructor(
+    sql: SqlStorage,
+    namespace: DurableObjectNamespace<RoomLeaf> | undefined,
+    fannedOut: boolean,
+    firstLeaf: () => void,
+  ) {
     this.#sql = sql;
     this.#namespace = namespace;
+    if (!fannedOut) {
+      this.#firstLeaf = firstLeaf;
+      return;
+    }
     sql.exec(SCHEMA);
     for (const row of sql.exec<{ name: string }>('SELECT name FROM leaves')) this.#open(row.name);
   }
@@ -68,6 +83,11 @@ export class LeafLinks {
 
   /** A leaf links (or relinks): it is sent every batch from now on. Sends what is queued first, so `n` covers it. */
   register(name: string): void {
+    if (this.#firstLeaf) {
+      this.#sql.exec(SCHEMA);
+      this.#firstLeaf();
+      this.#firstLeaf = undefined;
+    }
     if (!this.#leaves.has(name)) {
       this.#sql.exec('INSERT OR IGNORE INTO leaves (name) VALUES (?)', name);
       this.#open(name);
@@ -77,6 +97,7 @@ export class LeafLinks {
 
   /** A leaf with no sockets left: it is sent nothing more until it links again. */
   unregister(name: string): void {
+    if (this.#firstLeaf) return; // no leaf ever linked here
     this.#leaves.delete(name);
     this.#sql.exec('DELETE FROM leaves WHERE name = ?', name);
   }

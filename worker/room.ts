@@ -114,7 +114,7 @@ export class Room extends DurableObject<Env> {
     this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
-    this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES);
+    this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES, this.#store.fannedOut, () => this.#store.markFannedOut());
     this.#epochStart = this.#store.seq;
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#rates = new RoomRates(this.#limits);

@@ -136,6 +136,7 @@ export class Store {
   /** Bytes of every entry in the room; valid with #subjects. */
   #roomBytes = 0;
   #msgsSincePrune = 0;
+  #fannedOut: boolean;
 
   constructor(storage: DurableObjectStorage, caps: StorageCaps) {
     this.#storage = storage;
@@ -152,10 +153,25 @@ export class Store {
     this.#reserved = meta.get('seq_reserved') ?? 0;
     this.#seq = this.#reserved;
     this.#wipeFloor = meta.get('wipe_floor') ?? 0;
+    this.#fannedOut = (meta.get('fanned_out') ?? 0) > 0;
     stores.set(storage, this);
   }
 
   /** The latest sequence number handed out. */
+  /**
+   * A leaf ever linked to this room (worker/leaf-links.ts): read with the rest of
+   * the meta at a wake, so a room that never fanned out pays no query for it.
+   */
+  get fannedOut(): boolean {
+    return this.#fannedOut;
+  }
+
+  markFannedOut(): void {
+    if (this.#fannedOut) return;
+    this.#fannedOut = true;
+    this.#setMeta('fanned_out', 1);
+  }
+
   get seq(): number {
     return this.#seq;
   }

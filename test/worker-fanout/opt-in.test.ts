@@ -3,7 +3,8 @@ import { MAX_LEAVES } from '../../protocol/limits.ts';
 import { leafFor, leavesOf, newFanoutRoomId } from '../../worker/fanout.ts';
 import { decodeBatch, encodeBatches, type LinkItem } from '../../worker/link-batch.ts';
 import { newRoomId } from '../../worker/ids.ts';
-import { connect, http, idOf, push } from '../worker/helpers.ts';
+import { runInDurableObject } from 'cloudflare:test';
+import { connect, http, idOf, push, roomStub } from '../worker/helpers.ts';
 import { clientOn, leafStats, newFanoutRoom, pushesOf } from './helpers.ts';
 
 describe('opting in', () => {
@@ -14,6 +15,26 @@ describe('opting in', () => {
     const plain = (await (await http('/new', { method: 'POST' })).json()) as { room: string };
     expect(plain.room).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(leavesOf(plain.room)).toBe(0);
+  });
+
+  it("a room that did not opt in keeps no trace of leaves in its storage; a fanned-out room's root lists them", async () => {
+    const tables = (room: string) =>
+      runInDurableObject(roomStub(room), (_room, state) =>
+        state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'leaves'")
+          .toArray()
+          .map((r) => r.name),
+      );
+    const plain = ((await (await http('/new', { method: 'POST' })).json()) as { room: string }).room;
+    const s = await connect(plain);
+    s.send(push('k', 1, 'append', 'p1'));
+    await s.until((m) => m.type === 'ack');
+    expect(await tables(plain)).toEqual([]);
+    const fanned = await newFanoutRoom(2);
+    const { s: f } = await clientOn(fanned, 2, 1);
+    f.send(push('k', 1, 'append', 'f1'));
+    await f.until((m) => m.type === 'ack');
+    expect(await tables(fanned)).toEqual(['leaves']);
   });
 
   it.each([1, MAX_LEAVES + 1, 2.5, '4', null])(
