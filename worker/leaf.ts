@@ -29,6 +29,7 @@ import { Guard } from './guard.ts';
 import { leavesOf } from './fanout.ts';
 import { connIdOn, LeafDirect } from './leaf-direct.ts';
 import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
+import { LeafOutbox } from './leaf-outbox.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
 import { RoomRates, type Refusal } from './rate-limits.ts';
@@ -65,14 +66,6 @@ interface Chain {
   seq: number;
 }
 
-interface Waiting {
-  c: Connection;
-  /** Sent once this leaf has applied this batch (see Room.publish). */
-  epoch: number;
-  n: number;
-  replies: ServerMessage[];
-}
-
 export class RoomLeaf extends DurableObject<Env> {
   #limits: Limits;
   #store: Store;
@@ -96,8 +89,7 @@ export class RoomLeaf extends DurableObject<Env> {
   #linking: Promise<void> | undefined;
   /** Batches and repairs, one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
-  #outbox: { push: ForwardedPush; c: Connection }[] = [];
-  #waiting: Waiting[] = [];
+  #outbox: LeafOutbox;
   /** What this leaf did, for tests and benchmarks (not stored). */
   readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
 
@@ -109,6 +101,13 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
     this.#hello = new LeafHello(this.#conns);
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
+    this.#outbox = new LeafOutbox(this.#conns, {
+      publish: (pushes) => this.#root().publish(pushes),
+      broken: () => {
+        this.#rootStub = undefined;
+      },
+      position: () => this.#chain,
+    });
     this.#clock = new AlarmClock(ctx.storage, undefined);
     this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
     this.#rates = new RoomRates({
@@ -302,7 +301,7 @@ export class RoomLeaf extends DurableObject<Env> {
       this.#leave(c.ws);
     }
     this.#cache.reset(reply.seq);
-    this.#waiting = [];
+    this.#outbox.clear();
     this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
   }
 
@@ -324,7 +323,7 @@ export class RoomLeaf extends DurableObject<Env> {
       this.#cache.apply(item, seq);
     }
     this.#save({ epoch: batch.epoch, n: batch.n, seq });
-    this.#release();
+    this.#outbox.release();
   }
 
   #save(chain: Chain): void {
@@ -351,7 +350,7 @@ export class RoomLeaf extends DurableObject<Env> {
           c.send(rateLimited(refusal, m.id, m.key));
           return this.#guard.afterPublish(c);
         }
-        return this.#forward(c, { m, binary, client: c.a.client, scope: scopeOf(c) });
+        return this.#outbox.forward(c, { m, binary, client: c.a.client, scope: scopeOf(c) });
       }
       case 'get':
         if (m.seq !== null) this.#replay(c, m.key, m.seq ?? 0, undefined, false);
@@ -438,57 +437,6 @@ export class RoomLeaf extends DurableObject<Env> {
           release([encode(c, errorFrame('internal', `Could not replay ${key}: subscribe again`, { key }))].values());
         },
       );
-  }
-
-  /** Queues a push for this turn's call to the root. */
-  #forward(c: Connection, push: ForwardedPush): void {
-    this.#outbox.push({ push, c });
-    if (this.#outbox.length === 1) setTimeout(() => this.#sendOutbox(), 0);
-  }
-
-  #sendOutbox(): void {
-    const sent = this.#outbox;
-    this.#outbox = [];
-    this.#root()
-      .publish(sent.map((s) => s.push))
-      .then(
-        ({ epoch, n, replies }: Published) => {
-          replies.forEach((r, i) => {
-            if (r.length) this.#waiting.push({ c: sent[i]!.c, epoch, n, replies: r });
-          });
-          this.#release();
-        },
-        (err: unknown) => {
-          // Whether the root applied them is unknown: a push with an id is safe to send again.
-          console.error('leaf: forwarding to the room failed', err);
-          this.#rootStub = undefined;
-          for (const { c, push } of sent) {
-            const id = push.m.id === undefined ? {} : { id: push.m.id };
-            c.send(
-              errorFrame('internal', 'The room did not answer: send again (with the same id)', {
-                key: push.m.key,
-                ...id,
-              }),
-            );
-          }
-        },
-      );
-  }
-
-  /**
-   * Replies whose batch this leaf has applied, in order: a sender sees its echo
-   * before its ack. A reply from another epoch than the leaf's goes at once:
-   * its batch was applied, or lost with a restart of the root.
-   */
-  #release(): void {
-    const chain = this.#chain;
-    while (this.#waiting.length > 0) {
-      const head = this.#waiting[0]!;
-      if (chain && chain.epoch === head.epoch && chain.n < head.n) return;
-      this.#waiting.shift();
-      if (this.#conns.get(head.c.ws) !== head.c) continue;
-      for (const reply of head.replies) head.c.send(reply);
-    }
   }
 
   #leave(ws: WebSocket): void {
