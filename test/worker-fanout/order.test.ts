@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { RoomLeaf } from '../../worker/leaf.ts';
+import type { ForwardedPush, Room } from '../../worker/room.ts';
 import { http, push, roomStub, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { clientOn, leafStats, leafStub, newFanoutRoom, pushesOf } from './helpers.ts';
 
@@ -112,6 +113,39 @@ describe('a fanned-out room', () => {
     expect((await sub.s.drain()).filter((m) => m.type === 'push')).toEqual([]);
     expect(throws).toBe(1);
     expect((await leafStats(room, 1)).repairs).toBe(1);
+  });
+
+  it('a publish call that throws once costs its sender an internal error; the resend with the same id applies once', async () => {
+    const room = await newFanoutRoom(2);
+    const pub = await clientOn(room, 2, 0);
+    const sub = await clientOn(room, 2, 1);
+    await subscribeAll([sub.s], 'log');
+    let throws = 0;
+    await runInDurableObject(roomStub(room), (target: Room) => {
+      const proto = Object.getPrototypeOf(target) as Room;
+      const { publish } = proto;
+      proto.publish = async function (this: Room, pushes: ForwardedPush[]) {
+        if (this !== target) return publish.call(this, pushes);
+        proto.publish = publish;
+        throws++;
+        throw new Error('injected publish failure');
+      };
+    });
+    pub.s.send(push('log', 'once', 'append', 'm1'));
+    expect(await pub.s.next()).toEqual({
+      type: 'error',
+      code: 'internal',
+      id: 'm1',
+      key: 'log',
+      message: 'The room did not answer: send again (with the same id)',
+    });
+    pub.s.send(push('log', 'once', 'append', 'm1'));
+    const ack = await pub.s.until((m) => m.type === 'ack');
+    expect(ack).toMatchObject({ id: 'm1' });
+    expect(ack.duplicate).toBeUndefined();
+    expect((await pushesOf(sub.s, 'log', 1)).map((p) => [p.value, p.seq])).toEqual([['once', ack.seq]]);
+    expect((await sub.s.drain()).filter((m) => m.type === 'push')).toEqual([]);
+    expect(throws).toBe(1);
   });
 
   it('a leaf evicted mid-stream (its sockets hibernated) resumes its chain with no gap and no duplicate', async () => {
