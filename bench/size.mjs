@@ -50,9 +50,11 @@ const EXTERNAL = {
  * of the bundle of the time: 1,102,887 bytes unminified, 752 KB of it zod (366 KB
  * its locales). Minified, with zod imported as a namespace so that esbuild keeps
  * only what is used, it measured 302,731 bytes: 220,869 without the demo pages
- * (81,862), zod 104,221 of it.
+ * (81,862), zod 104,221 of it. Fanned-out rooms (worker/leaf.ts and the files
+ * beside it, docs/hot-rooms.md) added 16,442 bytes, from 226,797 to 243,239:
+ * the budget went from 230 to 240 KiB with them.
  */
-const WORKER_BUDGET = 230 * 1024;
+const WORKER_BUDGET = 240 * 1024;
 const DEMO_MODULE = 'worker/demo/files.generated.ts';
 
 const named = process.argv.slice(2);

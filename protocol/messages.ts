@@ -7,7 +7,7 @@
  * docs/protocol.md and are only sent to sockets that used an extension.
  */
 import * as z from 'zod';
-import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
+import { ERROR_CODES, MAX_ID_LENGTH, MAX_LEAVES, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
 import type * as shapes from './shapes.ts';
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -212,7 +212,14 @@ export type PresenceOut = z.infer<typeof PresenceOut>;
 export const HttpClient = id;
 
 /** `POST /new`'s optional body: `{"private": true}` (an admin token) makes a private room. */
-export const NewRoomRequest = z.strictObject({ private: z.boolean().optional() });
+/**
+ * `POST /new`: no body (DriftDB), or a private room, or a fanned-out room whose
+ * sockets `leaves` objects hold (docs/hot-rooms.md).
+ */
+export const NewRoomRequest = z.strictObject({
+  private: z.boolean().optional(),
+  leaves: z.number().int().min(2).max(MAX_LEAVES).optional(),
+});
 
 /**
  * `POST /room/:id/revoke` (an admin token): every token issued before a time
