@@ -210,6 +210,16 @@ export default defineConfig({
         test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
       },
       {
+        // Fanned-out rooms (docs/hot-rooms.md): a room's sockets on 2 to 4 leaves; rates out of the way.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ...UNLIMITED_RATES, AUTH_KEYS: '' } },
+          }),
+        ],
+        test: { name: 'worker-fanout', include: ['test/worker-fanout/**/*.test.ts'] },
+      },
+      {
         // edgeroom embedded in another Worker (test/embed/fixture): mounted under /rt/ next to the
         // fixture's own routes, with its options given in code (typed subjects, a binding of its own).
         plugins: [

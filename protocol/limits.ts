@@ -131,6 +131,11 @@ export const CLOSE_CODES = {
   /** No frame or ping for halfOpenSeconds: presumed gone. Reconnect and resume. */
   silent: 4004,
   /**
+   * A fanned-out room's leaf lost track of the room's order (the room's own
+   * object restarted while values were on their way). Reconnect and resume.
+   */
+  relink: 4005,
+  /**
    * The socket sent frames far above `framesPerSecond` (past `frameBurst`).
    * Reconnect after a backoff of at least 5 s, then resume.
    */
@@ -149,6 +154,13 @@ export const CLOSE_CODES = {
   /** A valid token, but not for this room. Do not retry with it. */
   forbidden: 4103,
 } as const;
+
+/**
+ * Most leaves a fanned-out room may have (`POST /new` with `{"leaves": K}`).
+ * The room's object makes one call per leaf per turn, and a Worker invocation
+ * may make 1,000 subrequests at most on older plans: 16 keeps far below it.
+ */
+export const MAX_LEAVES = 16;
 
 /** Smallest reconnect delay, in ms, after close 4290. */
 export const RATE_LIMITED_BACKOFF_MS = 5000;
@@ -174,6 +186,7 @@ export const ERROR_CODES = [
   'token_revoked', // the token, its user, or every token issued before it, was revoked
   'forbidden', // the token does not grant this (room, subject, presence, dm, admin)
   'unsupported_protocol',
+  'unsupported', // a feature this room does not offer yet (presence in a fanned-out room: docs/hot-rooms.md)
   'bad_room_id',
   'not_found',
   'internal',

@@ -7,7 +7,7 @@
  * docs/protocol.md and are only sent to sockets that used an extension.
  */
 import * as z from './zod.ts';
-import { ERROR_CODES, MAX_ID_LENGTH, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
+import { ERROR_CODES, MAX_ID_LENGTH, MAX_LEAVES, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
 import type * as shapes from './shapes.ts';
 
 const seq = z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
@@ -219,7 +219,14 @@ export type PresenceOut = z.infer<typeof PresenceOut>;
 export const HttpClient = id;
 
 /** `POST /new`'s optional body: `{"private": true}` (an admin token) makes a private room. */
-export const NewRoomRequest = z.strictObject({ private: z.optional(z.boolean()) });
+/**
+ * `POST /new`: no body (DriftDB), or a private room, or a fanned-out room whose
+ * sockets `leaves` objects hold (docs/hot-rooms.md).
+ */
+export const NewRoomRequest = z.strictObject({
+  private: z.optional(z.boolean()),
+  leaves: z.optional(z.number().check(z.int(), z.gte(2), z.lte(MAX_LEAVES))),
+});
 
 /**
  * `POST /room/:id/revoke` (an admin token): every token issued before a time

@@ -3,7 +3,7 @@
  * the sweep for silent sockets) each say when they are next due, and the clock
  * keeps the alarm at the earliest of them, writing only when that changes.
  */
-export type AlarmJob = 'retention' | 'sweep';
+export type AlarmJob = 'retention' | 'sweep' | 'unlink';
 
 export class AlarmClock {
   #storage: DurableObjectStorage;

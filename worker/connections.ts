@@ -70,8 +70,8 @@ export class Connection implements Batched {
   #rates?: SocketRates;
   /** Frames held while this socket's batch window is open (see batching.ts). */
   #held: HeldFrames | null = null;
-  /** A long replay in progress, and every frame for this socket that waits behind it. */
-  #behind: (Frame | Iterator<Frame>)[] = [];
+  /** A long replay in progress (or one still being fetched: a Slot), and every frame for this socket that waits behind it. */
+  #behind: (Frame | Iterator<Frame> | Slot)[] = [];
   /** The length of the frames (not replays) in #behind: held in this isolate's memory. */
   #queued = 0;
   /** The replay in front waits for a receipt (see #mustWait). */
@@ -245,6 +245,21 @@ export class Connection implements Batched {
     setTimeout(() => this.#pump(), 0);
   }
 
+  /**
+   * Holds every frame for this socket from now on, until `release` gives the
+   * frames that go first: a replay a leaf of a fanned-out room fetches from the
+   * room's object (worker/leaf.ts). What the room sends meanwhile queues behind
+   * it, in order, as behind a replay.
+   */
+  hold(): (frames: Iterator<Frame>) => void {
+    const slot = new Slot();
+    this.#behind.push(slot);
+    return (frames) => {
+      slot.frames = frames;
+      if (this.#behind[0] === slot) this.#pump();
+    };
+  }
+
   /** Sends the next frame of the replay in front, then whatever waited behind it. */
   #pump(): void {
     // A socket that went away needs the rest of its replay no more.
@@ -257,7 +272,11 @@ export class Connection implements Batched {
         this.#waiting = true;
         return;
       }
-      const head = this.#behind[0]!;
+      let head = this.#behind[0]!;
+      if (head instanceof Slot) {
+        if (!head.frames) return; // its release pumps
+        head = this.#behind[0] = head.frames;
+      }
       if (typeof head === 'string' || head instanceof Uint8Array) {
         this.#behind.shift();
         this.#queued -= frameLength(head);
@@ -316,6 +335,11 @@ export class Connection implements Batched {
       // Already closing.
     }
   }
+}
+
+/** A place in a socket's queue for frames not fetched yet (see Connection.hold). */
+class Slot {
+  frames: Iterator<Frame> | undefined;
 }
 
 function* prepend(first: Frame, rest: Iterator<Frame>): Generator<Frame> {

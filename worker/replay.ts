@@ -28,6 +28,8 @@ export interface ReplayOptions {
   maxBytes: number;
   /** More frames for this subject follow these entries' frames (sets `more` on the last one). */
   more?: boolean;
+  /** Replay up to this seq instead of the room's latest (a leaf's position: worker/leaf.ts). */
+  upTo?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface ReplayOptions {
  * queued behind the replay.
  */
 export function* pagedInitFrames(store: Store, key: string, after: number, o: ReplayOptions): Generator<Frame> {
-  const upTo = store.seq;
+  const upTo = o.upTo ?? store.seq;
   for (let from = after; ; ) {
     const page = store.entriesPage(key, from, upTo, PAGE_ROWS);
     const last = page.length < PAGE_ROWS;

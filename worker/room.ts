@@ -31,6 +31,8 @@ import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
+import { LeafLinks, type LinkReply } from './leaf-links.ts';
+import type { Frame } from './connections.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
 
@@ -39,6 +41,40 @@ const PLAIN = roomFingerprint({});
 
 /** Answered by the runtime (AUTO_PONG) without waking the object: heartbeats cost nothing. */
 const PING = '{"type":"ping"}';
+
+/** A push a leaf forwards to the root (worker/leaf.ts), with what the leaf knows of its sender. */
+export interface ForwardedPush {
+  m: PushIn;
+  binary: boolean;
+  client: string | undefined;
+  scope: string;
+  /** The token's user, if any: a counted push's origin is scoped by it (worker/identity.ts). */
+  user: string | undefined;
+}
+
+/**
+ * What the root answers a leaf's publish: the replies for each push's sender,
+ * and the batch that holds them all. The leaf sends the replies once it has
+ * applied that batch, so a sender sees its echo (and a compaction has reached
+ * the leaf's tail cache) before its ack.
+ */
+export interface Published {
+  epoch: number;
+  n: number;
+  replies: ServerMessage[][];
+}
+
+/** A replay a leaf asks for on a socket's behalf, up to the leaf's position. */
+export interface ReplayQuery {
+  key: string;
+  after: number;
+  last?: number;
+  /** `sub` may answer with a reset; DriftDB's `get` never does. */
+  resets: boolean;
+  upTo: number;
+  cbor: boolean;
+  extended: boolean;
+}
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
@@ -63,6 +99,10 @@ export class Room extends DurableObject<Env> {
   /** The options this class was built with, as the router names them (worker/options.ts). */
   #fingerprint: string;
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
+  /** The leaves of a fanned-out room (none in any other). */
+  #links: LeafLinks;
+  /** Every seq this incarnation assigns is above it: what a relinking leaf may have missed is at or below. */
+  #epochStart: number;
 
   /**
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
@@ -78,6 +118,8 @@ export class Room extends DurableObject<Env> {
     this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
+    this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES, this.#store.fannedOut, () => this.#store.markFannedOut());
+    this.#epochStart = this.#store.seq;
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
@@ -164,6 +206,7 @@ export class Room extends DurableObject<Env> {
     }
     if (!this.#retention.due() || !this.#retention.expired()) return;
     this.#store.wipe();
+    this.#links.add({ t: 'wipe', floor: this.#store.wipeFloor });
     for (const c of [...this.#conns.all()]) {
       this.#conns.remove(c);
       c.close(CLOSE_CODES.roomExpired, 'room data expired');
@@ -196,6 +239,61 @@ export class Room extends DurableObject<Env> {
       body: reply ? toJson(reply, true) : 'null',
       retryAfter: reply?.type === 'error' ? reply.retryAfter : undefined,
     };
+  }
+
+  // ---- leaves of a fanned-out room (docs/hot-rooms.md) ---------------------
+
+  /**
+   * A leaf links, or relinks after a gap or a wake, with the last batch it
+   * applied (`have`). It is told what it missed, from the ring of recent
+   * batches. After this object restarted (a new epoch) it missed nothing if no
+   * value was stored after its last seq before the restart (relays from before
+   * are gone either way, as after any restart); otherwise `missed` is
+   * undefined, and the leaf has its sockets reconnect and resume (4005).
+   */
+  async link(name: string, have?: { epoch: number; n: number; seq: number }): Promise<LinkReply> {
+    this.#loop.flush();
+    this.#links.register(name);
+    const links = this.#links;
+    let missed: Uint8Array[] | undefined = [];
+    if (have && have.epoch === links.epoch) missed = links.since(have.epoch, have.n);
+    else if (have) {
+      const clean = this.#store.wipeFloor <= have.seq && !this.#store.storedBetween(have.seq, this.#epochStart);
+      missed = clean ? links.since(links.epoch, 0) : undefined;
+    }
+    return { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed };
+  }
+
+  /** A leaf whose last socket left a while ago: it is sent no more batches (it links again for its next socket). */
+  async unlink(name: string): Promise<void> {
+    this.#links.unregister(name);
+  }
+
+  /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
+  async publish(pushes: ForwardedPush[]): Promise<Published> {
+    this.#loop.flush();
+    const replies = pushes.map((f) => this.#push(f.m, f.binary, f.client, f.scope, undefined, f.user));
+    await this.#links.settled();
+    return { epoch: this.#links.epoch, n: this.#links.n, replies };
+  }
+
+  /** A replay for a leaf's socket, as the frames the socket gets (as #subscribe and `get` would send them here). */
+  async replayFor(q: ReplayQuery): Promise<Frame[]> {
+    this.#loop.flush();
+    const o = {
+      cbor: q.cbor,
+      extended: q.extended,
+      reset: false,
+      maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES),
+      upTo: q.upTo,
+    };
+    if (q.last !== undefined) {
+      const entries = this.#store.lastEntries(q.key, q.last).filter((e) => e.seq <= q.upTo);
+      return [...initFrames(q.key, entries, o)];
+    }
+    const reset =
+      q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
+    return [...pagedInitFrames(this.#store, q.key, reset ? 0 : q.after, { ...o, reset })];
   }
 
   /** Why this room must not serve a router built with other options (none when the caller names none). */
@@ -361,7 +459,11 @@ export class Room extends DurableObject<Env> {
       if (client !== undefined) out.client = client;
       this.#conns.broadcast(m.key, new Outgoing(out, hasBytes));
       for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
-    }
+      if (this.#links.active) {
+        const act = m.action.type;
+        this.#links.add({ t: 'push', out, bytes: hasBytes, act, floor: this.#store.subject(m.key).floor });
+      }
+    } else if (this.#links.active) this.#links.add({ t: 'compact', key: m.key, seq: applied.seq });
     const replies: ServerMessage[] = [];
     if (m.id !== undefined) replies.push({ type: 'ack', id: m.id, seq: applied.seq });
     if (applied.size > 1) replies.push({ type: 'stream_size', key: m.key, size: applied.size });
@@ -415,7 +517,7 @@ export class Room extends DurableObject<Env> {
  * its user and device (one user's tabs each have their own); a DriftDB socket's
  * connection ID. Derived IDs and connection IDs never hold `:`.
  */
-function scopeOf(c: Connection): string {
+export function scopeOf(c: Connection): string {
   if (c.a.grant) return `sock:${c.a.grant.user}:${c.a.device ?? c.a.conn}`;
   return c.a.client ?? c.a.conn;
 }

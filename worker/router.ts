@@ -29,6 +29,9 @@ import { badRoomPage } from './bad-room-page.ts';
 import { CONFIG_HEADER, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
 import { isRoomId, newRoomId } from './ids.ts';
 import { checkHttpMessage, errorFrame } from './validate.ts';
+import { leafFor, leafName, leavesOf, MAX_ROUTING_KEY, newFanoutRoomId, ROUTING_PARAM } from './fanout.ts';
+import { LEAF_HEADER, ROOM_HEADER } from './leaf.ts';
+import { MAX_LEAVES } from '../protocol/limits.ts';
 
 type App = { Bindings: Env };
 
@@ -53,7 +56,8 @@ const tooMany = (what: string, from: 'address' | 'user' = 'address') =>
   );
 
 const ROOM_ID_RULE = 'Room IDs are 1-64 characters of A-Z, a-z, 0-9, _ and -';
-/** The most POST /new reads: no body (DriftDB), or {"private": true}. */
+const NEW_ROOM_BODY = `POST /new takes no body, or {"private"?: true, "leaves"?: 2 to ${MAX_LEAVES}}`;
+/** The most POST /new reads: no body (DriftDB), or {"private": true, "leaves": K}. */
 const NEW_ROOM_BODY_BYTES = 1024;
 
 /**
@@ -96,6 +100,11 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
   const fingerprint = roomFingerprint(options);
+  // Leaves read their settings (and the ROOMS binding) from env only, so a router built with options
+  // in code, or with the rooms under another binding, keeps every room on one object.
+  const fansOut = fingerprint === roomFingerprint({}) && (options.binding ?? 'ROOMS') === 'ROOMS';
+  /** How many leaves room `id` has here: 0 without the LEAVES binding or with options in code. */
+  const leavesHere = (env: Env, id: string): number => (env.LEAVES && fansOut ? leavesOf(id) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -142,11 +151,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         // DriftDB posts no body; ours may ask for a private room, which takes an admin token.
         const text = await c.req.text();
         if (text.length > NEW_ROOM_BODY_BYTES) {
-          throw new ApiError(
-            413,
-            'too_large',
-            `POST /new takes no body or {"private": true}: at most ${NEW_ROOM_BODY_BYTES} bytes`,
-          );
+          throw new ApiError(413, 'too_large', `${NEW_ROOM_BODY}: at most ${NEW_ROOM_BODY_BYTES} bytes`);
         }
         let raw: unknown = {};
         try {
@@ -155,10 +160,19 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
           throw new ApiError(400, 'bad_frame', 'Body is not JSON');
         }
         const body = NewRoomRequest.safeParse(raw);
-        if (!body.success) throw new ApiError(400, 'bad_message', 'POST /new takes no body, or {"private": true}');
+        if (!body.success) throw new ApiError(400, 'bad_message', NEW_ROOM_BODY);
         const prefix = prefixOf(c);
-        if (!body.data.private) return c.json(roomResult(c, newRoomId(), prefix));
-        const room = PRIVATE_PREFIX + newRoomId();
+        const { leaves } = body.data;
+        if (leaves !== undefined && !c.env.LEAVES) {
+          throw new ApiError(400, 'unsupported', 'This deployment has no LEAVES binding, so no fanned-out rooms');
+        }
+        if (leaves !== undefined && !fansOut) {
+          throw new ApiError(400, 'unsupported', 'Fanned-out rooms do not take options given in code yet');
+        }
+        const isPrivate = !!body.data.private;
+        const id = leaves === undefined ? newRoomId() : newFanoutRoomId(leaves, isPrivate);
+        if (!isPrivate) return c.json(roomResult(c, id, prefix));
+        const room = leaves === undefined ? PRIVATE_PREFIX + id : id;
         const gate = await admitAdmin(c, room);
         if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
         return c.json(roomResult(c, room, prefix));
@@ -183,7 +197,13 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
             : 'user' in r
               ? { user: r.user, before: r.before ?? now }
               : { before: r.before ?? now };
-        return c.json({ revoked: revocation, closed: await stub.revoke(revocation) });
+        let closed = await stub.revoke(revocation);
+        // A fanned-out room's sockets are on its leaves: each records the revocation and closes what it reaches.
+        const leaves = leavesHere(c.env, c.req.param('id'));
+        for (let i = 0; i < leaves; i++) {
+          closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(c.req.param('id'), i))).revoke(revocation);
+        }
+        return c.json({ revoked: revocation, closed });
       })
       .all('/room/:id/revoke', wrongMethod(ALLOW.post))
       .get('/room/:id', (c) => {
@@ -219,7 +239,15 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         forwarded.headers.set(CONFIG_HEADER, fingerprint);
         if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
         else forwarded.headers.delete(GRANT_HEADER);
-        return stub.fetch(forwarded);
+        const id = c.req.param('id');
+        const leaves = leavesHere(c.env, id);
+        if (leaves === 0) return stub.fetch(forwarded);
+        // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).
+        const hint = c.req.query(ROUTING_PARAM)?.slice(0, MAX_ROUTING_KEY);
+        const name = leafName(id, leafFor(leaves, gate.grant?.user ?? hint));
+        forwarded.headers.set(ROOM_HEADER, id);
+        forwarded.headers.set(LEAF_HEADER, name);
+        return c.env.LEAVES.get(c.env.LEAVES.idFromName(name)).fetch(forwarded);
       })
       .all('/room/:id/connect', wrongMethod(ALLOW.get))
       .post(

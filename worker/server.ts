@@ -15,6 +15,7 @@ import { buildRouter } from './router.ts';
 import { SubjectRules, type SubjectSchemas } from './subjects.ts';
 
 export { Room } from './room.ts';
+export { RoomLeaf } from './leaf.ts';
 export type { AuthKey, EdgeroomOptions } from './options.ts';
 export type { SubjectSchema, SubjectSchemas } from './subjects.ts';
 

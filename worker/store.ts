@@ -144,6 +144,7 @@ export class Store {
   /** Bytes the counters' rows count against maxRoomBytes; stored in meta with every change. */
   #counterBytes: number;
   #msgsSincePrune = 0;
+  #fannedOut: boolean;
 
   constructor(storage: DurableObjectStorage, caps: StorageCaps) {
     this.#storage = storage;
@@ -162,10 +163,25 @@ export class Store {
     this.#wipeFloor = meta.get('wipe_floor') ?? 0;
     this.#counters = new OriginCounters(this.#sql, caps.retentionSeconds);
     this.#counterBytes = meta.get('counter_bytes') ?? 0;
+    this.#fannedOut = (meta.get('fanned_out') ?? 0) > 0;
     stores.set(storage, this);
   }
 
   /** The latest sequence number handed out. */
+  /**
+   * A leaf ever linked to this room (worker/leaf-links.ts): read with the rest of
+   * the meta at a wake, so a room that never fanned out pays no query for it.
+   */
+  get fannedOut(): boolean {
+    return this.#fannedOut;
+  }
+
+  markFannedOut(): void {
+    if (this.#fannedOut) return;
+    this.#fannedOut = true;
+    this.#setMeta('fanned_out', 1);
+  }
+
   get seq(): number {
     return this.#seq;
   }
@@ -401,6 +417,16 @@ export class Store {
    * The retention wipe: every subject's data goes. The counter and the wipe
    * floor stay, so no seq is reused and resuming clients learn of the gap.
    */
+  /**
+   * Whether any value with a seq in (after, upTo] is stored. A scan of the
+   * entries (they are keyed by subject first): only a leaf that relinks after
+   * the room's object restarted asks (worker/leaf-links.ts).
+   */
+  storedBetween(after: number, upTo: number): boolean {
+    if (upTo <= after) return false;
+    return this.#sql.exec('SELECT 1 FROM entries WHERE seq > ? AND seq <= ? LIMIT 1', after, upTo).toArray().length > 0;
+  }
+
   wipe(): void {
     this.#storage.transactionSync(() => {
       for (const table of ['entries', 'subjects', 'client_msgs', 'subscriptions'])

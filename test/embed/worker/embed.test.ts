@@ -46,6 +46,21 @@ describe('the host Worker', () => {
   });
 });
 
+describe('fanned-out rooms in an embedding', () => {
+  it('are refused with unsupported (no LEAVES binding here), and an f<K>_ ID is a room of one object', async () => {
+    const res = await http('/rt/new', { method: 'POST', body: JSON.stringify({ leaves: 2 }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      code: 'unsupported',
+      message: 'This deployment has no LEAVES binding, so no fanned-out rooms',
+    });
+    const { s } = await member(`f2_${'a'.repeat(24)}`, 'fan');
+    s.send({ type: 'presence', state: { here: true } });
+    expect((await s.drain()).filter((m) => m.type === 'error')).toEqual([]);
+  });
+});
+
 describe('edgeroom under a prefix', () => {
   it('returns URLs under the prefix it was mounted at (app.route and basePath alike)', async () => {
     const made = await (await http('/rt/new', { method: 'POST' })).json<Msg>();

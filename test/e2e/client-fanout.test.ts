@@ -1,0 +1,53 @@
+/**
+ * Our client, unchanged, in a fanned-out room (docs/hot-rooms.md): publishing
+ * and receiving across leaves, and the resume contract (exactly once, or a
+ * reset) through a leaf.
+ */
+import { describe, expect, it } from 'vitest';
+import { droppableSockets, open, recorder, useServer } from './client-harness.ts';
+import { waitFor } from './wait.ts';
+
+describe('our client in a fanned-out room', () => {
+  const server = useServer();
+
+  const newFanoutRoom = async (leaves: number): Promise<string> => {
+    const res = await fetch(`${server.url}/new`, { method: 'POST', body: JSON.stringify({ leaves }) });
+    return ((await res.json()) as { socket_url: string }).socket_url;
+  };
+
+  it('resumes through a leaf after a drop: what it missed once, then a reset after a compaction', async () => {
+    const url = await newFanoutRoom(3);
+    const net = droppableSockets();
+    const reader = open(url, { WebSocket: net.WebSocket });
+    const writers = [open(url), open(url)];
+    const rec = recorder();
+    reader.subscribe('c', rec.listener);
+    await waitFor(() => reader.status === 'open', 10_000, 'reader open');
+    const s1 = await writers[0]!.append('c', 'a');
+    const s2 = await writers[1]!.append('c', 'b');
+    await waitFor(() => rec.seqs().at(-1) === s2, 10_000, 'the reader to see b');
+
+    net.setOffline(true);
+    await waitFor(() => reader.status === 'reconnecting', 10_000, 'reader offline');
+    const s3 = await writers[0]!.append('c', 'c');
+    const s4 = await writers[1]!.append('c', 'd');
+    net.setOffline(false);
+    await waitFor(() => rec.seqs().at(-1) === s4, 10_000, 'the reader to catch up');
+    expect(rec.summary()).toEqual([
+      [s1, 'a'],
+      [s2, 'b'],
+      [s3, 'c'],
+      [s4, 'd'],
+    ]);
+
+    net.setOffline(true);
+    await waitFor(() => reader.status === 'reconnecting', 10_000, 'reader offline again');
+    const s5 = await writers[0]!.append('c', 'e');
+    expect(await writers[1]!.compact('c', s5, 'abcde')).toBe(s5);
+    const s6 = await writers[0]!.append('c', 'f');
+    net.setOffline(false);
+    await waitFor(() => rec.seqs().at(-1) === s6, 10_000, 'the reader to catch up again');
+    expect(rec.summary().slice(4)).toEqual(['reset', [s5, 'abcde'], [s6, 'f']]);
+    expect(reader.get('c')).toBe('f');
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Fanned-out rooms in tests: a room with K leaves, and clients placed on the
+ * leaf of their choosing (through the `?client=` routing hint).
+ */
+import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
+import { expect } from 'vitest';
+import { leafFor, leafName } from '../../worker/fanout.ts';
+import type { RoomLeaf } from '../../worker/leaf.ts';
+import { connect, http, idOf, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+
+export async function newFanoutRoom(leaves: number): Promise<string> {
+  const res = await http('/new', { method: 'POST', body: JSON.stringify({ leaves }) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { room: string }).room;
+}
+
+let made = 0;
+/** A client name whose client ID the Worker routes to `leaf` of `leaves`. */
+export function nameOnLeaf(leaves: number, leaf: number): string {
+  for (;;) {
+    const name = `c${++made}`;
+    if (leafFor(leaves, idOf(name)) === leaf) return name;
+  }
+}
+
+/** An edgeroom client on leaf `leaf`: said hello with its secret, and welcomed. */
+export async function clientOn(
+  room: string,
+  leaves: number,
+  leaf: number,
+): Promise<{ s: TestSocket; welcome: Msg; name: string }> {
+  const name = nameOnLeaf(leaves, leaf);
+  const s = await connect(room, `?client=${idOf(name)}`);
+  s.send({ type: 'hello', protocol: 1, secret: secretOf(name) });
+  const welcome = await s.next();
+  expect(welcome.type).toBe('welcome');
+  return { s, welcome, name };
+}
+
+export const leafStub = (room: string, leaf: number) => env.LEAVES.get(env.LEAVES.idFromName(leafName(room, leaf)));
+
+export function leafStats(room: string, leaf: number): Promise<RoomLeaf['stats']> {
+  return runInDurableObject(leafStub(room, leaf), (instance: RoomLeaf) => ({ ...instance.stats }));
+}
+
+/** Reads pushes of `key` until `count` have come; fails on a timeout. */
+export async function pushesOf(s: TestSocket, key: string, count: number): Promise<Msg[]> {
+  const got: Msg[] = [];
+  while (got.length < count) got.push(await s.until((m) => m.type === 'push' && m.key === key));
+  return got;
+}
