@@ -28,70 +28,17 @@ import {
   type Msg,
   type TestSocket,
 } from '../worker/helpers.ts';
-import { type Action, type Entry, RoomModel } from './model.ts';
+import { type Client, type Cmd, connected, initOf, observe, READ_MS, read, type Sys, seen, settle } from './driver.ts';
+import { type Action, RoomModel } from './model.ts';
 
 const CLIENTS = 3;
 const KEYS = ['a', 'b', 'c'] as const;
-/** How long to wait for a message the model expects. */
-const READ_MS = 2000;
 
 const settings = env as unknown as { MODEL_RUNS?: string; MODEL_SEED?: string; MODEL_BREAK?: string };
 const RUNS = Number(settings.MODEL_RUNS || 40);
 const SEED = settings.MODEL_SEED ? Number(settings.MODEL_SEED) : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0;
 /** Deliberate breakage of the driver, to show that the test fails: `no-resubscribe`. */
 const BREAK = settings.MODEL_BREAK ?? '';
-
-interface Client {
-  name: string;
-  id: string;
-  s?: TestSocket;
-  conn?: string;
-  /** Subjects subscribed to, each with the last seq this client saw of it (where it resumes from). */
-  subs: Map<string, number>;
-  state: unknown;
-}
-
-interface Sys {
-  room: string;
-  m: RoomModel;
-  clients: Client[];
-  ids: number;
-}
-
-const connected = (sys: Sys) => sys.clients.filter((c) => c.s);
-
-async function read(c: Client, n: number): Promise<Msg[]> {
-  const got: Msg[] = [];
-  try {
-    while (got.length < n) got.push(await c.s!.next(READ_MS));
-  } catch {
-    /* fewer than expected: the comparison says what is missing */
-  }
-  return got;
-}
-
-/** Drains `c` and checks that what it got in this step is exactly `expected`. */
-async function settle(c: Client, got: Msg[], expected: Msg[], step: string): Promise<void> {
-  got.push(...(await c.s!.drain()));
-  expect(got, `${c.name} after ${step}`).toEqual(expected);
-}
-
-/** Reads each open socket's expected messages of this step, then checks them exactly (and nothing else). */
-async function observe(sys: Sys, expected: Map<Client, Msg[]>, step: string): Promise<void> {
-  for (const c of connected(sys)) {
-    const want = expected.get(c) ?? [];
-    await settle(c, await read(c, want.length), want, step);
-  }
-}
-
-const initOf = (key: string, data: Entry[], reset: boolean): Msg => ({
-  type: 'init',
-  key,
-  data,
-  ...(reset ? { reset: true } : {}),
-});
-
-const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
 
 /** Connects `c` with its secret and presence, checks the welcome and the join, and resubscribes from where it was. */
 async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void> {
@@ -133,8 +80,6 @@ async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void>
 }
 
 // ---- commands --------------------------------------------------------------
-
-type Cmd = fc.AsyncCommand<Sys, Sys, false>;
 
 class Write implements Cmd {
   readonly who: number;
@@ -262,6 +207,13 @@ class Burst implements Cmd {
   toString = () => `burst(${this.writes.map(([w, k, a, v]) => `${a}(c${w}, ${k}, ${JSON.stringify(v)})`).join(', ')})`;
 }
 
+/** A valid seq to compact `key` at (at most the room's latest): one of the subject's, its floor, or any handed out. */
+function compactAt(sys: Sys, key: string, pick: number): number {
+  const own = sys.m.replay(key, 0).data.map((e) => e.seq);
+  const candidates = [...own, sys.m.floor(key), sys.m.lastSeq, 1 + (pick % sys.m.lastSeq)].filter((n) => n > 0);
+  return candidates[pick % candidates.length]!;
+}
+
 class Compact implements Cmd {
   at = 0;
   readonly who: number;
@@ -277,12 +229,7 @@ class Compact implements Cmd {
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.m.lastSeq > 0;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
-    // A valid seq (at most the room's latest): one of the subject's, its floor, or any handed out.
-    const own = sys.m.replay(this.key, 0).data.map((e) => e.seq);
-    const candidates = [...own, sys.m.floor(this.key), sys.m.lastSeq, 1 + (this.pick % sys.m.lastSeq)].filter(
-      (n) => n > 0,
-    );
-    this.at = candidates[this.pick % candidates.length]!;
+    this.at = compactAt(sys, this.key, this.pick);
     const id = `m${++sys.ids}`;
     c.s!.send(push(this.key, this.value, { type: 'compact', seq: this.at }, id));
     sys.m.compact(this.key, this.value, this.at, c.id);
