@@ -3,7 +3,7 @@
 import type fc from 'fast-check';
 import { expect } from 'vitest';
 import type { Msg, TestSocket } from '../worker/helpers.ts';
-import type { Entry, RoomModel } from './model.ts';
+import type { Action, Entry, RoomModel } from './model.ts';
 
 /** How long to wait for a message the model expects. */
 export const READ_MS = 2000;
@@ -18,11 +18,29 @@ export interface Client {
   state: unknown;
 }
 
+/**
+ * A counted push as its minter keeps it in an outbox: sent again as it is (same
+ * origin, n and frame) however often, by whichever client recovers the outbox.
+ */
+export interface Minted {
+  /** Which of the shared origins (an index into ORIGINS). */
+  origin: number;
+  n: number;
+  id: string;
+  key: string;
+  action: Action | { type: 'compact'; seq: number };
+  value: unknown;
+}
+
 export interface Sys {
   room: string;
   m: RoomModel;
   clients: Client[];
   ids: number;
+  /** Every counted push minted so far, sent or not, in the order minted. */
+  outbox: Minted[];
+  /** The last n minted under each origin. */
+  minted: number[];
 }
 
 export const connected = (sys: Sys) => sys.clients.filter((c) => c.s);
@@ -59,5 +77,12 @@ export const initOf = (key: string, data: Entry[], reset: boolean): Msg => ({
 });
 
 export const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
+
+/** A valid seq to compact `key` at (at most the room's latest): one of the subject's, its floor, or any handed out. */
+export function compactAt(sys: Sys, key: string, pick: number): number {
+  const own = sys.m.replay(key, 0).data.map((e) => e.seq);
+  const candidates = [...own, sys.m.floor(key), sys.m.lastSeq, 1 + (pick % sys.m.lastSeq)].filter((n) => n > 0);
+  return candidates[pick % candidates.length]!;
+}
 
 export type Cmd = fc.AsyncCommand<Sys, Sys, false>;

@@ -1,7 +1,8 @@
 // Model-based: random sequences of operations by several clients against the
 // real worker (relay, replace, append, compact; sub from a seq or the last N,
 // unsub; presence; dms; dropped sockets and resumes; evictions, hibernating or
-// closing the sockets), every observation checked against model.ts.
+// closing the sockets; counted pushes and their resends, in counted.ts), every
+// observation checked against model.ts.
 //
 //   npm test                                   a few cases (MODEL_RUNS, default 40)
 //   npm run test:model                          500 cases
@@ -17,6 +18,7 @@ import { env } from 'cloudflare:workers';
 import { evictDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ORIGIN_WINDOW } from '../../protocol/limits.ts';
 import {
   connect,
   freshRoom,
@@ -28,7 +30,20 @@ import {
   type Msg,
   type TestSocket,
 } from '../worker/helpers.ts';
-import { type Client, type Cmd, connected, initOf, observe, READ_MS, read, type Sys, seen, settle } from './driver.ts';
+import {
+  type Client,
+  type Cmd,
+  compactAt,
+  connected,
+  initOf,
+  observe,
+  READ_MS,
+  read,
+  type Sys,
+  seen,
+  settle,
+} from './driver.ts';
+import { fates, MintCounted, ORIGINS, Resend, Stale, type Via } from './counted.ts';
 import { type Action, RoomModel } from './model.ts';
 
 const CLIENTS = 3;
@@ -205,13 +220,6 @@ class Burst implements Cmd {
     for (const x of sent) for (const o of connected(sys)) if (o.subs.has(x.key)) seen(o, x.key, x.seq);
   }
   toString = () => `burst(${this.writes.map(([w, k, a, v]) => `${a}(c${w}, ${k}, ${JSON.stringify(v)})`).join(', ')})`;
-}
-
-/** A valid seq to compact `key` at (at most the room's latest): one of the subject's, its floor, or any handed out. */
-function compactAt(sys: Sys, key: string, pick: number): number {
-  const own = sys.m.replay(key, 0).data.map((e) => e.seq);
-  const candidates = [...own, sys.m.floor(key), sys.m.lastSeq, 1 + (pick % sys.m.lastSeq)].filter((n) => n > 0);
-  return candidates[pick % candidates.length]!;
 }
 
 class Compact implements Cmd {
@@ -526,6 +534,25 @@ const write = fc
 const sub = fc
   .tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000))
   .map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
+// Counted pushes: mostly over a socket, now and then over HTTP; any client under any origin.
+const via = fc.oneof<Via[]>({ arbitrary: who, weight: 3 }, { arbitrary: fc.constant('http'), weight: 1 });
+const origin = fc.integer({ min: 0, max: ORIGINS.length - 1 });
+// Mostly the next number; now and then a jump of just under a window, or of a whole one (the
+// numbers before it become expired).
+const gap = fc.constantFrom(1, 1, 1, 1, 2, 3, ORIGIN_WINDOW - 1, ORIGIN_WINDOW);
+const mint = fc
+  .tuple(
+    via,
+    origin,
+    key,
+    fc.constantFrom<Action | 'compact'>('relay', 'replace', 'append', 'append', 'compact'),
+    value,
+    gap,
+    fc.nat(1000),
+    fc.constantFrom(false, false, false, true),
+  )
+  .map(([w, o, k, a, v, g, p, h]) => new MintCounted(w, o, k, a, v, g, p, h));
+const resend = fc.tuple(via, fc.nat(1000), fc.boolean()).map(([w, p, i]) => new Resend(w, p, i));
 // fc.commands picks each arbitrary alike: writes and subs are listed more than once to weigh more.
 const commands = fc.commands(
   [
@@ -553,6 +580,11 @@ const commands = fc.commands(
       .tuple(who, who, fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 6 }))
       .map(([w, x, ws]) => new ResumeUnderWrites(w, x, ws)),
     fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
+    mint,
+    mint,
+    resend,
+    resend,
+    fc.tuple(via, origin, key, value, fc.nat(2)).map(([w, o, k, v, b]) => new Stale(w, o, k, v, b)),
   ],
   { maxCommands: 80, size: 'max' },
 );
@@ -575,6 +607,8 @@ describe('a room against its model', () => {
             room: freshRoom('model'),
             m: new RoomModel(),
             ids: 0,
+            outbox: [],
+            minted: ORIGINS.map(() => 0),
             clients: Array.from({ length: CLIENTS }, (_, i) => ({
               name: `c${i}`,
               id: idOf(`c${i}`),
@@ -608,7 +642,7 @@ describe('a room against its model', () => {
       throw err;
     }
     console.log(
-      `model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}; counted pushes sent: ${[...fates].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
   }, 3_600_000);
 });
