@@ -595,6 +595,11 @@ describe('a room against its model', () => {
     let steps = 0;
     const tally = new Map<string, number>();
     const counted = new WeakSet<object>();
+    // The steps of the case running, as each ran. fast-check reuses a command in every shrink it
+    // tries, so the values a step resolves as it runs (a push's n, a compaction's seq) are printed
+    // as of the failing case here, and in the counterexample as of whichever case ran last.
+    let trace: string[] = [];
+    let failing: string[] = [];
     const started = Date.now();
     console.log(
       `model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`,
@@ -603,6 +608,7 @@ describe('a room against its model', () => {
       await fc.assert(
         fc.asyncProperty(commands, async (cmds) => {
           cases++;
+          trace = [];
           const sys: Sys = {
             room: freshRoom('model'),
             m: new RoomModel(),
@@ -624,13 +630,20 @@ describe('a room against its model', () => {
               const run = cmd.run.bind(cmd);
               const inner = (cmd as unknown as { cmd?: Cmd }).cmd ?? cmd; // fast-check wraps each command
               const name = inner instanceof Write ? inner.action : inner.constructor.name;
-              cmd.run = (m, r) => {
+              cmd.run = async (m, r) => {
                 tally.set(name, (tally.get(name) ?? 0) + 1);
                 steps++;
-                return run(m, r);
+                try {
+                  await run(m, r);
+                } finally {
+                  trace.push(`${inner}`);
+                }
               };
             }
             await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
+          } catch (err) {
+            failing = trace;
+            throw err;
           } finally {
             for (const c of sys.clients) c.s?.close();
           }
@@ -638,7 +651,10 @@ describe('a room against its model', () => {
         { numRuns: RUNS, seed: SEED },
       );
     } catch (err) {
-      console.log(`model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}`);
+      console.log(
+        `model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}\n` +
+          `model: the shrunk counterexample as it ran (the last step failed):\n  ${failing.join('\n  ')}`,
+      );
       throw err;
     }
     console.log(
