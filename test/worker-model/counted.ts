@@ -29,6 +29,9 @@ export type Via = number | 'http';
 
 /** How many sends met each fate in this run (new ones apart if below their origin's highest n): shows that each was exercised. */
 export const fates = new Map<string, number>();
+const tallyFate = (kind: string, n = 1) => {
+  if (n > 0) fates.set(kind, (fates.get(kind) ?? 0) + n);
+};
 
 const viaName = (via: Via) => (via === 'http' ? 'http' : `c${via}`);
 const canSend = (sys: Sys, via: Via) => via === 'http' || sys.clients[via]!.s !== undefined;
@@ -54,7 +57,7 @@ export async function sendCounted(sys: Sys, via: Via, p: Minted, id: string, ste
   const origin = ORIGINS[p.origin]!;
   const fate = sys.m.fate(origin, p.n);
   const kind = fate.kind === 'new' && p.n < sys.m.highest(origin) ? 'new below the highest n' : fate.kind;
-  fates.set(kind, (fates.get(kind) ?? 0) + 1);
+  tallyFate(kind);
   const frame = counted(p.key, p.value, p.n, origin, p.action, id);
   const c: Client | undefined = via === 'http' ? undefined : sys.clients[via]!;
   let reply: Msg | undefined;
@@ -237,4 +240,147 @@ export class Stale implements Cmd {
   }
   toString = () =>
     `stale(${viaName(this.via)}, ${this.n ? `o${this.resolved} n=${this.n}` : `pick ${this.origin}, edge - ${this.below % 3}`} ${this.key} ${JSON.stringify(this.value)})`;
+}
+
+type BurstItem = [
+  who: number,
+  origin: number,
+  key: string,
+  action: Action,
+  value: unknown,
+  kind: 'fresh' | 'again' | 'old',
+  pick: number,
+];
+interface BurstSend {
+  c: Client;
+  p: Minted;
+  kind: BurstItem[5];
+}
+
+/**
+ * Counted pushes sent at once by several clients, without waiting in between:
+ * fresh ones, earlier ones, and the same push sent again by the same or another
+ * client, as two tabs recovering one outbox would. The room orders them. Of the
+ * sends of one push not applied before, exactly one is applied and the others are
+ * answered as its duplicates, with its seq; subscribers see each applied push
+ * once, in the order of the seqs. A push whose fate depends on that order (one
+ * the burst itself would push below its origin's window) is left out.
+ */
+export class CountedBurst implements Cmd {
+  sends: BurstSend[] = [];
+  readonly items: BurstItem[];
+  constructor(items: BurstItem[]) {
+    this.items = items;
+  }
+  check = (sys: Sys) => this.items.every(([w]) => sys.clients[w]!.s !== undefined);
+  async run(sys: Sys): Promise<void> {
+    const all: BurstSend[] = [];
+    for (const [w, origin, key, action, value, kind, pick] of this.items) {
+      const c = sys.clients[w]!;
+      if (kind === 'again' && all.length > 0) all.push({ c, p: all[pick % all.length]!.p, kind });
+      else if (kind === 'old' && sys.outbox.length > 0) all.push({ c, p: sys.outbox[pick % sys.outbox.length]!, kind });
+      else {
+        sys.minted[origin]! += 1;
+        const p: Minted = { origin, n: sys.minted[origin]!, id: `m${++sys.ids}`, key, action, value };
+        sys.outbox.push(p);
+        all.push({ c, p, kind: 'fresh' });
+      }
+    }
+    // Each origin's highest n once the burst is in; a push new or applied before that it would put
+    // below the window is expired or not depending on the order: left out.
+    const before = new Map(all.map((x) => [x.p, sys.m.fate(ORIGINS[x.p.origin]!, x.p.n)]));
+    const fateOf = (p: Minted) => before.get(p)!;
+    const after = ORIGINS.map((o, i) =>
+      Math.max(
+        sys.m.highest(o),
+        ...all.filter((x) => x.p.origin === i && fateOf(x.p).kind === 'new').map((x) => x.p.n),
+      ),
+    );
+    this.sends = all.filter((x) => fateOf(x.p).kind === 'expired' || x.p.n > after[x.p.origin]! - ORIGIN_WINDOW);
+    const sends = this.sends;
+    for (const x of sends) x.c.s!.send(counted(x.p.key, x.p.value, x.p.n, ORIGINS[x.p.origin]!, x.p.action, x.p.id));
+
+    // One group per push (origin, n), with its fate before the burst.
+    const groups = new Map<Minted, BurstSend[]>();
+    for (const x of sends) groups.set(x.p, [...(groups.get(x.p) ?? []), x]);
+    const applied = [...groups].filter(([p]) => fateOf(p).kind === 'new');
+    for (const [p, xs] of groups) {
+      const kind = fateOf(p).kind;
+      tallyFate(kind, kind === 'new' ? 1 : xs.length);
+      if (kind === 'new') tallyFate('duplicate of a send in the same burst', xs.length - 1);
+    }
+    const got = new Map<Client, Msg[]>();
+    for (const o of connected(sys)) {
+      const want = applied.filter(([p]) => o.subs.has(p.key)).length + sends.filter((x) => x.c === o).length;
+      const msgs: Msg[] = [];
+      // stream_size replies are not known in number until the order is: read past them.
+      while (msgs.filter((m) => m.type !== 'stream_size').length < want) {
+        const more = await read(o, 1);
+        if (more.length === 0) break;
+        msgs.push(...more);
+      }
+      got.set(o, msgs);
+    }
+    // Each socket's replies come in the order it sent: pair them with its sends.
+    const replyOf = new Map<BurstSend, Msg>();
+    for (const o of connected(sys)) {
+      const replies = got.get(o)!.filter((m) => m.type === 'ack' || m.type === 'error');
+      sends.filter((x) => x.c === o).forEach((x, i) => replyOf.set(x, replies[i]));
+    }
+    // Of each new push's sends, the one answered without duplicate was applied, at the seq the rest carry.
+    const order: { p: Minted; by: BurstSend; seq: number }[] = [];
+    for (const [p, xs] of applied) {
+      const firsts = xs.filter((x) => replyOf.get(x)?.type === 'ack' && !replyOf.get(x)?.duplicate);
+      expect(firsts.length, `${this}: sends of o${p.origin} n=${p.n} applied`).toBe(1);
+      order.push({ p, by: firsts[0]!, seq: replyOf.get(firsts[0]!)!.seq });
+    }
+    order.sort((a, b) => a.seq - b.seq);
+    const pushes = new Map<Client, Msg[]>(connected(sys).map((o) => [o, []]));
+    const sizes = new Map<BurstSend, number>();
+    for (const { p, by, seq } of order) {
+      expect(sys.m.takeSeq(seq), `${this}`).toBeUndefined();
+      sys.m.write(p.key, p.action as Action, p.value, seq, by.c.id);
+      sys.m.counted(ORIGINS[p.origin]!, p.n, seq);
+      sizes.set(by, sys.m.size(p.key));
+      const out = { type: 'push', key: p.key, value: p.value, seq, client: by.c.id };
+      for (const o of connected(sys)) if (o.subs.has(p.key)) pushes.get(o)!.push(out);
+    }
+    const firstSeq = new Map(order.map(({ p, seq }) => [p, seq]));
+    for (const o of connected(sys)) {
+      const replies: Msg[] = [];
+      for (const x of sends.filter((s) => s.c === o)) {
+        const fate = fateOf(x.p);
+        const applier = order.find((a) => a.by === x);
+        if (fate.kind === 'expired') replies.push(expiredFrame(x.p.id, x.p.key, x.p.n));
+        else if (applier) {
+          replies.push({ type: 'ack', id: x.p.id, seq: applier.seq });
+          const size = sizes.get(x)!;
+          if (size > 1) replies.push({ type: 'stream_size', key: x.p.key, size });
+        } else {
+          const seq = fate.kind === 'duplicate' ? fate.seq : firstSeq.get(x.p);
+          replies.push({ type: 'ack', id: x.p.id, seq, duplicate: true });
+        }
+      }
+      const have = got.get(o)!;
+      const pending = replies.filter((m) => m.type === 'stream_size').length;
+      have.push(...(await read(o, pending - have.filter((m) => m.type === 'stream_size').length)));
+      have.push(...(await o.s!.drain()));
+      // The order between pushes and this socket's own replies depends on the room's order: each apart.
+      expect(
+        have.filter((m) => m.type === 'push'),
+        `${o.name}'s pushes after ${this}`,
+      ).toEqual(pushes.get(o));
+      expect(
+        have.filter((m) => m.type !== 'push'),
+        `${o.name}'s replies after ${this}`,
+      ).toEqual(replies);
+    }
+    for (const { p, seq } of order) for (const o of connected(sys)) if (o.subs.has(p.key)) seen(o, p.key, seq);
+  }
+  toString = () =>
+    `countedBurst(${
+      this.sends.length > 0
+        ? this.sends.map((x) => `${x.c.name} ${x.kind} ${describe(x.p)}`).join(', ')
+        : this.items.map(([w, o, k, a, v, kind]) => `c${w} ${kind} o${o} ${a} ${k} ${JSON.stringify(v)}`).join(', ')
+    })`;
 }

@@ -43,7 +43,7 @@ import {
   seen,
   settle,
 } from './driver.ts';
-import { fates, MintCounted, ORIGINS, Resend, Stale, type Via } from './counted.ts';
+import { CountedBurst, fates, MintCounted, ORIGINS, Resend, Stale, type Via } from './counted.ts';
 import { type Action, RoomModel } from './model.ts';
 
 const CLIENTS = 3;
@@ -553,6 +553,20 @@ const mint = fc
   )
   .map(([w, o, k, a, v, g, p, h]) => new MintCounted(w, o, k, a, v, g, p, h));
 const resend = fc.tuple(via, fc.nat(1000), fc.boolean()).map(([w, p, i]) => new Resend(w, p, i));
+const countedBurst = fc
+  .array(
+    fc.tuple(
+      who,
+      origin,
+      key,
+      fc.constantFrom<Action>('relay', 'replace', 'append', 'append'),
+      value,
+      fc.constantFrom('fresh', 'fresh', 'again', 'again', 'old'),
+      fc.nat(1000),
+    ),
+    { minLength: 2, maxLength: 5 },
+  )
+  .map((items) => new CountedBurst(items));
 // fc.commands picks each arbitrary alike: writes and subs are listed more than once to weigh more.
 const commands = fc.commands(
   [
@@ -584,6 +598,7 @@ const commands = fc.commands(
     mint,
     resend,
     resend,
+    countedBurst,
     fc.tuple(via, origin, key, value, fc.nat(2)).map(([w, o, k, v, b]) => new Stale(w, o, k, v, b)),
   ],
   { maxCommands: 80, size: 'max' },
