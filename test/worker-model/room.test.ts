@@ -535,7 +535,7 @@ const sub = fc
   .tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000))
   .map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
 // Counted pushes: mostly over a socket, now and then over HTTP; any client under any origin.
-const via = fc.oneof<Via[]>({ arbitrary: who, weight: 3 }, { arbitrary: fc.constant('http'), weight: 1 });
+const via: fc.Arbitrary<Via> = fc.oneof({ arbitrary: who, weight: 3 }, { arbitrary: fc.constant('http'), weight: 1 });
 const origin = fc.integer({ min: 0, max: ORIGINS.length - 1 });
 // Mostly the next number; now and then a jump of just under a window, or of a whole one (the
 // numbers before it become expired).
