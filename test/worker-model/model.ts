@@ -6,6 +6,7 @@
  * numbers): it learns each from the room and checks that it is new and above
  * every seq handed out before.
  */
+import { ORIGIN_WINDOW } from '../../protocol/limits.ts';
 
 export type Action = 'relay' | 'replace' | 'append';
 export interface Entry {
@@ -22,6 +23,17 @@ interface Subject {
   entries: Entry[];
   floor: number;
 }
+/** What the room must make of a counted push (docs/protocol.md, "Counted pushes"). */
+export type Fate = { kind: 'new' } | { kind: 'duplicate'; seq: number } | { kind: 'expired' };
+/**
+ * One origin's counted pushes: its highest n applied, and the seq of every n
+ * applied. The room forgets the numbers below its window; the model need not,
+ * since `expired` is decided from `hwm` before any number is looked up.
+ */
+interface Origin {
+  hwm: number;
+  applied: Map<number, number>;
+}
 
 export class RoomModel {
   /** The highest seq the room is known to have handed out (a lower bound: an unseen relay may have taken more). */
@@ -31,6 +43,8 @@ export class RoomModel {
   readonly subjects = new Map<string, Subject>();
   /** Connections that said hello, by connection ID. */
   readonly present = new Map<string, Peer>();
+  /** Counted pushes applied, by origin (the secret: without tokens, its scope). */
+  readonly origins = new Map<string, Origin>();
 
   #subject(key: string): Subject {
     let s = this.subjects.get(key);
@@ -56,7 +70,7 @@ export class RoomModel {
   }
 
   /** Relay: delivered, never stored. Append: stored after the rest. Replace: the only value kept. */
-  write(key: string, action: Action, value: unknown, seq: number, client: string): void {
+  write(key: string, action: Action, value: unknown, seq: number, client?: string): void {
     if (action === 'relay') return;
     const e: Entry = { value, seq, client };
     const s = this.#subject(key);
@@ -65,7 +79,7 @@ export class RoomModel {
   }
 
   /** Compact at `at`: values with seq ≤ at are dropped and the snapshot kept at `at`; below the floor, ignored. */
-  compact(key: string, value: unknown, at: number, client: string): void {
+  compact(key: string, value: unknown, at: number, client?: string): void {
     const s = this.#subject(key);
     if (at < s.floor) return;
     s.entries = [{ value, seq: at, client }, ...s.entries.filter((e) => e.seq > at)];
@@ -92,6 +106,27 @@ export class RoomModel {
   last(key: string, n: number): Entry[] {
     const entries = this.subjects.get(key)?.entries ?? [];
     return entries.slice(Math.max(0, entries.length - n));
+  }
+
+  /** Too old to tell (n ≤ hwm − ORIGIN_WINDOW), applied before (at its first seq), or new: applied now. */
+  fate(origin: string, n: number): Fate {
+    const o = this.origins.get(origin);
+    if (o && n <= o.hwm - ORIGIN_WINDOW) return { kind: 'expired' };
+    const seq = o?.applied.get(n);
+    return seq === undefined ? { kind: 'new' } : { kind: 'duplicate', seq };
+  }
+
+  /** A counted push the room applied (at `seq`; a compaction's is its `at`). */
+  counted(origin: string, n: number, seq: number): void {
+    let o = this.origins.get(origin);
+    if (!o) this.origins.set(origin, (o = { hwm: 0, applied: new Map() }));
+    o.hwm = Math.max(o.hwm, n);
+    o.applied.set(n, seq);
+  }
+
+  /** The highest n applied under `origin` (0: none yet). */
+  highest(origin: string): number {
+    return this.origins.get(origin)?.hwm ?? 0;
   }
 
   join(peer: Peer): void {

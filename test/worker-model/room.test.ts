@@ -1,7 +1,8 @@
 // Model-based: random sequences of operations by several clients against the
 // real worker (relay, replace, append, compact; sub from a seq or the last N,
 // unsub; presence; dms; dropped sockets and resumes; evictions, hibernating or
-// closing the sockets), every observation checked against model.ts.
+// closing the sockets; counted pushes and their resends, in counted.ts), every
+// observation checked against model.ts.
 //
 //   npm test                                   a few cases (MODEL_RUNS, default 40)
 //   npm run test:model                          500 cases
@@ -17,6 +18,7 @@ import { env } from 'cloudflare:workers';
 import { evictDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ORIGIN_WINDOW } from '../../protocol/limits.ts';
 import {
   connect,
   freshRoom,
@@ -28,70 +30,30 @@ import {
   type Msg,
   type TestSocket,
 } from '../worker/helpers.ts';
-import { type Action, type Entry, RoomModel } from './model.ts';
+import {
+  type Client,
+  type Cmd,
+  compactAt,
+  connected,
+  initOf,
+  observe,
+  READ_MS,
+  read,
+  type Sys,
+  seen,
+  settle,
+} from './driver.ts';
+import { CountedBurst, fates, MintCounted, ORIGINS, Resend, Stale, type Via } from './counted.ts';
+import { type Action, RoomModel } from './model.ts';
 
 const CLIENTS = 3;
 const KEYS = ['a', 'b', 'c'] as const;
-/** How long to wait for a message the model expects. */
-const READ_MS = 2000;
 
 const settings = env as unknown as { MODEL_RUNS?: string; MODEL_SEED?: string; MODEL_BREAK?: string };
 const RUNS = Number(settings.MODEL_RUNS || 40);
 const SEED = settings.MODEL_SEED ? Number(settings.MODEL_SEED) : (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0;
 /** Deliberate breakage of the driver, to show that the test fails: `no-resubscribe`. */
 const BREAK = settings.MODEL_BREAK ?? '';
-
-interface Client {
-  name: string;
-  id: string;
-  s?: TestSocket;
-  conn?: string;
-  /** Subjects subscribed to, each with the last seq this client saw of it (where it resumes from). */
-  subs: Map<string, number>;
-  state: unknown;
-}
-
-interface Sys {
-  room: string;
-  m: RoomModel;
-  clients: Client[];
-  ids: number;
-}
-
-const connected = (sys: Sys) => sys.clients.filter((c) => c.s);
-
-async function read(c: Client, n: number): Promise<Msg[]> {
-  const got: Msg[] = [];
-  try {
-    while (got.length < n) got.push(await c.s!.next(READ_MS));
-  } catch {
-    /* fewer than expected: the comparison says what is missing */
-  }
-  return got;
-}
-
-/** Drains `c` and checks that what it got in this step is exactly `expected`. */
-async function settle(c: Client, got: Msg[], expected: Msg[], step: string): Promise<void> {
-  got.push(...(await c.s!.drain()));
-  expect(got, `${c.name} after ${step}`).toEqual(expected);
-}
-
-/** Reads each open socket's expected messages of this step, then checks them exactly (and nothing else). */
-async function observe(sys: Sys, expected: Map<Client, Msg[]>, step: string): Promise<void> {
-  for (const c of connected(sys)) {
-    const want = expected.get(c) ?? [];
-    await settle(c, await read(c, want.length), want, step);
-  }
-}
-
-const initOf = (key: string, data: Entry[], reset: boolean): Msg => ({
-  type: 'init',
-  key,
-  data,
-  ...(reset ? { reset: true } : {}),
-});
-
-const seen = (c: Client, key: string, seq: number) => c.subs.set(key, Math.max(c.subs.get(key) ?? 0, seq));
 
 /** Connects `c` with its secret and presence, checks the welcome and the join, and resubscribes from where it was. */
 async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void> {
@@ -133,8 +95,6 @@ async function connectAs(sys: Sys, c: Client, resubscribe = true): Promise<void>
 }
 
 // ---- commands --------------------------------------------------------------
-
-type Cmd = fc.AsyncCommand<Sys, Sys, false>;
 
 class Write implements Cmd {
   readonly who: number;
@@ -277,12 +237,7 @@ class Compact implements Cmd {
   check = (sys: Sys) => sys.clients[this.who]!.s !== undefined && sys.m.lastSeq > 0;
   async run(sys: Sys): Promise<void> {
     const c = sys.clients[this.who]!;
-    // A valid seq (at most the room's latest): one of the subject's, its floor, or any handed out.
-    const own = sys.m.replay(this.key, 0).data.map((e) => e.seq);
-    const candidates = [...own, sys.m.floor(this.key), sys.m.lastSeq, 1 + (this.pick % sys.m.lastSeq)].filter(
-      (n) => n > 0,
-    );
-    this.at = candidates[this.pick % candidates.length]!;
+    this.at = compactAt(sys, this.key, this.pick);
     const id = `m${++sys.ids}`;
     c.s!.send(push(this.key, this.value, { type: 'compact', seq: this.at }, id));
     sys.m.compact(this.key, this.value, this.at, c.id);
@@ -579,6 +534,39 @@ const write = fc
 const sub = fc
   .tuple(who, key, fc.constantFrom('seq', 'seq', 'last', 'all'), fc.nat(1000))
   .map(([w, k, m, n]) => new Sub(w, k, m as 'seq', n));
+// Counted pushes: mostly over a socket, now and then over HTTP; any client under any origin.
+const via: fc.Arbitrary<Via> = fc.oneof({ arbitrary: who, weight: 3 }, { arbitrary: fc.constant('http'), weight: 1 });
+const origin = fc.integer({ min: 0, max: ORIGINS.length - 1 });
+// Mostly the next number; now and then a jump of just under a window, or of a whole one (the
+// numbers before it become expired).
+const gap = fc.constantFrom(1, 1, 1, 1, 2, 3, ORIGIN_WINDOW - 1, ORIGIN_WINDOW);
+const mint = fc
+  .tuple(
+    via,
+    origin,
+    key,
+    fc.constantFrom<Action | 'compact'>('relay', 'replace', 'append', 'append', 'compact'),
+    value,
+    gap,
+    fc.nat(1000),
+    fc.constantFrom(false, false, false, true),
+  )
+  .map(([w, o, k, a, v, g, p, h]) => new MintCounted(w, o, k, a, v, g, p, h));
+const resend = fc.tuple(via, fc.nat(1000), fc.boolean()).map(([w, p, i]) => new Resend(w, p, i));
+const countedBurst = fc
+  .array(
+    fc.tuple(
+      who,
+      origin,
+      key,
+      fc.constantFrom<Action>('relay', 'replace', 'append', 'append'),
+      value,
+      fc.constantFrom('fresh', 'fresh', 'again', 'again', 'old'),
+      fc.nat(1000),
+    ),
+    { minLength: 2, maxLength: 5 },
+  )
+  .map((items) => new CountedBurst(items));
 // fc.commands picks each arbitrary alike: writes and subs are listed more than once to weigh more.
 const commands = fc.commands(
   [
@@ -606,6 +594,12 @@ const commands = fc.commands(
       .tuple(who, who, fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 6 }))
       .map(([w, x, ws]) => new ResumeUnderWrites(w, x, ws)),
     fc.constantFrom<'hibernate' | 'close'>('hibernate', 'close').map((w) => new Evict(w)),
+    mint,
+    mint,
+    resend,
+    resend,
+    countedBurst,
+    fc.tuple(via, origin, key, value, fc.nat(2)).map(([w, o, k, v, b]) => new Stale(w, o, k, v, b)),
   ],
   { maxCommands: 80, size: 'max' },
 );
@@ -616,6 +610,11 @@ describe('a room against its model', () => {
     let steps = 0;
     const tally = new Map<string, number>();
     const counted = new WeakSet<object>();
+    // The steps of the case running, as each ran. fast-check reuses a command in every shrink it
+    // tries, so the values a step resolves as it runs (a push's n, a compaction's seq) are printed
+    // as of the failing case here, and in the counterexample as of whichever case ran last.
+    let trace: string[] = [];
+    let failing: string[] = [];
     const started = Date.now();
     console.log(
       `model: ${RUNS} cases, seed ${SEED}${BREAK ? `, broken on purpose: ${BREAK}` : ''} (MODEL_SEED=${SEED} replays them)`,
@@ -624,10 +623,13 @@ describe('a room against its model', () => {
       await fc.assert(
         fc.asyncProperty(commands, async (cmds) => {
           cases++;
+          trace = [];
           const sys: Sys = {
             room: freshRoom('model'),
             m: new RoomModel(),
             ids: 0,
+            outbox: [],
+            minted: ORIGINS.map(() => 0),
             clients: Array.from({ length: CLIENTS }, (_, i) => ({
               name: `c${i}`,
               id: idOf(`c${i}`),
@@ -643,13 +645,20 @@ describe('a room against its model', () => {
               const run = cmd.run.bind(cmd);
               const inner = (cmd as unknown as { cmd?: Cmd }).cmd ?? cmd; // fast-check wraps each command
               const name = inner instanceof Write ? inner.action : inner.constructor.name;
-              cmd.run = (m, r) => {
+              cmd.run = async (m, r) => {
                 tally.set(name, (tally.get(name) ?? 0) + 1);
                 steps++;
-                return run(m, r);
+                try {
+                  await run(m, r);
+                } finally {
+                  trace.push(`${inner}`);
+                }
               };
             }
             await fc.asyncModelRun(() => ({ model: sys, real: sys }), cmds);
+          } catch (err) {
+            failing = trace;
+            throw err;
           } finally {
             for (const c of sys.clients) c.s?.close();
           }
@@ -657,11 +666,14 @@ describe('a room against its model', () => {
         { numRuns: RUNS, seed: SEED },
       );
     } catch (err) {
-      console.log(`model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}`);
+      console.log(
+        `model: failed after ${cases} runs (shrinking included), seed ${SEED}\n${(err as Error).message}\n` +
+          `model: the shrunk counterexample as it ran (the last step failed):\n  ${failing.join('\n  ')}`,
+      );
       throw err;
     }
     console.log(
-      `model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      `model: ${RUNS} cases (${steps} steps) passed in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}; counted pushes sent: ${[...fates].map(([k, n]) => `${k} ${n}`).join(', ')}`,
     );
   }, 3_600_000);
 });
