@@ -6,15 +6,20 @@
  * out) keep DriftDB's exact shapes. Extension frames are documented in
  * docs/protocol.md and are only sent to sockets that used an extension.
  */
-import * as z from 'zod';
+import * as z from './zod.ts';
 import { ERROR_CODES, MAX_ID_LENGTH, MAX_LEAVES, MAX_TAIL, MIN_SECRET_LENGTH } from './limits.ts';
 import type * as shapes from './shapes.ts';
 
-const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const seq = z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
 const key = z.string();
-const id = z.string().min(1).max(MAX_ID_LENGTH);
+const id = z.string().check(z.minLength(1), z.maxLength(MAX_ID_LENGTH));
+/** A hello's secret, or a counted push's origin (an outbox's secret). */
+const secret = z.string().check(z.minLength(MIN_SECRET_LENGTH), z.maxLength(MAX_ID_LENGTH));
 /** Opaque user data. DriftDB treats a missing value as null. */
-const value = z.unknown().transform((v) => (v === undefined ? null : v));
+const value = z.pipe(
+  z.unknown(),
+  z.transform((v) => (v === undefined ? null : v)),
+);
 
 export const Action = z.discriminatedUnion('type', [
   z.object({ type: z.literal('relay') }),
@@ -43,20 +48,22 @@ export const PushIn = z
     key,
     value,
     action: Action,
-    id: id.optional(),
-    n: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-    origin: z.string().min(MIN_SECRET_LENGTH).max(MAX_ID_LENGTH).optional(),
+    id: z.optional(id),
+    n: z.optional(z.number().check(z.int(), z.gte(1), z.lte(Number.MAX_SAFE_INTEGER))),
+    origin: z.optional(secret),
   })
-  .superRefine((push, ctx) => {
-    const missing = (field: 'n' | 'origin' | 'id', why: string) =>
-      ctx.addIssue({ code: 'custom', path: [field], input: undefined, message: `is missing: ${why}` });
-    if (push.n !== undefined && push.origin === undefined) missing('origin', 'a push with n names its origin');
-    else if (push.origin !== undefined && push.n === undefined) missing('n', 'a push with an origin carries its n');
-    else if (push.n !== undefined && push.id === undefined) missing('id', 'a push with n carries an id for its ack');
-  });
+  .check(
+    z.superRefine((push, ctx) => {
+      const missing = (field: 'n' | 'origin' | 'id', why: string) =>
+        ctx.addIssue({ code: 'custom', path: [field], input: undefined, message: `is missing: ${why}` });
+      if (push.n !== undefined && push.origin === undefined) missing('origin', 'a push with n names its origin');
+      else if (push.origin !== undefined && push.n === undefined) missing('n', 'a push with an origin carries its n');
+      else if (push.n !== undefined && push.id === undefined) missing('id', 'a push with n carries an id for its ack');
+    }),
+  );
 /** DriftDB: replay retained values with seq > `seq` (absent = 0, null = none). */
-export const GetIn = z.object({ type: z.literal('get'), key, seq: seq.nullable().optional() });
-export const PingIn = z.object({ type: z.literal('ping'), nonce: z.number().nullable().optional() });
+export const GetIn = z.object({ type: z.literal('get'), key, seq: z.optional(z.nullable(seq)) });
+export const PingIn = z.object({ type: z.literal('ping'), nonce: z.optional(z.nullable(z.number())) });
 
 /**
  * Extension: identify the client; switches the socket to explicit subscriptions.
@@ -66,37 +73,37 @@ export const PingIn = z.object({ type: z.literal('ping'), nonce: z.number().null
  */
 export const HelloIn = z.object({
   type: z.literal('hello'),
-  protocol: z.number().int(),
-  secret: z.string().min(MIN_SECRET_LENGTH).max(MAX_ID_LENGTH).optional(),
-  presence: z.unknown().optional(),
+  protocol: z.number().check(z.int()),
+  secret: z.optional(secret),
+  presence: z.optional(z.unknown()),
   /** Extension: this client sends `ack` receipts, so the room bounds its backlog (see AckIn). */
-  acks: z.boolean().optional(),
+  acks: z.optional(z.boolean()),
   /**
    * Extension: `false` declines the roster. The socket is still a presence member
    * (others see it join, update and leave), but its welcome carries `peers: []` and it
    * is sent no `presence` frames. Absent = true. The first hello on a socket decides.
    */
-  roster: z.boolean().optional(),
+  roster: z.optional(z.boolean()),
 });
 /** Extension: subscribe. Replays seq > `seq`, or only the `last` N values, unless `replay` is false. */
 export const SubIn = z.object({
   type: z.literal('sub'),
   key,
-  seq: seq.optional(),
-  last: z.number().int().min(1).max(MAX_TAIL).optional(),
-  replay: z.boolean().optional(),
+  seq: z.optional(seq),
+  last: z.optional(z.number().check(z.int(), z.gte(1), z.lte(MAX_TAIL))),
+  replay: z.optional(z.boolean()),
 });
 export const UnsubIn = z.object({ type: z.literal('unsub'), key });
 /** Extension: set this connection's presence state (null clears it). */
 export const PresenceIn = z.object({ type: z.literal('presence'), state: z.unknown() });
 /** Extension: a direct message to one connection; never stored, never broadcast. */
-export const DirectIn = z.object({ type: z.literal('dm'), to: id, value, id: id.optional() });
+export const DirectIn = z.object({ type: z.literal('dm'), to: id, value, id: z.optional(id) });
 
 /**
  * Extension: a fresh token for this socket, before the old one ends. It must
  * name the same user and room; the socket keeps its subscriptions and position.
  */
-export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
+export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().check(z.minLength(1), z.maxLength(4096)) });
 
 /**
  * Extension: a receipt. `received` is the running total of what this socket has
@@ -107,7 +114,7 @@ export const AuthIn = z.object({ type: z.literal('auth'), token: z.string().min(
  */
 export const AckIn = z.object({
   type: z.literal('ack'),
-  received: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  received: z.number().check(z.int(), z.gte(0), z.lte(Number.MAX_SAFE_INTEGER)),
 });
 
 export const ClientMessage = z.discriminatedUnion('type', [
@@ -127,7 +134,7 @@ export type ClientMessageInput = z.input<typeof ClientMessage>;
 
 // ---- server → client -------------------------------------------------------
 
-export const Entry = z.object({ value: z.unknown(), seq, client: z.string().optional() });
+export const Entry = z.object({ value: z.unknown(), seq, client: z.optional(z.string()) });
 export type Entry = z.infer<typeof Entry>;
 
 export const Peer = z.object({ conn: z.string(), client: z.string(), state: z.unknown() });
@@ -139,28 +146,28 @@ export const PushOut = z.object({
   key,
   value: z.unknown(),
   seq,
-  client: z.string().optional(),
+  client: z.optional(z.string()),
 });
 export const InitOut = z.object({
   type: z.literal('init'),
   key,
   data: z.array(Entry),
   /** Extension: more `init` frames for this key follow (a replay split to fit the frame limit). */
-  more: z.literal(true).optional(),
+  more: z.optional(z.literal(true)),
   /** Extension: the requested seq is older than what the room still holds; data is the current state. */
-  reset: z.literal(true).optional(),
+  reset: z.optional(z.literal(true)),
 });
-export const StreamSizeOut = z.object({ type: z.literal('stream_size'), key, size: z.number().int() });
-export const PongOut = z.object({ type: z.literal('pong'), nonce: z.number().nullable() });
+export const StreamSizeOut = z.object({ type: z.literal('stream_size'), key, size: z.number().check(z.int()) });
+export const PongOut = z.object({ type: z.literal('pong'), nonce: z.nullable(z.number()) });
 export const ErrorOut = z.object({
   type: z.literal('error'),
   message: z.string(),
   code: z.enum(ERROR_CODES),
   /** The client message ID of the push or dm that failed, when it had one. */
-  id: z.string().optional(),
-  key: z.string().optional(),
+  id: z.optional(z.string()),
+  key: z.optional(z.string()),
   /** With `rate_limited`: milliseconds until the same publish would be accepted. */
-  retryAfter: z.number().int().min(0).optional(),
+  retryAfter: z.optional(z.number().check(z.int(), z.gte(0))),
 });
 export const WelcomeOut = z.object({
   type: z.literal('welcome'),
@@ -172,11 +179,11 @@ export const WelcomeOut = z.object({
   limits: z.record(z.string(), z.number()),
   peers: z.array(Peer),
   /** With a token: when it ends, in seconds since the epoch. Refresh before then (`auth`). */
-  exp: z.number().optional(),
+  exp: z.optional(z.number()),
 });
 /** A refreshed token was taken: it now ends at `exp` (seconds since the epoch). */
 export const AuthOkOut = z.object({ type: z.literal('auth_ok'), exp: z.number() });
-export const AckOut = z.object({ type: z.literal('ack'), id, seq, duplicate: z.literal(true).optional() });
+export const AckOut = z.object({ type: z.literal('ack'), id, seq, duplicate: z.optional(z.literal(true)) });
 export const PresenceOut = z.object({
   type: z.literal('presence'),
   event: z.enum(['join', 'update', 'leave']),
@@ -217,8 +224,8 @@ export const HttpClient = id;
  * sockets `leaves` objects hold (docs/hot-rooms.md).
  */
 export const NewRoomRequest = z.strictObject({
-  private: z.boolean().optional(),
-  leaves: z.number().int().min(2).max(MAX_LEAVES).optional(),
+  private: z.optional(z.boolean()),
+  leaves: z.optional(z.number().check(z.int(), z.gte(2), z.lte(MAX_LEAVES))),
 });
 
 /**
@@ -226,9 +233,12 @@ export const NewRoomRequest = z.strictObject({
  * (seconds; default now), one user's tokens issued before it, or one token by `jti`.
  */
 export const RevokeRequest = z.union([
-  z.strictObject({ jti: z.string().min(1).max(64) }),
-  z.strictObject({ user: z.string().min(1).max(64), before: z.number().int().optional() }),
-  z.strictObject({ before: z.number().int().optional() }),
+  z.strictObject({ jti: z.string().check(z.minLength(1), z.maxLength(64)) }),
+  z.strictObject({
+    user: z.string().check(z.minLength(1), z.maxLength(64)),
+    before: z.optional(z.number().check(z.int())),
+  }),
+  z.strictObject({ before: z.optional(z.number().check(z.int())) }),
 ]);
 export type RevokeRequest = z.infer<typeof RevokeRequest>;
 

@@ -4,7 +4,7 @@
  * is `PUBLISHES_PER_SECOND`). A bad value fails loudly at the first request
  * rather than silently falling back to the default.
  */
-import * as z from 'zod';
+import * as z from '../protocol/zod.ts';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
 
 type LimitName = keyof typeof DEFAULT_LIMITS;
@@ -12,7 +12,7 @@ type LimitName = keyof typeof DEFAULT_LIMITS;
 /** `maxMessageBytes` → `MAX_MESSAGE_BYTES`. */
 export const varName = (limit: string): string => limit.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
 
 /** Ceilings the platform imposes on a few limits. */
 const CEILINGS: Partial<Record<LimitName, number>> = {
@@ -25,7 +25,10 @@ const EnvLimits = z.object(
   Object.fromEntries(
     (Object.keys(DEFAULT_LIMITS) as LimitName[]).map((name) => {
       const ceiling = CEILINGS[name];
-      return [varName(name), (ceiling ? positiveInt.max(ceiling) : positiveInt).default(DEFAULT_LIMITS[name])];
+      return [
+        varName(name),
+        z._default(ceiling ? positiveInt.check(z.lte(ceiling)) : positiveInt, DEFAULT_LIMITS[name]),
+      ];
     }),
   ),
 );

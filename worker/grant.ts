@@ -5,7 +5,7 @@
  * anything a client sent), and lives on in the socket's attachment, so rights
  * survive hibernation with the socket.
  */
-import * as z from 'zod';
+import * as z from '../protocol/zod.ts';
 import { CLOCK_LEEWAY_SECONDS, CompiledRights, type Claims, type SerializedRights } from './auth/index.ts';
 
 export const GRANT_HEADER = 'x-edgeroom-grant';
@@ -16,11 +16,11 @@ export const Grant = z.object({
   room: z.string(),
   /** Seconds since the epoch, as in the token. */
   exp: z.number(),
-  iat: z.number().optional(),
-  jti: z.string().optional(),
+  iat: z.optional(z.number()),
+  jti: z.optional(z.string()),
   rights: z.tuple([z.array(z.string()), z.array(z.string()), z.array(z.string()), z.number()]),
   /** The token's own rates, if it names any. */
-  limits: z.record(z.string(), z.number()).optional(),
+  limits: z.optional(z.record(z.string(), z.number())),
 });
 export type Grant = z.infer<typeof Grant>;
 

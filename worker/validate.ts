@@ -2,7 +2,7 @@
  * Inbound checks: zod for shape, then the room's configurable limits.
  * Returns an error frame to send, or the message to act on.
  */
-import type * as z from 'zod';
+import * as z from '../protocol/zod.ts';
 import type { ErrorCode, Limits } from '../protocol/limits.ts';
 import { ClientMessage, HttpMessage, type ErrorOut } from '../protocol/messages.ts';
 import { decodeFrame, utf8Length } from './codec.ts';
@@ -44,12 +44,12 @@ export function checkHttpMessage(raw: unknown, limits: Limits): Inbound<HttpMess
 }
 
 function check<M extends ClientMessage>(
-  schema: z.ZodType<M, unknown>,
+  schema: z.core.$ZodType<M, unknown>,
   raw: unknown,
   binary: boolean,
   limits: Limits,
 ): Inbound<M> {
-  const parsed = schema.safeParse(raw);
+  const parsed = z.safeParse(schema, raw);
   if (!parsed.success)
     return { ok: false, error: errorFrame('bad_message', describe(raw, parsed.error.issues[0]), idOf(raw)) };
   const message = parsed.data;

@@ -2,7 +2,7 @@
  * The claims a token must carry, checked with zod once its signature is good.
  * Other registered claims (iss, aud, …) are ignored: a key belongs to one issuer.
  */
-import * as z from 'zod';
+import * as z from '../../protocol/zod.ts';
 import { RightsSchema } from './rights.ts';
 
 // `required` for a missing claim, so the message says which mistake it was.
@@ -11,15 +11,15 @@ const numeric = z.number({ error: (issue) => (issue.input === undefined ? 'requi
 /** A room ID (worker/ids.ts's pattern), or a prefix of one ending in `*`; `*` alone is every room. */
 const ROOM_CLAIM = /^(?:[A-Za-z0-9_-]{1,64}|[A-Za-z0-9_-]{0,63}\*)$/;
 
-const rate = z.number().int().positive();
+const rate = z.optional(z.number().check(z.int(), z.positive()));
 export const TokenLimits = z.strictObject(
   {
-    framesPerSecond: rate.optional(),
-    frameBurst: rate.optional(),
-    publishesPerSecond: rate.optional(),
-    publishBurst: rate.optional(),
-    presencePerSecond: rate.optional(),
-    presenceBurst: rate.optional(),
+    framesPerSecond: rate,
+    frameBurst: rate,
+    publishesPerSecond: rate,
+    publishBurst: rate,
+    presencePerSecond: rate,
+    presenceBurst: rate,
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown limit' : 'must be an object') },
 );
@@ -29,25 +29,24 @@ export const Claims = z.object(
   {
     sub: z
       .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
-      .min(1, 'must be 1-64 characters')
-      .max(64, 'must be 1-64 characters'),
+      .check(z.minLength(1, 'must be 1-64 characters'), z.maxLength(64, 'must be 1-64 characters')),
     room: z
       .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
-      .regex(ROOM_CLAIM, 'must be a room ID, or a prefix ending in *'),
+      .check(z.regex(ROOM_CLAIM, 'must be a room ID, or a prefix ending in *')),
     exp: numeric,
-    iat: numeric.optional(),
-    nbf: numeric.optional(),
-    jti: z.string('must be a string').max(64, 'must be at most 64 characters').optional(),
-    rights: RightsSchema.optional(),
+    iat: z.optional(numeric),
+    nbf: z.optional(numeric),
+    jti: z.optional(z.string('must be a string').check(z.maxLength(64, 'must be at most 64 characters'))),
+    rights: z.optional(RightsSchema),
     /** This holder's own rates, over the room's (within maxTokenRateFactor). */
-    limits: TokenLimits.optional(),
+    limits: z.optional(TokenLimits),
   },
   { error: 'must be a JSON object' },
 );
 export type Claims = z.infer<typeof Claims>;
 
 /** The first problem, in words short enough for a WebSocket close reason (123 bytes). */
-export function claimsProblem(error: z.ZodError): string {
+export function claimsProblem(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'Bad claims';
   return issue.path.length

@@ -3,12 +3,12 @@
  * keys.ts) and `MAX_TOKEN_SECONDS`, the longest lifetime a token may claim.
  * A bad value fails loudly, as worker/config.ts does for the limits.
  */
-import * as z from 'zod';
+import * as z from '../../protocol/zod.ts';
 import { DEFAULT_MAX_TOKEN_SECONDS } from './verify.ts';
 
 const AuthEnv = z.object({
-  AUTH_KEYS: z.string().optional(),
-  MAX_TOKEN_SECONDS: z.coerce.number().int().positive().default(DEFAULT_MAX_TOKEN_SECONDS),
+  AUTH_KEYS: z.optional(z.string()),
+  MAX_TOKEN_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), DEFAULT_MAX_TOKEN_SECONDS),
 });
 
 export type AuthConfig = { keys: string | undefined; maxTokenSeconds: number };

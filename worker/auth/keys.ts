@@ -9,7 +9,7 @@
  * A bad config throws, with the reason: a typo must not quietly leave every
  * token refused (or, worse, accepted by a key the operator did not mean).
  */
-import * as z from 'zod';
+import * as z from '../../protocol/zod.ts';
 
 export const ALGORITHMS = ['HS256', 'ES256', 'EdDSA'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -17,39 +17,40 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 /** A key ready to verify with: imported once, for its one algorithm. */
 export type VerifyKey = { kid: string; alg: Algorithm; key: CryptoKey };
 
-const Kid = z.string().min(1).max(64);
+const Kid = z.string().check(z.minLength(1), z.maxLength(64));
 
 // RFC 7518 §3.2: an HMAC key at least as long as the hash (32 bytes for HS256).
 // A short secret can be brute-forced offline from any one token.
 const HsKey = z.strictObject({
   kid: Kid,
   alg: z.literal('HS256'),
-  secret: z.string().min(32, 'an HS256 secret needs at least 32 characters'),
+  secret: z.string().check(z.minLength(32, 'an HS256 secret needs at least 32 characters')),
 });
 
 // Public keys only: a config holding `d` (the private part) is a leak waiting
 // to happen, so it is refused rather than silently stripped.
-const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const base64url = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
+const noPrivatePart = z.optional(z.never({ error: 'a private key (d); configure the public JWK only' }));
 const EsJwk = z.looseObject({
   kty: z.literal('EC'),
   crv: z.literal('P-256'),
   x: base64url,
   y: base64url,
-  d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional(),
+  d: noPrivatePart,
 });
 const EdJwk = z.looseObject({
   kty: z.literal('OKP'),
   crv: z.literal('Ed25519'),
   x: base64url,
-  d: z.never({ error: 'a private key (d); configure the public JWK only' }).optional(),
+  d: noPrivatePart,
 });
 const EsKey = z.strictObject({ kid: Kid, alg: z.literal('ES256'), jwk: EsJwk });
 const EdKey = z.strictObject({ kid: Kid, alg: z.literal('EdDSA'), jwk: EdJwk });
 
-const KeyConfig = z
-  .array(z.discriminatedUnion('alg', [HsKey, EsKey, EdKey]))
-  .min(1, 'at least one key')
-  .refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, 'every kid must be unique');
+const KeyConfig = z.array(z.discriminatedUnion('alg', [HsKey, EsKey, EdKey])).check(
+  z.minLength(1, 'at least one key'),
+  z.refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, 'every kid must be unique'),
+);
 type KeyConfig = z.infer<typeof KeyConfig>;
 
 async function importKey(k: KeyConfig[number]): Promise<CryptoKey> {

@@ -18,7 +18,7 @@
  * );
  */
 import { sign } from 'hono/jwt';
-import * as z from 'zod';
+import * as z from '../../protocol/zod.ts';
 import { Claims, claimsProblem } from './claims.ts';
 import type { RightsClaim } from './rights.ts';
 import { DEFAULT_MAX_TOKEN_SECONDS } from './verify.ts';
@@ -42,13 +42,13 @@ export interface MintOptions {
   now?: number;
 }
 
-const Kid = z.string().min(1).max(64);
+const Kid = z.string().check(z.minLength(1), z.maxLength(64));
 const b64url = z
   .string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be a string') })
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
+  .check(z.regex(/^[A-Za-z0-9_-]+$/, 'must be base64url'));
 const privatePart = z
   .string({ error: 'missing: sign with the private JWK (AUTH_KEYS holds only its public half)' })
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url');
+  .check(z.regex(/^[A-Za-z0-9_-]+$/, 'must be base64url'));
 const MintKeySchema = z.discriminatedUnion(
   'alg',
   [
@@ -56,7 +56,7 @@ const MintKeySchema = z.discriminatedUnion(
     z.object({
       kid: Kid,
       alg: z.literal('HS256'),
-      secret: z.string().min(32, 'an HS256 secret needs at least 32 characters'),
+      secret: z.string().check(z.minLength(32, 'an HS256 secret needs at least 32 characters')),
     }),
     z.object({
       kid: Kid,

@@ -8,30 +8,32 @@
  * by a prefix, and one starting with `!` only by a pattern that does not start
  * with it: acceptable for names we choose, and it keeps matching unambiguous.
  */
-import * as z from 'zod';
+import * as z from '../../protocol/zod.ts';
 
 export const MAX_PATTERNS = 32;
 export const MAX_RIGHTS_BYTES = 2048;
 /** A subject (maxSubjectLength is 256 by default) with a `!` and a `*`, and some room to raise that limit. */
 const MAX_PATTERN_LENGTH = 1024;
 
-const Pattern = z
-  .string()
-  .min(1, 'empty pattern')
-  .max(MAX_PATTERN_LENGTH, 'pattern too long')
-  .refine((p) => p !== '!', 'empty deny pattern');
-const Patterns = z.array(Pattern, 'must be a list of patterns').max(MAX_PATTERNS, `at most ${MAX_PATTERNS} patterns`);
+const Pattern = z.string().check(
+  z.minLength(1, 'empty pattern'),
+  z.maxLength(MAX_PATTERN_LENGTH, 'pattern too long'),
+  z.refine((p) => p !== '!', 'empty deny pattern'),
+);
+const Patterns = z.optional(
+  z.array(Pattern, 'must be a list of patterns').check(z.maxLength(MAX_PATTERNS, `at most ${MAX_PATTERNS} patterns`)),
+);
 
 // Strict: a misspelt right ("wirte") is an issuer's bug that should be refused
 // loudly, not a token that quietly grants less than meant.
 const Rights = z.strictObject(
   {
-    read: Patterns.optional(),
-    write: Patterns.optional(),
-    compact: Patterns.optional(),
-    presence: z.boolean().optional(),
-    dm: z.boolean().optional(),
-    admin: z.boolean().optional(),
+    read: Patterns,
+    write: Patterns,
+    compact: Patterns,
+    presence: z.optional(z.boolean()),
+    dm: z.optional(z.boolean()),
+    admin: z.optional(z.boolean()),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown right' : 'must be an object') },
 );
@@ -40,10 +42,15 @@ export type RightsClaim = z.infer<typeof Rights>;
 const jsonBytes = (v: unknown): number => new TextEncoder().encode(JSON.stringify(v) ?? '').length;
 
 /** The `rights` claim: its size is checked first, so a huge one is refused before its entries are. */
-export const RightsSchema = z
-  .unknown()
-  .refine((v) => jsonBytes(v) <= MAX_RIGHTS_BYTES, { message: `over ${MAX_RIGHTS_BYTES} bytes of JSON`, abort: true })
-  .pipe(Rights);
+export const RightsSchema = z.pipe(
+  z.unknown().check(
+    z.refine((v) => jsonBytes(v) <= MAX_RIGHTS_BYTES, {
+      message: `over ${MAX_RIGHTS_BYTES} bytes of JSON`,
+      abort: true,
+    }),
+  ),
+  Rights,
+);
 
 /** One list (read, write or compact), split for matching. Up to 32 entries, so a scan is cheap. */
 class Matcher {

@@ -15,6 +15,10 @@ void room.set('chat', 'hi');
 void room.set('score', 3);
 // @ts-expect-error score is a number
 void room.set('score', '3');
+// A zod/mini schema types its subject the same way.
+void room.set('level', 2);
+// @ts-expect-error level is a number
+void room.set('level', 'high');
 
 // Prefixes, the longest winning.
 void room.publish('cursor/7', { x: 1, y: 2 });

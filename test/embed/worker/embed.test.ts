@@ -261,6 +261,32 @@ describe('typed subjects', () => {
     s.close();
   });
 
+  it('takes a zod/mini schema beside zod classic ones, and words its issue in English as they do', async () => {
+    const room = freshRoom();
+    const { s } = await member(room, 'alice');
+    s.send(push('level', -1, 'replace', 'l1'));
+    s.send(push('chat', { text: 'x'.repeat(201) }, 'append', 'c1'));
+    s.send(push('level', 2, 'replace', 'l2'));
+    expect(await s.drain()).toEqual([
+      {
+        type: 'error',
+        code: 'invalid_value',
+        id: 'l1',
+        key: 'level',
+        message: 'Invalid value for level: Too small: expected number to be >=0',
+      },
+      {
+        type: 'error',
+        code: 'invalid_value',
+        id: 'c1',
+        key: 'chat',
+        message: 'Invalid value for chat: text: Too big: expected string to have <=200 characters',
+      },
+      { type: 'ack', id: 'l2', seq: 1 },
+    ]);
+    s.close();
+  });
+
   it('refuses a bad value over HTTP with a 400, storing nothing, and returns the seq of a good one with an id', async () => {
     const room = freshRoom();
     const bad = await send(room, push('chat', { text: 'x'.repeat(201) }, 'append', 'h1'), '?client=backend');
