@@ -218,10 +218,10 @@ export type PresenceOut = z.infer<typeof PresenceOut>;
  */
 export const HttpClient = id;
 
-/** `POST /new`'s optional body: `{"private": true}` (an admin token) makes a private room. */
 /**
- * `POST /new`: no body (DriftDB), or a private room, or a fanned-out room whose
- * sockets `leaves` objects hold (docs/hot-rooms.md).
+ * `POST /new`'s optional body: none (DriftDB), `{"private": true}` (with an admin
+ * token) for a private room, `{"leaves": K}` for a fanned-out room whose sockets
+ * K objects hold (docs/hot-rooms.md).
  */
 export const NewRoomRequest = z.strictObject({
   private: z.optional(z.boolean()),
