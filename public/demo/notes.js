@@ -23,7 +23,9 @@ const show = (status) => {
 };
 const room = await withCache(
   await connectOffline(address, {
-    connect: new URLSearchParams(location.search).has('tabs') ? (await import('/lib/tabs.js')).connectShared : undefined,
+    connect: new URLSearchParams(location.search).has('tabs')
+      ? (await import('/lib/tabs.js')).connectShared
+      : undefined,
     presence: { name: myName(), page: 'notes' },
     WebSocket: socketClass(token, (event) => {
       room.close();

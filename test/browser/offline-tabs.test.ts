@@ -16,12 +16,12 @@ const watched = useWatchedDemo();
 const POLL = { timeout: STEP_MS };
 
 declare global {
-  var demo: { room: Room & { leader?: boolean } };
+  var demo: { room: Room };
 }
 
 const unsent = (page: Page) => page.locator('#outbox').getAttribute('data-count');
 const status = (page: Page) => page.locator('#status').getAttribute('data-status');
-const isLeader = (page: Page) => page.evaluate(() => globalThis.demo.room.leader === true);
+const isLeader = (page: Page) => page.evaluate(() => (globalThis.demo.room as { leader?: boolean }).leader === true);
 /** Appends `count` notes from the page's room without waiting for their acks. */
 const appendNotes = (page: Page, count: number, prefix: string) =>
   page.evaluate(

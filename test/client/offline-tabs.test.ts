@@ -192,7 +192,7 @@ describe('the offline outbox over one socket per browser', { timeout: 20_000 }, 
     expect(FakeSocket.all.slice(sockets).filter((s) => s.frames('push').length)).toHaveLength(1);
   });
 
-  it("when the leader goes, the other tab resends its unacknowledged pushes: the room drops them by (origin, n)", async () => {
+  it('when the leader goes, the other tab resends its unacknowledged pushes: the room drops them by (origin, n)', async () => {
     const a = await openPage(new TabStorage());
     const b = await openPage(new TabStorage());
     await open(a, b);
