@@ -1,7 +1,7 @@
 // The offline outbox over one socket per browser, in Chromium: the notes demo page with
 // `?tabs` (connectOffline(address, { connect: connectShared })). Two tabs of one profile
 // share one socket; notes are appended in both while the room is unreachable (the proxy
-// cuts every connection), one tab is reloaded, the network comes back: the room stores
+// cuts every connection), the leading tab is reloaded, the network comes back: the room stores
 // exactly those notes, once each, in each tab's order, over one connection.
 // Unit tests: test/client/offline-tabs.test.ts.
 import type { Page } from 'playwright-core';
@@ -35,7 +35,7 @@ const online = (page: Page) => page.evaluate(() => dispatchEvent(new Event('onli
 const texts = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
 
 describe('the offline outbox over one socket per browser, in Chromium', () => {
-  it('notes appended offline in two tabs, one reloaded, are stored once each, in each tab order, over one socket', async () => {
+  it('notes appended offline in two tabs, the leader reloaded, are stored once each, in each tab order, over one socket', async () => {
     const { room } = await createRoom(watched.demo.url);
     // On the server itself (not through the proxy): the stored notes, and the room's connections.
     const notes = recorder<{ text: string }>();
@@ -59,10 +59,13 @@ describe('the offline outbox over one socket per browser, in Chromium', () => {
         await tab.goto(`${watched.demo.url}/demo/notes?room=${room}&tabs`);
         tabs.push(tab);
       }
-      const [a, b] = tabs as [Page, Page];
       for (const tab of tabs) await connected(tab);
       expect(answered).toHaveLength(1);
-      expect((await Promise.all(tabs.map(isLeader))).filter(Boolean)).toHaveLength(1);
+      const leaders = await Promise.all(tabs.map(isLeader));
+      expect(leaders.filter(Boolean)).toHaveLength(1);
+      // `a` leads: its reload hands the socket to `b`, and `a` comes back as a follower.
+      const a = tabs[leaders.indexOf(true)]!;
+      const b = tabs[leaders.indexOf(false)]!;
 
       watched.demo.network.cut();
       await expect.poll(() => Promise.all(tabs.map(status)), POLL).not.toContain('open');
@@ -76,6 +79,7 @@ describe('the offline outbox over one socket per browser, in Chromium', () => {
       await appendNotes(a, 2, 'a after reload');
       await expect.poll(() => unsent(a), POLL).toBe('5');
       expect(await status(a)).not.toBe('open');
+      expect([await isLeader(a), await isLeader(b)]).toEqual([false, true]);
 
       const before = answered.length;
       watched.demo.network.restore();
