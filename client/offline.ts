@@ -52,14 +52,23 @@ export interface OfflineEvents extends RoomEvents {
   storage: unknown;
 }
 
-export interface OfflineOptions extends RoomOptions {
+export interface OfflineOptions<R extends Room = Room> extends RoomOptions {
+  /**
+   * What opens the room, given the core's options with this outbox in them. Default: the
+   * core's `connect`. `connectShared` (edgeroom/tabs) shares one socket between the tabs;
+   * each tab keeps an outbox, an origin and a counter of its own.
+   */
+  connect?: (address: RoomAddress, options: RoomOptions) => R;
   /** The room's retention, in seconds (its `retentionSeconds`). Outbox records older than it raise `expired`. Default 86,400. */
   retentionSeconds?: number;
   /** For tests: the IndexedDB to use. Defaults to `globalThis.indexedDB`. */
   indexedDB?: IDBFactory;
 }
 
-export interface OfflineRoom extends Omit<Room, 'on'> {
+/** The room `options.connect` made (the core's `Room`, or a `SharedRoom` with its `leader`), and the outbox's own. */
+export type OfflineRoom<R extends Room = Room> = Omit<R, 'on'> & OutboxParts;
+
+interface OutboxParts {
   /** Publishes waiting for an acknowledgement, as `pending` reports them. */
   readonly pending: number;
   /** Whether the outbox reaches IndexedDB; false: in memory only, lost with the page. */
@@ -68,15 +77,21 @@ export interface OfflineRoom extends Omit<Room, 'on'> {
 }
 
 /**
- * `connect`, with its outbox on disk. Resolves once the records of
- * earlier page loads are read, before the socket opens.
+ * `connect` (or `options.connect`), with its outbox on disk. Resolves once the
+ * records of earlier page loads are read, before the socket opens.
  *
  * @example
  * const room = await connectOffline(url);
  * room.on('pending', (n) => (badge.textContent = `${n} unsent`));
  * room.append('todo', { text: 'works offline' });
+ * // One socket for all tabs, each with its own outbox:
+ * const shared = await connectOffline(url, { connect: connectShared });
+ * badge.hidden = !shared.leader;
  */
-export async function connectOffline(address: RoomAddress, options: OfflineOptions = {}): Promise<OfflineRoom> {
+export async function connectOffline<R extends Room = Room>(
+  address: RoomAddress,
+  options: OfflineOptions<R> = {},
+): Promise<OfflineRoom<R>> {
   const url = socketUrl(address);
   const { retentionSeconds = 86_400, indexedDB = globalThis.indexedDB } = options;
   // The events of this entry; the rest are the core's.
@@ -209,7 +224,7 @@ export async function connectOffline(address: RoomAddress, options: OfflineOptio
     }
   }
 
-  const room = connect(address, {
+  const room: Room = (options.connect ?? connect)(address, {
     ...options,
     outbox,
     queueLimit: Math.min(options.queueLimit ?? OUTBOX_LIMIT, OUTBOX_LIMIT),

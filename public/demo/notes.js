@@ -2,7 +2,8 @@
 // to a stream. A note added offline waits on this device, shown as unsent, and is
 // sent once the room is reachable, also after a reload (the same IDs, so the room
 // never stores it twice). The list renders from the device's cache at once, then
-// the room replays only what came after it.
+// the room replays only what came after it. With `?tabs`, the tabs of this browser
+// share one socket (edgeroom/tabs), each with an outbox of its own.
 import { withCache } from '/lib/cache.js';
 import { connectOffline } from '/lib/offline.js';
 import { element, myName, roomId, roomToken, socketClass } from '/demo/common.js';
@@ -22,6 +23,9 @@ const show = (status) => {
 };
 const room = await withCache(
   await connectOffline(address, {
+    connect: new URLSearchParams(location.search).has('tabs')
+      ? (await import('/lib/tabs.js')).connectShared
+      : undefined,
     presence: { name: myName(), page: 'notes' },
     WebSocket: socketClass(token, (event) => {
       room.close();

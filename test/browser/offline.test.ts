@@ -4,21 +4,14 @@
 // and a client that returns after 20,000 other publishes duplicates nothing.
 // "Unreachable" is the proxy in front of the server cutting every connection;
 // "before its ack" is the proxy holding what the server sends.
-import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createRoom, type Room } from '../../client/index.ts';
 import { closeAll, open, recorder } from '../e2e/client-harness.ts';
 import { LIMITS_OUT_OF_THE_WAY } from '../e2e/server.ts';
 import { waitFor } from '../e2e/wait.ts';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  connected,
-  SOCKET_REFUSED_WHILE_CUT,
-  STEP_MS,
-  useWatchedDemo,
-  watchProblems,
-} from './harness.ts';
+import { connected, SOCKET_REFUSED_WHILE_CUT, STEP_MS, useWatchedDemo, watchProblems } from './harness.ts';
+import { launchForShell, offlineShell } from './offline-shell.ts';
 
 // Rates out of the way: 20,000 publishes in a few seconds, and 100 appends in one burst.
 const watched = useWatchedDemo(LIMITS_OUT_OF_THE_WAY);
@@ -27,26 +20,6 @@ interface Ack {
   id: string;
   seq: number;
   duplicate?: boolean;
-}
-
-/**
- * Serves the pages' files from what the browser got while the network was up, once it
- * is cut: an app's service worker (or the HTTP cache) does this, so that it loads offline.
- * The room's socket is not routed: it fails while the network is cut.
- */
-async function offlineShell(context: BrowserContext): Promise<void> {
-  const copies = new Map<string, { body: Buffer; headers: Record<string, string>; status: number }>();
-  await context.route('**/*', async (route: Route) => {
-    const url = route.request().url();
-    try {
-      const response = await route.fetch();
-      copies.set(url, { body: await response.body(), headers: response.headers(), status: response.status() });
-      await route.fulfill({ response });
-    } catch {
-      const copy = copies.get(url);
-      await (copy ? route.fulfill(copy) : route.abort());
-    }
-  });
 }
 
 /** The notes page of `room`, with its websocket's acks recorded. */
@@ -132,15 +105,7 @@ async function outlivesReload(page: Page, room: string, problems: string[]): Pro
 describe('the offline outbox in Chromium', () => {
   it('stores exactly the 100 notes appended while the room was unreachable, in order, after a reload', async () => {
     const { room } = await createRoom(watched.demo.url);
-    // A page from the shell (route.fulfill) has no address of its own, and Chromium's local
-    // network access checks then refuse its socket to loopback: checks for a deployment on a
-    // public address, off in this browser only.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...CHROMIUM_ARGS, '--disable-features=LocalNetworkAccessChecks'],
-      headless: true,
-      timeout: STEP_MS,
-    });
+    const browser = await launchForShell();
     const problems: string[] = [];
     const context = await browser.newContext();
     context.setDefaultTimeout(STEP_MS);

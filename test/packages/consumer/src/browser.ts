@@ -57,6 +57,17 @@ export function shared(socketUrl: string): Room {
   return room;
 }
 
+/** Both: one socket for all tabs, and each tab's publishes on disk. The room keeps `leader`. */
+export async function sharedOffline(socketUrl: string): Promise<OfflineRoom<SharedRoom>> {
+  const room = await connectOffline(socketUrl, { connect: connectShared, retentionSeconds: 3600 });
+  room.on('pending', (count: number) => console.log(`${count} unsent`, room.leader ? 'here' : 'in another tab'));
+  const hidden = await connectOffline(socketUrl, {
+    connect: (address, options) => connectShared(address, { ...options, stepDownWhenHidden: true }),
+  });
+  console.log(hidden.leader);
+  return room;
+}
+
 /** Calls from a component: the provider's room, as `useRoom` gives it. */
 export function Pinger({ to }: { to: string }): ReactNode {
   const room = hooks.useRoom();
