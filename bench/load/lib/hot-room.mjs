@@ -22,6 +22,8 @@ import { LOAD_VARS, startServer } from './server.mjs';
 import { lanes, until } from './wait.mjs';
 
 const SUBJECT = 'feed';
+/** How long the idle process's CPU is sampled before the publishes. */
+const IDLE_SAMPLE_MS = 2000;
 /** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times; 100 on Linux. */
 const TICKS_PER_SECOND = 100;
 
@@ -95,10 +97,14 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
     const latencies = new Float64Array(subscribers * publishes);
     let delivered = 0;
     let lastAt = 0;
+    /** Leaves holding a subscriber: a connection ID starts with its leaf's number and a dot. */
+    const occupied = new Set();
     const openStart = performance.now();
     await lanes(subscribers, parallel, async (i) => {
       const got = (seen[i] = /** @type {number[]} */ ([]));
       const s = new RawSocket(url, (m) => {
+        if (m.type === 'welcome')
+          occupied.add(String(m.conn).split('.', 2).length === 2 ? String(m.conn).split('.')[0] : 'root');
         if (m.type !== 'push' || m.key !== SUBJECT) return;
         got.push(m.value.i);
         if (delivered < latencies.length) latencies[delivered] = Date.now() - m.value.t;
@@ -119,6 +125,10 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
     await publisher.ping(timeoutMs);
 
     const pid = runtimePid(server.persist);
+    // What the process spends doing nothing for us (timers, the runtime's own work), to subtract in the model.
+    const idleStart = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_MS)); // a sampling interval, not a synchronisation
+    const idleCpuPerSecond = (cpuSeconds(pid).total - idleStart.total) / (IDLE_SAMPLE_MS / 1000);
     const cpuBefore = cpuSeconds(pid);
     const first = performance.now();
     for (let i = 0; i < publishes; i++) {
@@ -140,6 +150,8 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
     const sorted = latencies.slice(0, Math.min(delivered, latencies.length)).sort();
     return {
       leaves,
+      /** Leaves with at least one subscriber (sockets land on leaves at random), or 1. */
+      occupiedLeaves: occupied.size,
       subscribers,
       publishes,
       openMs,
@@ -152,6 +164,8 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
       cpuSeconds: cpu.total,
       /** The same, on the one thread of that process that spent most. */
       busiestThreadSeconds: cpu.busiestThread,
+      /** CPU seconds per second of the same process, idle, with every socket open (sampled before the publishes). */
+      idleCpuPerSecond,
       /** CPU microseconds per delivery, every cost (the root's, links', leaves') included. */
       cpuMicrosPerDelivery: (cpu.total / expected) * 1e6,
     };
@@ -165,7 +179,7 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
 export function describeHotRoom(r) {
   const f = (/** @type {number} */ n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
   return (
-    `K=${r.leaves}: ${r.exact}/${r.subscribers} exact, ${r.errors} errors, opened in ${f(r.openMs / 1000, 1)} s, ` +
+    `K=${r.leaves}${r.leaves > 1 ? ` (${r.occupiedLeaves} with subscribers)` : ''}: ${r.exact}/${r.subscribers} exact, ${r.errors} errors, opened in ${f(r.openMs / 1000, 1)} s, ` +
     `${f(r.deliveriesPerSecond)} deliveries/s, latency p50 ${f(r.latency.p50)} ms, p99 ${f(r.latency.p99)} ms, ` +
     `CPU ${f(r.cpuSeconds, 2)} s (busiest thread ${f(r.busiestThreadSeconds, 2)} s), ${f(r.cpuMicrosPerDelivery, 1)} µs/delivery`
   );
