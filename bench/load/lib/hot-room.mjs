@@ -85,9 +85,20 @@ function cpuSpent(before, after) {
   return { total: after.total - before.total, busiestThread: Number.isFinite(after.total) ? busiest : NaN };
 }
 
-/** @param {HotRoomPlan} plan */
-export async function hotRoom({ subscribers, publishes, rate, leaves, parallel = 50, timeoutMs = 120_000 }) {
-  const server = await startServer(LOAD_VARS);
+/**
+ * @typedef {{ url: string, persist: string, inspector?: string, stop(): Promise<void> }} HotRoomServer
+ * @typedef {object} HotRoomHooks for bench/profile-hot-room.mjs
+ * @property {() => Promise<HotRoomServer>} [start] starts the server (default: startServer with LOAD_VARS)
+ * @property {(server: HotRoomServer) => Promise<void>} [beforePublishes] every socket is open
+ * @property {() => Promise<void>} [afterDeliveries] the last delivery has arrived
+ */
+
+/** @param {HotRoomPlan} plan @param {HotRoomHooks} [hooks] */
+export async function hotRoom(
+  { subscribers, publishes, rate, leaves, parallel = 50, timeoutMs = 120_000 },
+  hooks = {},
+) {
+  const server = await (hooks.start ?? (() => startServer(LOAD_VARS)))();
   /** @type {RawSocket[]} */
   const sockets = [];
   try {
@@ -129,6 +140,7 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
     const idleStart = cpuSeconds(pid);
     await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_MS)); // a sampling interval, not a synchronisation
     const idleCpuPerSecond = (cpuSeconds(pid).total - idleStart.total) / (IDLE_SAMPLE_MS / 1000);
+    await hooks.beforePublishes?.(server);
     const cpuBefore = cpuSeconds(pid);
     const first = performance.now();
     for (let i = 0; i < publishes; i++) {
@@ -142,6 +154,7 @@ export async function hotRoom({ subscribers, publishes, rate, leaves, parallel =
       () => `${expected} deliveries (got ${delivered})`,
     );
     const cpu = cpuSpent(cpuBefore, cpuSeconds(pid));
+    await hooks.afterDeliveries?.();
     const seconds = (lastAt - first) / 1000;
     // A duplicate would have been sent before the pong that follows it.
     await Promise.all(sockets.map((s) => s.ping(timeoutMs)));
@@ -181,6 +194,7 @@ export function describeHotRoom(r) {
   return (
     `K=${r.leaves}${r.leaves > 1 ? ` (${r.occupiedLeaves} with subscribers)` : ''}: ${r.exact}/${r.subscribers} exact, ${r.errors} errors, opened in ${f(r.openMs / 1000, 1)} s, ` +
     `${f(r.deliveriesPerSecond)} deliveries/s, latency p50 ${f(r.latency.p50)} ms, p99 ${f(r.latency.p99)} ms, ` +
-    `CPU ${f(r.cpuSeconds, 2)} s (busiest thread ${f(r.busiestThreadSeconds, 2)} s), ${f(r.cpuMicrosPerDelivery, 1)} µs/delivery`
+    `CPU ${f(r.cpuSeconds, 2)} s (busiest thread ${f(r.busiestThreadSeconds, 2)} s) over ${f(r.seconds, 2)} s, idle ${f(r.idleCpuPerSecond, 3)} CPU s/s, ` +
+    `${f(r.cpuMicrosPerDelivery, 1)} µs/delivery`
   );
 }
