@@ -110,7 +110,7 @@ const sideOf = (node) => {
 };
 /** Self time of the samples charged to neither side, by function. @type {Map<string, number>} */
 const otherTop = new Map();
-/** @type {Record<string, number>} */
+/** Microseconds of samples, by where they were charged. */
 const spent = { root: 0, leaf: 0, idle: 0, gc: 0, other: 0 };
 profile.samples.forEach((/** @type {number} */ id, /** @type {number} */ k) => {
   const us = profile.timeDeltas[k] ?? 0;
@@ -128,9 +128,11 @@ profile.samples.forEach((/** @type {number} */ id, /** @type {number} */ k) => {
 });
 const busy = spent.root + spent.leaf + spent.gc + spent.other;
 const deliveries = result.subscribers * result.publishes;
-const row = (/** @type {string} */ k) =>
+const row = (/** @type {'root' | 'leaf' | 'gc' | 'other'} */ k) =>
   `${k} ${(spent[k] / 1e6).toFixed(2)} s (${((100 * spent[k]) / busy).toFixed(0)}% of busy, ${(spent[k] / opts.publishes).toFixed(0)} µs per publish, ${(spent[k] / deliveries).toFixed(2)} µs per delivery)`;
-log(`busy samples: ${['root', 'leaf', 'gc', 'other'].map(row).join('; ')}; idle ${(spent.idle / 1e6).toFixed(2)} s`);
+log(
+  `busy samples: ${/** @type {const} */ (['root', 'leaf', 'gc', 'other']).map(row).join('; ')}; idle ${(spent.idle / 1e6).toFixed(2)} s`,
+);
 log(
   `most of "other": ${[...otherTop]
     .sort((a, b) => b[1] - a[1])
