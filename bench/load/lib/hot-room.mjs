@@ -22,8 +22,6 @@ import { LOAD_VARS, startServer } from './server.mjs';
 import { lanes, until } from './wait.mjs';
 
 const SUBJECT = 'feed';
-/** How long the idle process's CPU is sampled before the publishes. */
-const IDLE_SAMPLE_MS = 2000;
 /** Kernel clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's CPU times; 100 on Linux. */
 const TICKS_PER_SECOND = 100;
 
@@ -35,6 +33,8 @@ const TICKS_PER_SECOND = 100;
  * @property {number} leaves 1 for a room of one object
  * @property {number} [parallel] handshakes in flight (default 50)
  * @property {number} [timeoutMs] for every wait (default 120,000)
+ * @property {number} [idleSampleMs] how long the idle process's CPU is sampled before the publishes
+ *   (default 2,000; 0 skips it, and idleCpuPerSecond is NaN)
  */
 
 /**
@@ -95,7 +95,7 @@ function cpuSpent(before, after) {
 
 /** @param {HotRoomPlan} plan @param {HotRoomHooks} [hooks] */
 export async function hotRoom(
-  { subscribers, publishes, rate, leaves, parallel = 50, timeoutMs = 120_000 },
+  { subscribers, publishes, rate, leaves, parallel = 50, timeoutMs = 120_000, idleSampleMs = 2000 },
   hooks = {},
 ) {
   const server = await (hooks.start ?? (() => startServer(LOAD_VARS)))();
@@ -138,8 +138,8 @@ export async function hotRoom(
     const pid = runtimePid(server.persist);
     // What the process spends doing nothing for us (timers, the runtime's own work), to subtract in the model.
     const idleStart = cpuSeconds(pid);
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_MS)); // a sampling interval, not a synchronisation
-    const idleCpuPerSecond = (cpuSeconds(pid).total - idleStart.total) / (IDLE_SAMPLE_MS / 1000);
+    if (idleSampleMs > 0) await new Promise((resolve) => setTimeout(resolve, idleSampleMs)); // a sampling interval, not a synchronisation
+    const idleCpuPerSecond = idleSampleMs > 0 ? (cpuSeconds(pid).total - idleStart.total) / (idleSampleMs / 1000) : NaN;
     await hooks.beforePublishes?.(server);
     const cpuBefore = cpuSeconds(pid);
     const first = performance.now();
