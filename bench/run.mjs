@@ -21,7 +21,9 @@ const progress = new Progress();
 /** @type {any} */
 const results = options.from ? JSON.parse(readFileSync(options.from, 'utf8')) : await runSuite(options, argv, progress);
 
-for (const table of [...tables(results), targetTable(targets(results))]) console.log(textTable(table));
+// A table with no rows (the targets, when --only= ran none of their workloads) is left out.
+for (const table of [...tables(results), targetTable(targets(results))].filter((t) => t.rows.length))
+  console.log(textTable(table));
 
 if (!options.from) {
   mkdirSync(here('./results'), { recursive: true });

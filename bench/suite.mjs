@@ -18,6 +18,7 @@ import { connectStorm } from './workloads/connect.mjs';
 import { prepareReplayRoom, replayOnce } from './workloads/replay.mjs';
 import { resumeOnce } from './workloads/resume.mjs';
 import { clientSizes } from './workloads/client-size.mjs';
+import { describeHotRoom, hotRoomTrial } from './workloads/hot-room.mjs';
 
 /**
  * @param {ReturnType<typeof import('./lib/args.mjs').parseArgs>} options
@@ -112,7 +113,8 @@ export async function runSuite(options, argv, progress) {
       (only.has('latency') ? (contenders.length + 1) * rounds : 0) +
       (only.has('connect') ? (onePerServer.length + (edgeroomNoRoster ? 2 : 1)) * rounds : 0) +
       (only.has('replay') && edgeroomRelay ? rounds + 1 : 0) +
-      (only.has('resume') && edgeroomRelay ? rounds : 0);
+      (only.has('resume') && edgeroomRelay ? rounds : 0) +
+      (only.has('hot-room') ? sizes.hotRoom.leaves.length * Math.min(rounds, sizes.hotRoom.maxRounds) : 0);
 
     if (only.has('fanout') || only.has('latency')) {
       progress.note('warming up every contender (not recorded)');
@@ -238,6 +240,23 @@ export async function runSuite(options, argv, progress) {
             (r) => `caught up ${r.caughtUpMs.toFixed(1)} ms after reconnecting (open ${r.connectMs.toFixed(1)} ms)`,
           ),
         );
+      }
+    }
+
+    // Hot room: K = 1 and K = 4 alternate within each round, each on a server of its own.
+    if (only.has('hot-room')) {
+      const p = sizes.hotRoom;
+      results.hotRoom = Object.fromEntries(p.leaves.map((k) => [k, []]));
+      for (let round = 1, of = Math.min(rounds, p.maxRounds); round <= of; round++) {
+        for (const leaves of p.leaves) {
+          results.hotRoom[leaves].push(
+            await trial(
+              `hot room ${p.subscribers} subscribers, K=${leaves}, round ${round}/${of}`,
+              () => hotRoomTrial(p, leaves),
+              describeHotRoom,
+            ),
+          );
+        }
       }
     }
 

@@ -2,12 +2,12 @@
  * Command-line options of `npm run bench`:
  *   --quick            smoke run: one round, shorter and smaller workloads; writes no report
  *   --rounds=N         rounds per workload (default 6)
- *   --only=a,b         workloads: fanout, latency, connect, replay, resume, size
+ *   --only=a,b         workloads: fanout, latency, connect, replay, resume, size, hot-room
  *   --observability    run workerd with wrangler's local observability on (default off)
  *   --write / --no-write  write BENCHMARKS.md and bench/fanout.svg (default: on unless --quick)
  *   --from=FILE        measure nothing: render the tables and reports from a saved bench/results/*.json
  */
-export const WORKLOADS = ['fanout', 'latency', 'connect', 'replay', 'resume', 'size'];
+export const WORKLOADS = ['fanout', 'latency', 'connect', 'replay', 'resume', 'size', 'hot-room'];
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
@@ -43,5 +43,15 @@ export function plan(/** @type {boolean} */ quick) {
     connect: { sockets: quick ? 100 : 500 },
     replay: { entries: 10_000, liveSubscribers: 10, liveRate: 200, baselineMs: quick ? 300 : 1000 },
     resume: { missed: 1000 },
+    // One room of one object against a fanned-out one (docs/hot-rooms.md), each on a fresh
+    // server per round; the offered load (subscribers × rate) is fixed, so CPU per delivery compares.
+    hotRoom: {
+      subscribers: quick ? 200 : 2000,
+      publishes: quick ? 40 : 200,
+      rate: 50,
+      leaves: [1, 4],
+      // A full-size round opens 2,000 sockets twice (about 20 s here): three rounds are enough for a range.
+      maxRounds: 3,
+    },
   };
 }

@@ -40,6 +40,11 @@ export function benchmarksMarkdown(results, analysisPath) {
     '- **edgeroom relay (hello)**: the same relay, but each subscriber first says `{"type":"hello","protocol":1}`, as edgeroom\'s own client does; such sockets may receive several messages in one JSON array frame under load (docs/protocol.md, Batches). DriftDB-style sockets never do. Each is a presence member and gets the roster: the welcome lists who is in, and every join goes to everyone.',
     '- **edgeroom relay (hello, no roster)**: connect workload only. The same hello with `"roster":false`, as `connect(url, { roster: false })` sends: still a presence member, but sent no roster and no presence frames (docs/protocol.md, Presence), so the presence bytes that grow with the square of the room are not sent.',
     '- **partyserver**: [bench/partyserver](bench/partyserver/index.ts), a `Server` with `hibernate: true` whose `onMessage` broadcasts every message to every other connection.',
+    ...(results.hotRoom
+      ? [
+          '- **hot room** (edgeroom only, [bench/load/lib/hot-room.mjs](bench/load/lib/hot-room.mjs)): one room created by `POST /new` as one object, or with `{"leaves":K}` as a fanned-out room ([docs/hot-rooms.md](docs/hot-rooms.md)); subscribers say hello and `sub`, one publisher sends relays at a fixed rate. Each K runs on a server of its own.',
+        ]
+      : []),
     '- **raw ws**: [bench/contenders/raw-server.mjs](bench/contenders/raw-server.mjs), a plain Node `ws` server that re-sends every frame to every other socket in its room; no validation, no storage.',
     '',
     '![Fan-out deliveries/s by N](bench/fanout.svg)',
@@ -50,7 +55,7 @@ export function benchmarksMarkdown(results, analysisPath) {
     ...tables(results).map(markdownTable),
     problems.length
       ? `**Delivery problems:** ${problems.join('; ')}.`
-      : 'Every fan-out trial delivered every message to every subscriber exactly once, and every low-rate trial delivered every message to every subscriber.',
+      : `Every fan-out${results.hotRoom ? ' and hot-room' : ''} trial delivered every message to every subscriber exactly once, and every low-rate trial delivered every message to every subscriber.`,
     '',
   ];
   if (results.unavailable && Object.keys(results.unavailable).length) {
@@ -75,6 +80,13 @@ export function deliveryProblems(results) {
       for (const r of rounds)
         if (r.lost || r.duplicates) problems.push(`fan-out N=${n} ${id}: ${r.lost} lost, ${r.duplicates} duplicated`);
     }
+  }
+  for (const [k, rounds] of Object.entries(results.hotRoom ?? {})) {
+    for (const r of /** @type {any[]} */ (rounds))
+      if (r.inexact || r.errors)
+        problems.push(
+          `hot room K=${k}: ${r.inexact} subscribers without every relay exactly once in order, ${r.errors} errors or closes`,
+        );
   }
   return problems;
 }

@@ -166,6 +166,7 @@ export function tables(results) {
       ],
     });
   }
+  if (results.hotRoom) out.push(hotRoomTable(results));
   if (results.sizes) {
     out.push({
       title: 'Client size: esbuild --bundle --minify --format=esm, gzip -9, bytes',
@@ -176,6 +177,54 @@ export function tables(results) {
     });
   }
   return out;
+}
+
+/**
+ * The hot room (edgeroom only): one row per K, side by side.
+ * @param {any} results
+ * @returns {Table}
+ */
+function hotRoomTable(results) {
+  const p = results.meta.plan.hotRoom;
+  const ks = Object.keys(results.hotRoom)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const cpu = (/** @type {number} */ n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
+  const s = (/** @type {number} */ n) => (Number.isFinite(n) ? (n / 1000).toFixed(1) : '—');
+  return {
+    title: `Hot room (edgeroom): one room, ${int(p.subscribers)} subscribers, one object (K = 1) against K leaves, median (min–max)`,
+    note:
+      `${p.publishes} relays at ${p.rate}/s (an offered ${int(p.subscribers * p.rate)} deliveries/s); each round runs every K on a fresh server. ` +
+      "Deliveries/s from the first publish to the last delivery; CPU is the room process's (workerd) user + system time over the same span, per delivery, every object included. " +
+      'Every object shares one workerd process on this machine, so this ratio is not the production one: see bench/ANALYSIS.md, Hot rooms.',
+    header: ['room', 'deliveries/s', 'p50 ms', 'p99 ms', 'CPU µs/delivery', 'open sockets, s'],
+    rows: ks.map((k) => {
+      const rounds = results.hotRoom[k];
+      return [
+        k === 1 ? 'one object (K = 1)' : `K = ${k} leaves + root`,
+        medianRange(
+          values(rounds, (r) => r.deliveriesPerSecond),
+          int,
+        ),
+        medianRange(
+          values(rounds, (r) => r.latency.p50),
+          ms,
+        ),
+        medianRange(
+          values(rounds, (r) => r.latency.p99),
+          ms,
+        ),
+        medianRange(
+          values(rounds, (r) => r.cpuMicrosPerDelivery),
+          cpu,
+        ),
+        medianRange(
+          values(rounds, (r) => r.openMs),
+          s,
+        ),
+      ];
+    }),
+  };
 }
 
 /**

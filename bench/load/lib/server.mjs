@@ -36,12 +36,13 @@ export const LOAD_VARS = {
  * reading the worker isolate's heap (lib/inspect.mjs). The inspector slows
  * workerd a little; the load scripts use it only when asked.
  * @param {Record<string, string>} vars
+ * @param {string} [config] another wrangler config (bench/profile-hot-room.mjs: one without minifying)
  */
-export async function startInspectedServer(vars) {
+export async function startInspectedServer(vars, config = 'wrangler.toml') {
   const { unstable_startWorker } = await import('wrangler');
   const persist = mkdtempSync(join(tmpdir(), 'edgeroom-e2e-'));
   const worker = await unstable_startWorker({
-    config: 'wrangler.toml',
+    config,
     bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: 'plain_text', value: v }])),
     dev: {
       watch: false,
