@@ -16,18 +16,15 @@ import { DurableObject } from 'cloudflare:workers';
 import { CLOSE_CODES, type Limits } from '../protocol/limits.ts';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.ts';
 import { forbidden } from './access.ts';
-import { ADDRESS_HEADER } from './address-limits.ts';
 import { AlarmClock } from './alarm-clock.ts';
 import { AUTO_PONG } from './backlog.ts';
 import { toCbor, toJson } from './codec.ts';
 import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection, type Frame } from './connections.ts';
-import { SUBPROTOCOL } from './auth/index.ts';
-import { offersSubprotocol } from './gate.ts';
-import { grantFrom, GRANT_HEADER } from './grant.ts';
 import { Guard } from './guard.ts';
 import { leavesOf } from './fanout.ts';
 import { connIdOn, LeafDirect } from './leaf-direct.ts';
+import { acceptUpgrade } from './accept.ts';
 import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
 import { LeafOutbox } from './leaf-outbox.ts';
 import type { LinkReply } from './leaf-links.ts';
@@ -129,35 +126,26 @@ export class RoomLeaf extends DurableObject<Env> {
   /** The WebSocket upgrade, forwarded by the Worker to the leaf this client lands on. */
   override async fetch(request: Request): Promise<Response> {
     this.#remember(request.headers.get(ROOM_HEADER), request.headers.get(LEAF_HEADER));
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    const address = request.headers.get(ADDRESS_HEADER) ?? 'local';
-    const grant = grantFrom(request.headers.get(GRANT_HEADER));
-    const refusal = this.#guard.refusal(address, grant);
-    if (refusal) server.close(refusal.code, refusal.reason);
-    else {
-      const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#clock.set('unlink', undefined);
-      this.#conns.add(server, {
-        conn: connIdOn(this.#index),
-        cbor,
-        ...(grant ? { grant, client: grant.user } : {}),
-      }).address = address;
-      // A new leaf links before it handles any frame (see #firstLink); a client sends
-      // its hello and subs right behind the upgrade, so they wait for it, in order.
-      if (!this.#chain) {
-        try {
-          await this.#firstLink();
-        } catch (err) {
-          console.error('leaf: could not link to the room', err);
-          this.#leave(server);
-          server.close(1011, 'room unavailable: reconnect');
-        }
+    const { server, added, response } = acceptUpgrade(
+      this.ctx,
+      request,
+      this.#guard,
+      this.#conns,
+      connIdOn(this.#index),
+    );
+    if (added) this.#clock.set('unlink', undefined);
+    // A new leaf links before it handles any frame (see #firstLink); a client sends
+    // its hello and subs right behind the upgrade, so they wait for it, in order.
+    if (added && !this.#chain) {
+      try {
+        await this.#firstLink();
+      } catch (err) {
+        console.error('leaf: could not link to the room', err);
+        this.#leave(server);
+        server.close(1011, 'room unavailable: reconnect');
       }
     }
-    const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
-    return new Response(null, { status: 101, webSocket: client, headers });
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {

@@ -14,13 +14,11 @@ import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { originScopeOf } from './identity.ts';
 import { forbidden } from './access.ts';
-import { SUBPROTOCOL } from './auth/index.ts';
-import { offersSubprotocol } from './gate.ts';
-import { grantFrom, GRANT_HEADER, type Grant } from './grant.ts';
+import { acceptUpgrade } from './accept.ts';
+import type { Grant } from './grant.ts';
 import { Guard } from './guard.ts';
 import type { Revocation } from './revocations.ts';
 import { Presence } from './presence.ts';
-import { ADDRESS_HEADER } from './address-limits.ts';
 import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
 import { AlarmClock } from './alarm-clock.ts';
@@ -136,22 +134,7 @@ export class Room extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const misbuilt = this.#misbuilt(request.headers.get(CONFIG_HEADER));
     if (misbuilt) return new Response(misbuilt, { status: 500 });
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    const address = request.headers.get(ADDRESS_HEADER) ?? 'local';
-    // The Worker verified the token; its user is the connection's client ID from the start.
-    const grant = grantFrom(request.headers.get(GRANT_HEADER));
-    const refusal = this.#guard.refusal(address, grant);
-    if (refusal) server.close(refusal.code, refusal.reason);
-    else {
-      const cbor = !!new URL(request.url).searchParams.get('cbor');
-      this.#conns.add(server, { conn: newConnId(), cbor, ...(grant ? { grant, client: grant.user } : {}) }).address =
-        address;
-    }
-    // A browser that offered our subprotocol fails the handshake unless it is echoed.
-    const headers: HeadersInit = offersSubprotocol(request) ? { 'sec-websocket-protocol': SUBPROTOCOL } : {};
-    return new Response(null, { status: 101, webSocket: client, headers });
+    return acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId()).response;
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
