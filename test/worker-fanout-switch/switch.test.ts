@@ -36,6 +36,17 @@ async function everyoneLeaves(room: string, sockets: TestSocket[]): Promise<void
   );
 }
 
+/** A room that a crowd of 3 (the threshold here) made decide, and that everyone has left since. */
+async function crowdedThenEmpty(label: string): Promise<string> {
+  const room = await newRoom();
+  const crowd = await Promise.all([1, 2, 3].map((i) => client(room, `${label}${i}`)));
+  await everyoneLeaves(
+    room,
+    crowd.map((c) => c.s),
+  );
+  return room;
+}
+
 const leafOfConn = (conn: string): number | undefined =>
   /^(\d+)\./.exec(conn) ? Number(conn.split('.')[0]) : undefined;
 
@@ -103,12 +114,7 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
   });
 
   it('is remembered across the root being evicted, and a DriftDB socket works on a leaf', async () => {
-    const room = await newRoom();
-    const crowd = await Promise.all(['y1', 'y2', 'y3'].map((n) => client(room, n)));
-    await everyoneLeaves(
-      room,
-      crowd.map((c) => c.s),
-    );
+    const room = await crowdedThenEmpty('y');
     await evictDurableObject(roomStub(room));
     const drift = await connect(room);
     drift.send({ type: 'push', action: { type: 'append' }, key: 'd', value: 1 });
@@ -124,12 +130,7 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
   });
 
   it('replaces a client’s older socket on its leaf (4001) after the switch', async () => {
-    const room = await newRoom();
-    const crowd = await Promise.all(['z1', 'z2', 'z3'].map((n) => client(room, n)));
-    await everyoneLeaves(
-      room,
-      crowd.map((c) => c.s),
-    );
+    const room = await crowdedThenEmpty('z');
     const first = await client(room, 'z1');
     const second = await client(room, 'z1');
     expect((await first.s.closed).code).toBe(4001);
@@ -138,12 +139,7 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
   });
 
   it('revokes tokens on its leaves (the Worker asks the root how many there are)', async () => {
-    const room = await newRoom();
-    const crowd = await Promise.all(['r1', 'r2', 'r3'].map((n) => client(room, n)));
-    await everyoneLeaves(
-      room,
-      crowd.map((c) => c.s),
-    );
+    const room = await crowdedThenEmpty('r');
     // Issued a minute ago: a revocation covers tokens issued before it.
     const token = await tokenFor(room, 'revoked-user', { iat: Math.floor(Date.now() / 1000) - 60 });
     const res = await http(`/room/${room}/connect?token=${token}`, { headers: { Upgrade: 'websocket' } });
