@@ -220,6 +220,23 @@ export default defineConfig({
         test: { name: 'worker-fanout', include: ['test/worker-fanout/**/*.test.ts'] },
       },
       {
+        // Rooms that fan out by themselves: the threshold at 3 sockets, so a test can cross it;
+        // the access tests' key, so a revocation can reach a leaf.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...UNLIMITED_RATES,
+                FANOUT_AT_SOCKETS: '3',
+                AUTH_KEYS: '[{"kid":"hs","alg":"HS256","secret":"access-test-secret-0123456789abcdef"}]',
+              },
+            },
+          }),
+        ],
+        test: { name: 'worker-fanout-switch', include: ['test/worker-fanout-switch/**/*.test.ts'] },
+      },
+      {
         // edgeroom embedded in another Worker (test/embed/fixture): mounted under /rt/ next to the
         // fixture's own routes, with its options given in code (typed subjects, a binding of its own).
         plugins: [

@@ -162,6 +162,15 @@ export const CLOSE_CODES = {
  */
 export const MAX_LEAVES = 16;
 
+/**
+ * A room of one object with this many sockets open at once fans out the next
+ * time it has none (docs/hot-rooms.md, Crossing the threshold), with one leaf per
+ * SOCKETS_PER_LEAF of that crowd (2 to MAX_LEAVES). `FANOUT_AT_SOCKETS` sets it
+ * per deployment ("off": never).
+ */
+export const FANOUT_AT_SOCKETS = 2000;
+export const SOCKETS_PER_LEAF = 500;
+
 /** Smallest reconnect delay, in ms, after close 4290. */
 export const RATE_LIMITED_BACKOFF_MS = 5000;
 /** Shortest `hello.secret`: a client's identity is only as strong as its secret. */

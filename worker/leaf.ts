@@ -23,6 +23,7 @@ import { limitsFrom } from './config.ts';
 import { Connections, Outgoing, type Connection, type Frame } from './connections.ts';
 import { Guard } from './guard.ts';
 import { leavesOf } from './fanout.ts';
+import { LEAVES_HEADER } from './fanout-switch.ts';
 import { connIdOn, LeafDirect } from './leaf-direct.ts';
 import { acceptUpgrade } from './accept.ts';
 import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
@@ -77,6 +78,8 @@ export class RoomLeaf extends DurableObject<Env> {
   #cache: TailCache;
   #room: string | undefined;
   #name: string | undefined;
+  /** How many leaves the room has: in its ID (`f<K>_`), or told by the Worker for a room that switched. */
+  #leaves = 0;
   #rootStub: RootCalls | undefined;
   /** The last batch applied, as stored; undefined until this leaf first linked. */
   #chain: Chain | undefined;
@@ -116,7 +119,10 @@ export class RoomLeaf extends DurableObject<Env> {
     for (const row of ctx.storage.sql.exec<{ name: string; value: string }>('SELECT * FROM leaf_names')) {
       if (row.name === 'room') this.#room = row.value;
       if (row.name === 'leaf') this.#name = row.value;
+      if (row.name === 'leaves') this.#leaves = Number(row.value);
     }
+    // A leaf that stored its names before rooms could switch: its room's ID says K.
+    if (!this.#leaves && this.#room) this.#leaves = leavesOf(this.#room);
     const epoch = this.#store.meta('link_epoch');
     if (epoch) this.#chain = { epoch, n: this.#store.meta('link_n'), seq: this.#store.meta('link_seq') };
     this.#cache = new TailCache(this.#chain?.seq ?? 0);
@@ -125,7 +131,11 @@ export class RoomLeaf extends DurableObject<Env> {
 
   /** The WebSocket upgrade, forwarded by the Worker to the leaf this client lands on. */
   override async fetch(request: Request): Promise<Response> {
-    this.#remember(request.headers.get(ROOM_HEADER), request.headers.get(LEAF_HEADER));
+    this.#remember(
+      request.headers.get(ROOM_HEADER),
+      request.headers.get(LEAF_HEADER),
+      request.headers.get(LEAVES_HEADER),
+    );
     const { server, added, response } = acceptUpgrade(
       this.ctx,
       request,
@@ -371,7 +381,7 @@ export class RoomLeaf extends DurableObject<Env> {
           c.send(rateLimited(refusal, m.id));
           return this.#guard.afterPublish(c);
         }
-        return this.#direct.send(c, m, binary, this.#room!, this.#index, leavesOf(this.#room!));
+        return this.#direct.send(c, m, binary, this.#room!, this.#index, this.#leaves);
       }
       case 'auth':
         this.#guard.refresh(c, m.token).catch((err) => {
@@ -447,13 +457,16 @@ export class RoomLeaf extends DurableObject<Env> {
     return (this.#rootStub ??= this.env.ROOMS.get(this.env.ROOMS.idFromName(this.#room)) as unknown as RootCalls);
   }
 
-  #remember(room: string | null, leaf: string | null): void {
-    if (!room || !leaf || (room === this.#room && leaf === this.#name)) return;
+  #remember(room: string | null, leaf: string | null, leavesHeader: string | null): void {
+    const leaves = leavesOf(room ?? '') || Number(leavesHeader);
+    if (!room || !leaf || (room === this.#room && leaf === this.#name && leaves === this.#leaves)) return;
     this.#room = room;
     this.#name = leaf;
+    this.#leaves = leaves;
     for (const [name, value] of [
       ['room', room],
       ['leaf', leaf],
+      ['leaves', String(leaves)],
     ] as const)
       this.ctx.storage.sql.exec('INSERT OR REPLACE INTO leaf_names (name, value) VALUES (?, ?)', name, value);
   }

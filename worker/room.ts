@@ -14,6 +14,7 @@ import { GroupCommit } from './group-commit.ts';
 import { newConnId } from './ids.ts';
 import { originScopeOf } from './identity.ts';
 import { forbidden } from './access.ts';
+import { FanoutSwitch, fanoutThreshold, LEAVES_HEADER, MISDIRECTED } from './fanout-switch.ts';
 import { acceptUpgrade } from './accept.ts';
 import type { Grant } from './grant.ts';
 import { Guard } from './guard.ts';
@@ -101,6 +102,8 @@ export class Room extends DurableObject<Env> {
   #links: LeafLinks;
   /** Every seq this incarnation assigns is above it: what a relinking leaf may have missed is at or below. */
   #epochStart: number;
+  /** Whether this room has fanned out, or will at its next empty moment, because of its crowd. */
+  #switch: FanoutSwitch;
 
   /**
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
@@ -118,6 +121,9 @@ export class Room extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES, this.#store.fannedOut, () => this.#store.markFannedOut());
     this.#epochStart = this.#store.seq;
+    // Leaves read their settings from env, so a room built with options in code stays one object.
+    const fansOut = env.LEAVES !== undefined && env.ROOMS !== undefined && built.fingerprint === PLAIN;
+    this.#switch = new FanoutSwitch(this.#store, fansOut ? fanoutThreshold(env) : undefined);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
@@ -134,7 +140,14 @@ export class Room extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const misbuilt = this.#misbuilt(request.headers.get(CONFIG_HEADER));
     if (misbuilt) return new Response(misbuilt, { status: 500 });
-    return acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId()).response;
+    // Fanned out (or due to, and empty now): the Worker sends the socket to a leaf instead.
+    // Leaves still queued count as gone: a closed socket must not hold the switch back.
+    if (this.#switch.due) this.#loop.flush();
+    const leaves = this.#switch.leavesFor(this.#conns.size);
+    if (leaves > 0) return new Response(null, { status: MISDIRECTED, headers: { [LEAVES_HEADER]: String(leaves) } });
+    const { added, response } = acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId());
+    if (added) this.#switch.counted(this.#conns.size);
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
@@ -158,6 +171,11 @@ export class Room extends DurableObject<Env> {
         c.send(errorFrame('internal', 'Internal error'));
       }
     }, writes(message));
+  }
+
+  /** How many leaves this room fanned out to by itself (0: it is one object). The Worker asks before a revoke. */
+  async leaves(): Promise<number> {
+    return this.#switch.leaves;
   }
 
   /** `POST /room/:id/revoke` (an admin token; the router checked it). Returns how many sockets it closed. */

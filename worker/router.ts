@@ -31,6 +31,7 @@ import { isRoomId, newRoomId } from './ids.ts';
 import { checkHttpMessage, errorFrame } from './validate.ts';
 import { leafFor, leafName, leavesOf, MAX_ROUTING_KEY, newFanoutRoomId, ROUTING_PARAM } from './fanout.ts';
 import { LEAF_HEADER, ROOM_HEADER } from './leaf.ts';
+import { LEAVES_HEADER, SwitchedRooms } from './fanout-switch.ts';
 import { MAX_LEAVES } from '../protocol/limits.ts';
 
 type App = { Bindings: Env };
@@ -103,8 +104,11 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   // Leaves read their settings (and the ROOMS binding) from env only, so a router built with options
   // in code, or with the rooms under another binding, keeps every room on one object.
   const fansOut = fingerprint === roomFingerprint({}) && (options.binding ?? 'ROOMS') === 'ROOMS';
-  /** How many leaves room `id` has here: 0 without the LEAVES binding or with options in code. */
-  const leavesHere = (env: Env, id: string): number => (env.LEAVES && fansOut ? leavesOf(id) : 0);
+  /** Rooms that fanned out by crossing the threshold, as their roots said (worker/fanout-switch.ts). */
+  const switched = new SwitchedRooms();
+  /** How many leaves room `id` has, as far as this isolate knows: 0 without the LEAVES binding or with options in code. */
+  const leavesHere = (env: Env, id: string): number =>
+    env.LEAVES && fansOut ? leavesOf(id) || switched.leavesOf(id) : 0;
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -199,9 +203,12 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
               : { before: r.before ?? now };
         let closed = await stub.revoke(revocation);
         // A fanned-out room's sockets are on its leaves: each records the revocation and closes what it reaches.
-        const leaves = leavesHere(c.env, c.req.param('id'));
+        const id = c.req.param('id');
+        let leaves = leavesHere(c.env, id);
+        // A room that may have fanned out by itself since this isolate last heard: its root knows.
+        if (leaves === 0 && c.env.LEAVES && fansOut) leaves = switched.remember(id, await stub.leaves());
         for (let i = 0; i < leaves; i++) {
-          closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(c.req.param('id'), i))).revoke(revocation);
+          closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(id, i))).revoke(revocation);
         }
         return c.json({ revoked: revocation, closed });
       })
@@ -240,13 +247,19 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (gate.grant) forwarded.headers.set(GRANT_HEADER, JSON.stringify(gate.grant));
         else forwarded.headers.delete(GRANT_HEADER);
         const id = c.req.param('id');
-        const leaves = leavesHere(c.env, id);
-        if (leaves === 0) return stub.fetch(forwarded);
+        let leaves = leavesHere(c.env, id);
+        if (leaves === 0) {
+          const answer = await stub.fetch(new Request(forwarded));
+          // 421: the room fanned out when it crossed its threshold, and says into how many leaves.
+          leaves = fansOut && c.env.LEAVES ? switched.rememberAnswer(id, answer) : 0;
+          if (leaves === 0) return answer;
+        }
         // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).
         const hint = c.req.query(ROUTING_PARAM)?.slice(0, MAX_ROUTING_KEY);
         const name = leafName(id, leafFor(leaves, gate.grant?.user ?? hint));
         forwarded.headers.set(ROOM_HEADER, id);
         forwarded.headers.set(LEAF_HEADER, name);
+        forwarded.headers.set(LEAVES_HEADER, String(leaves));
         return c.env.LEAVES.get(c.env.LEAVES.idFromName(name)).fetch(forwarded);
       })
       .all('/room/:id/connect', wrongMethod(ALLOW.get))

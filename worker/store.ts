@@ -145,6 +145,8 @@ export class Store {
   #counterBytes: number;
   #msgsSincePrune = 0;
   #fannedOut: boolean;
+  /** The meta rows as read at this wake, for what reads them once (worker/fanout-switch.ts). */
+  #metaAtWake: Map<string, number>;
 
   constructor(storage: DurableObjectStorage, caps: StorageCaps) {
     this.#storage = storage;
@@ -164,6 +166,7 @@ export class Store {
     this.#counters = new OriginCounters(this.#sql, caps.retentionSeconds);
     this.#counterBytes = meta.get('counter_bytes') ?? 0;
     this.#fannedOut = (meta.get('fanned_out') ?? 0) > 0;
+    this.#metaAtWake = meta;
     stores.set(storage, this);
   }
 
@@ -472,6 +475,10 @@ export class Store {
 
   meta(name: string): number {
     return this.#meta(name);
+  }
+  /** A meta value as it was when this object woke: no query (setMeta since is not in it). */
+  metaAtWake(name: string): number {
+    return this.#metaAtWake.get(name) ?? 0;
   }
   setMeta(name: string, value: number): void {
     this.#setMeta(name, value);
