@@ -256,3 +256,34 @@ describe('presence across leaves survives what the links survive', () => {
     ]);
   });
 });
+
+describe('presence across leaves when the root lost a window', () => {
+  it('a member only the restarted root knows of leaves without a leave of a peer never shown', async () => {
+    const room = await newFanoutRoom(2);
+    const members = [await memberOn(room, 2, 0, 'a'), await memberOn(room, 2, 1, 'b')];
+    const everyone = new Map<string, unknown>([
+      [members[0]!.welcome.conn, 'a'],
+      [members[1]!.welcome.conn, 'b'],
+    ]);
+    await converge(members, everyone);
+    for (const m of members) m.s.send({ type: 'sub', key: 'k' });
+    for (const m of members) await m.s.until((x) => x.type === 'init');
+    // As if the root stored a join, then crashed before its batch reached any leaf.
+    await runInDurableObject(roomStub(room), (_root, state) => {
+      state.storage.sql.exec(
+        'INSERT INTO presence_members (conn, leaf, client, state) VALUES (?, ?, ?, ?)',
+        '1.LOSTLOSTLOST',
+        leafName(room, 1),
+        'lost',
+        '"x"',
+      );
+    });
+    await evictDurableObject(roomStub(room));
+    // The next batch brings both leaves to the new epoch; leaf 1 relinks without that member.
+    members[0]!.s.send(push('k', 'wake'));
+    // What the leaves' relinks caused came with the batch that carried it, or before.
+    for (const m of members) await m.view.until((x) => x.type === 'push' && x.value === 'wake');
+    await converge(members, everyone);
+    expect(members[1]!.view.events.filter((e) => e.peer.conn === '1.LOSTLOSTLOST')).toEqual([]);
+  });
+});
