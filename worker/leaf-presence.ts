@@ -191,6 +191,12 @@ export class LeafPresence {
     this.#viewJson = undefined;
   }
 
+  /** The retention wipe closed every socket of the room, and the root forgot them all, without a leave. */
+  wiped(): void {
+    this.#view = new Map();
+    this.#viewJson = undefined;
+  }
+
   /** The leaf stopped following the root (it unlinked, or lost the room's order): its view is no longer kept up. */
   forget(): void {
     this.#view = undefined;

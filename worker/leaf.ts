@@ -333,6 +333,7 @@ export class RoomLeaf extends DurableObject<Env> {
           c.close(CLOSE_CODES.roomExpired, 'room data expired');
           this.#leave(c.ws);
         }
+        this.#presence.wiped();
       }
       this.#cache.apply(item, seq);
     }
