@@ -102,7 +102,8 @@ export class RoomLeaf extends DurableObject<Env> {
       report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
       broken: () => {
         this.#rootStub = undefined;
-        this.#serial(() => this.#sync(true)).catch(() => {});
+        // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
+        this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
       },
       relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
     });

@@ -231,6 +231,30 @@ describe('presence across leaves survives what the links survive', () => {
     await converge([...members, late], everyone);
   });
 
+  it('a report that fails once is made good by the relink it causes, which carries the whole member list', async () => {
+    const room = await newFanoutRoom(2);
+    const watcher = await memberOn(room, 2, 0, 'w');
+    let throws = 0;
+    await runInDurableObject(roomStub(room), (target: Room) => {
+      const proto = Object.getPrototypeOf(target) as Room;
+      const { presence } = proto;
+      proto.presence = async function (this: Room, ...args: Parameters<Room['presence']>) {
+        if (this !== target) return presence.apply(this, args);
+        proto.presence = presence;
+        throws++;
+        throw new Error('injected presence failure');
+      };
+    });
+    const joiner = await memberOn(room, 2, 1, 'j');
+    const everyone = new Map<string, unknown>([
+      [watcher.welcome.conn, 'w'],
+      [joiner.welcome.conn, 'j'],
+    ]);
+    await converge([watcher, joiner], everyone);
+    expect(throws).toBe(1);
+    expect(watcher.view.events.map(describeEvent)).toEqual([`join ${joiner.welcome.conn} "j"`]);
+  });
+
   it("a leaf's member the root still lists after the leaf lost it leaves when the leaf relinks", async () => {
     const room = await newFanoutRoom(2);
     const members = [await memberOn(room, 2, 0, 'a'), await memberOn(room, 2, 1, 'b')];
