@@ -151,6 +151,27 @@ describe('presence in a fanned-out room', () => {
     expect(watcher.view.events.map((e) => e.event)).toEqual(['join', 'leave', 'join']);
   });
 
+  it('a CBOR member gets the roster and the events in CBOR', async () => {
+    const room = await newFanoutRoom(2);
+    const a = await memberOn(room, 2, 0, { bytes: 'no' });
+    const name = nameOnLeaf(2, 1);
+    const s = await connect(room, `?cbor=1&client=${idOf(name)}`);
+    s.sendRaw(JSON.stringify({ type: 'hello', protocol: 1, secret: secretOf(name), presence: 'cbor' }));
+    let texts = 0;
+    s.ws.addEventListener('message', (e) => typeof e.data === 'string' && texts++);
+    const welcome = await s.until((m) => m.type === 'welcome');
+    const b: Member = { view: new View(s, welcome), name, s, welcome };
+    const everyone = new Map<string, unknown>([
+      [a.welcome.conn, { bytes: 'no' }],
+      [welcome.conn, 'cbor'],
+    ]);
+    await converge([a, b], everyone);
+    a.s.send({ type: 'presence', state: [1, 2] });
+    everyone.set(a.welcome.conn, [1, 2]);
+    await converge([a, b], everyone);
+    expect(texts).toBe(0);
+  });
+
   it('applies the presence size cap and rate on the leaf', async () => {
     const room = await newFanoutRoom(2);
     const watcher = await memberOn(room, 2, 0);
