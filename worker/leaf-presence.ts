@@ -107,6 +107,15 @@ export class LeafPresence {
     );
   }
 
+  /** A `presence` frame: the socket's new state, within maxPresenceBytes, reported at the presence rate. */
+  set(c: Connection, state: unknown): void {
+    if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
+    if (!this.fits(c, state)) return;
+    c.a.presence = state;
+    c.save();
+    this.updated(c);
+  }
+
   joined(c: Connection): void {
     // A join is never held back by the presence rate, but it counts against it.
     c.rates.presence.take();

@@ -392,11 +392,7 @@ export class RoomLeaf extends DurableObject<Env> {
       case 'unsub':
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
-        if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
-        if (!this.#presence.fits(c, m.state)) return;
-        c.a.presence = m.state;
-        c.save();
-        return this.#presence.updated(c);
+        return this.#presence.set(c, m.state);
       case 'dm': {
         const refusal = this.#rates.admit(c.rates, 1);
         if (refusal) {

@@ -127,6 +127,12 @@ describe('presence in a fanned-out room', () => {
     await converge([a, b], everyone);
     expect(quiet.s.received.filter((m) => m.type === 'presence')).toEqual([]);
     expect((await drift.drain()).filter((m) => m.type === 'presence' || m.type === 'welcome')).toEqual([]);
+    drift.send({ type: 'presence', state: 'sneaking in' });
+    expect(await drift.until((m) => m.type === 'error')).toEqual({
+      type: 'error',
+      code: 'bad_message',
+      message: 'Invalid presence: say hello before setting presence',
+    });
     expect(drift.received.filter((m) => m.type === 'presence')).toEqual([]);
   });
 
