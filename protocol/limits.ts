@@ -195,7 +195,7 @@ export const ERROR_CODES = [
   'token_revoked', // the token, its user, or every token issued before it, was revoked
   'forbidden', // the token does not grant this (room, subject, presence, dm, admin)
   'unsupported_protocol',
-  'unsupported', // a feature this room does not offer yet (presence in a fanned-out room: docs/hot-rooms.md)
+  'unsupported', // a feature this deployment does not offer (POST /new with leaves, without the LEAVES binding)
   'bad_room_id',
   'not_found',
   'internal',

@@ -10,6 +10,7 @@
  * kept here, before it delivers anything newer. Leaves are kept in SQLite, so a
  * root that wakes (an HTTP send) still knows where its subscribers are.
  */
+import type { Peer } from '../protocol/messages.ts';
 import type { RoomLeaf } from './leaf.ts';
 import { encodeBatches, type LinkItem } from './link-batch.ts';
 
@@ -33,6 +34,8 @@ export interface LinkReply {
   seq: number;
   /** The batches after the leaf's last, in order; undefined when they cannot be had (the leaf must reset its sockets). */
   missed: Uint8Array[] | undefined;
+  /** The room's presence roster as of batch `n`, when the leaf asked for it (see Room.link). */
+  roster?: Peer[];
 }
 
 export class LeafLinks {

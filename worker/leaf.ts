@@ -26,7 +26,8 @@ import { leavesOf } from './fanout.ts';
 import { LEAVES_HEADER } from './fanout-switch.ts';
 import { connIdOn, LeafDirect } from './leaf-direct.ts';
 import { acceptUpgrade } from './accept.ts';
-import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
+import { LeafHello } from './leaf-hello.ts';
+import { LeafPresence, type MemberChange } from './leaf-presence.ts';
 import { LeafOutbox } from './leaf-outbox.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
@@ -53,7 +54,7 @@ export const UNLINK_AFTER_MS = 60_000;
 const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;';
 
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
-type RootCalls = Pick<Room, 'link' | 'unlink'> & {
+type RootCalls = Pick<Room, 'link' | 'unlink' | 'presence'> & {
   publish(pushes: ForwardedPush[]): Promise<Published>;
   replayFor(q: ReplayQuery): Promise<Frame[]>;
 };
@@ -70,6 +71,7 @@ export class RoomLeaf extends DurableObject<Env> {
   #conns: Connections;
   #guard: Guard;
   #hello: LeafHello;
+  #presence: LeafPresence;
   #direct: LeafDirect;
   #sweep: Sweep;
   #clock: AlarmClock;
@@ -99,7 +101,16 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
-    this.#hello = new LeafHello(this.#conns);
+    this.#presence = new LeafPresence(this.#conns, this.#limits, {
+      report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
+      broken: () => {
+        this.#rootStub = undefined;
+        // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
+        this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
+      },
+      relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
+    });
+    this.#hello = new LeafHello(this.#conns, this.#presence, (c) => this.#leave(c.ws));
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
     this.#outbox = new LeafOutbox(this.#conns, {
       publish: (pushes) => this.#root().publish(pushes),
@@ -208,6 +219,7 @@ export class RoomLeaf extends DurableObject<Env> {
     if (this.#conns.size > 0) return this.#sync(true);
     this.#chain = undefined;
     this.#synced = false;
+    this.#presence.forget();
     for (const name of ['link_epoch', 'link_n', 'link_seq']) this.#store.setMeta(name, 0);
     this.#cache.reset(0);
   }
@@ -270,7 +282,12 @@ export class RoomLeaf extends DurableObject<Env> {
   async #sync(repair: boolean): Promise<void> {
     if (this.#synced && !repair) return;
     const have = this.#chain;
-    const reply: LinkReply = await this.#root().link(this.#name!, have);
+    const reply: LinkReply = await this.#root().link(
+      this.#name!,
+      have,
+      this.#presence.members(),
+      this.#presence.knowsRoom,
+    );
     if (repair) this.stats.repairs++;
     this.#synced = true;
     if (have && reply.missed === undefined) return this.#reset(reply);
@@ -279,7 +296,10 @@ export class RoomLeaf extends DurableObject<Env> {
       // after the root restarted a compaction between the two incarnations would go unseen.
       this.#cache.reset(reply.seq);
     }
-    if (!have) return this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
+    if (!have) {
+      this.#presence.relinked(reply.roster);
+      return this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
+    }
     if (have.epoch !== reply.epoch) this.#chain = { epoch: reply.epoch, n: 0, seq: have.seq };
     for (const bytes of reply.missed!) {
       const batch = decodeBatch(bytes);
@@ -287,6 +307,7 @@ export class RoomLeaf extends DurableObject<Env> {
     }
     // The ring no longer held all of this epoch's batches.
     if (this.#chain!.n < reply.n) return this.#reset(reply);
+    this.#presence.relinked(reply.roster);
     this.#save(this.#chain!);
   }
 
@@ -300,6 +321,9 @@ export class RoomLeaf extends DurableObject<Env> {
     }
     this.#cache.reset(reply.seq);
     this.#outbox.clear();
+    // What its members were told no longer matters (they are gone); new ones start from the root's roster.
+    this.#presence.forget();
+    this.#presence.relinked(reply.roster);
     this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
   }
 
@@ -311,12 +335,16 @@ export class RoomLeaf extends DurableObject<Env> {
         seq = Math.max(seq, item.out.seq);
         this.#conns.broadcast(item.out.key, new Outgoing(item.out, item.bytes));
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
+      } else if (item.t === 'presence') {
+        this.#presence.apply(item.events);
+        continue;
       } else if (item.t === 'wipe') {
         for (const c of [...this.#conns.all()]) {
           c.closing = true;
           c.close(CLOSE_CODES.roomExpired, 'room data expired');
           this.#leave(c.ws);
         }
+        this.#presence.wiped();
       }
       this.#cache.apply(item, seq);
     }
@@ -374,7 +402,7 @@ export class RoomLeaf extends DurableObject<Env> {
       case 'unsub':
         return this.#conns.unsubscribe(c, m.key);
       case 'presence':
-        return c.send(errorFrame('unsupported', PRESENCE_UNSUPPORTED));
+        return this.#presence.set(c, m.state);
       case 'dm': {
         const refusal = this.#rates.admit(c.rates, 1);
         if (refusal) {
@@ -441,6 +469,7 @@ export class RoomLeaf extends DurableObject<Env> {
     const c = this.#conns.get(ws);
     if (!c) return;
     this.#hello.forget(c);
+    this.#presence.left(c);
     this.#conns.remove(c);
     if (this.#conns.size === 0) this.#clock.set('unlink', Date.now() + UNLINK_AFTER_MS);
   }

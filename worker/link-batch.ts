@@ -7,7 +7,7 @@
  * A batch is encoded once, as CBOR, and the same bytes go to every leaf (RPC
  * would otherwise serialise the items again per leaf) and into the root's ring.
  */
-import type { PushOut } from '../protocol/messages.ts';
+import type { PresenceOut, PushOut } from '../protocol/messages.ts';
 import { fromCbor, toCbor } from './codec.ts';
 
 /** A push as the root applied it: what a leaf delivers, and what its tail cache needs to replay it. */
@@ -36,7 +36,17 @@ export interface WipeItem {
   floor: number;
 }
 
-export type LinkItem = PushItem | CompactItem | WipeItem;
+/**
+ * One window of the room's presence, ordered and coalesced at the root
+ * (worker/root-presence.ts): every leaf announces it to its members but each
+ * event's subject.
+ */
+export interface PresenceItem {
+  t: 'presence';
+  events: PresenceOut[];
+}
+
+export type LinkItem = PushItem | CompactItem | WipeItem | PresenceItem;
 
 export interface LinkBatch {
   /** The root's incarnation: batch numbers start again at 1 in each. */

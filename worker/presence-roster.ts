@@ -98,12 +98,7 @@ export class Roster {
   }
 
   #queue(event: Event, peer: Peer): void {
-    const known = this.#announced.has(peer.conn);
-    this.#pending.delete(peer.conn);
-    // Nobody was told of a peer that joins and leaves within one window.
-    if (known || event !== 'leave') {
-      this.#pending.set(peer.conn, { type: 'presence', event: known || event === 'leave' ? event : 'join', peer });
-    }
+    coalesce(this.#pending, this.#announced, event, peer);
     if (this.#members.size < LARGE_AUDIENCE) this.flush();
     else this.#timer ??= setTimeout(() => this.#flushSafely(), this.#batchMs);
   }
@@ -116,10 +111,7 @@ export class Roster {
     const events = [...this.#pending.values()];
     this.#pending.clear();
     this.#announcedJson = undefined;
-    for (const { event, peer } of events) {
-      if (event === 'leave') this.#announced.delete(peer.conn);
-      else this.#announced.set(peer.conn, peer);
-    }
+    announce(this.#announced, events);
     const outs = events.map((e) => ({ about: e.peer.conn, out: new Outgoing(e) }));
     const wide = this.#members.size >= LARGE_AUDIENCE;
     for (const m of this.#members.values()) {
@@ -158,3 +150,32 @@ export class Roster {
 /** With a token, one user's tabs are told apart by device; otherwise the client ID alone. */
 const identityOf = (client: string, device: string | undefined): string => `${client}\n${device ?? ''}`;
 const identity = (c: Connection): string => identityOf(c.a.client ?? c.a.conn, c.a.device);
+
+/**
+ * Queues `event` about `peer` in a window: `pending` keeps one event per peer,
+ * in the order of each peer's latest change, that brings `announced` up to
+ * date. A join and leave within one window cancel; later updates replace
+ * earlier ones, and a join stays a join. The leaves of a fanned-out room get
+ * the root's windows made by the same rule (worker/root-presence.ts).
+ */
+export function coalesce(
+  pending: Map<string, PresenceOut>,
+  announced: Map<string, Peer>,
+  event: Event,
+  peer: Peer,
+): void {
+  const known = announced.has(peer.conn);
+  pending.delete(peer.conn);
+  // Nobody was told of a peer that joins and leaves within one window.
+  if (known || event !== 'leave') {
+    pending.set(peer.conn, { type: 'presence', event: known || event === 'leave' ? event : 'join', peer });
+  }
+}
+
+/** Applies a window's events to the roster they were announced against. */
+export function announce(announced: Map<string, Peer>, events: Iterable<PresenceOut>): void {
+  for (const { event, peer } of events) {
+    if (event === 'leave') announced.delete(peer.conn);
+    else announced.set(peer.conn, peer);
+  }
+}

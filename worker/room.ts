@@ -31,6 +31,9 @@ import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 import { LeafLinks, type LinkReply } from './leaf-links.ts';
+import type { MemberChange } from './leaf-presence.ts';
+import { RootRoster } from './root-presence.ts';
+import type { Peer } from '../protocol/messages.ts';
 import type { Frame } from './connections.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
@@ -100,6 +103,8 @@ export class Room extends DurableObject<Env> {
   #loop = new GroupCommit((err) => console.error('room: task failed', err));
   /** The leaves of a fanned-out room (none in any other). */
   #links: LeafLinks;
+  /** A fanned-out room's presence, ordered here for every leaf (worker/root-presence.ts). */
+  #roster: RootRoster;
   /** Every seq this incarnation assigns is above it: what a relinking leaf may have missed is at or below. */
   #epochStart: number;
   /** Whether this room has fanned out, or will at its next empty moment, because of its crowd. */
@@ -124,6 +129,9 @@ export class Room extends DurableObject<Env> {
     // Leaves read their settings from env, so a room built with options in code stays one object.
     const fansOut = env.LEAVES !== undefined && env.ROOMS !== undefined && built.fingerprint === PLAIN;
     this.#switch = new FanoutSwitch(this.#store, fansOut ? fanoutThreshold(env) : undefined);
+    this.#roster = new RootRoster(ctx.storage.sql, this.#limits.presenceBatchMs, (events) =>
+      this.#links.add({ t: 'presence', events }),
+    );
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
@@ -207,6 +215,7 @@ export class Room extends DurableObject<Env> {
     }
     if (!this.#retention.due() || !this.#retention.expired()) return;
     this.#store.wipe();
+    if (this.#links.active) this.#roster.wipe();
     this.#links.add({ t: 'wipe', floor: this.#store.wipeFloor });
     for (const c of [...this.#conns.all()]) {
       this.#conns.remove(c);
@@ -251,9 +260,21 @@ export class Room extends DurableObject<Env> {
    * value was stored after its last seq before the restart (relays from before
    * are gone either way, as after any restart); otherwise `missed` is
    * undefined, and the leaf has its sockets reconnect and resume (4005).
+   *
+   * `members` (the leaf's presence members) replaces what the root had for
+   * that leaf. The answer carries the room's roster as of its batch `n` when
+   * the leaf has no view of it it can trust (`view` false, a first link, or
+   * a restart of this object since).
    */
-  async link(name: string, have?: { epoch: number; n: number; seq: number }): Promise<LinkReply> {
+  async link(
+    name: string,
+    have?: { epoch: number; n: number; seq: number },
+    members: Peer[] = [],
+    view = false,
+  ): Promise<LinkReply> {
     this.#loop.flush();
+    // Before register, which sends what is queued: `n` then covers the events this causes.
+    this.#roster.relink(name, members);
     this.#links.register(name);
     const links = this.#links;
     let missed: Uint8Array[] | undefined = [];
@@ -262,12 +283,20 @@ export class Room extends DurableObject<Env> {
       const clean = this.#store.wipeFloor <= have.seq && !this.#store.storedBetween(have.seq, this.#epochStart);
       missed = clean ? links.since(links.epoch, 0) : undefined;
     }
-    return { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed };
+    const roster = view && have?.epoch === links.epoch ? undefined : this.#roster.roster();
+    return { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed, ...(roster ? { roster } : {}) };
   }
 
   /** A leaf whose last socket left a while ago: it is sent no more batches (it links again for its next socket). */
   async unlink(name: string): Promise<void> {
+    this.#roster.drop(name);
     this.#links.unregister(name);
+  }
+
+  /** A leaf's presence changes of one turn (its members' joins, updates and leaves), in order. */
+  async presence(name: string, changes: MemberChange[]): Promise<void> {
+    this.#loop.flush();
+    this.#roster.report(name, changes);
   }
 
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */

@@ -54,6 +54,7 @@ export class TailCache {
 
   apply(item: LinkItem, seq: number): void {
     if (item.t === 'wipe') return this.reset(Math.max(seq, item.floor));
+    if (item.t === 'presence') return;
     if (item.t === 'compact') {
       // What the subject's replay holds below here changed; only the root knows how.
       this.#drop(item.key);

@@ -1,7 +1,7 @@
 /**
  * Our client, unchanged, in a fanned-out room (docs/hot-rooms.md): publishing
- * and receiving across leaves, and the resume contract (exactly once, or a
- * reset) through a leaf.
+ * and receiving across leaves, the resume contract (exactly once, or a
+ * reset) through a leaf, and presence: every client's `peers` is the room.
  */
 import { describe, expect, it } from 'vitest';
 import { droppableSockets, open, recorder, useServer } from './client-harness.ts';
@@ -49,5 +49,28 @@ describe('our client in a fanned-out room', () => {
     await waitFor(() => rec.seqs().at(-1) === s6, 10_000, 'the reader to catch up again');
     expect(rec.summary().slice(4)).toEqual(['reset', [s5, 'abcde'], [s6, 'f']]);
     expect(reader.get('c')).toBe('f');
+  });
+
+  it("every client's peers is the whole room but itself, across leaves, as members come, change and go", async () => {
+    const url = await newFanoutRoom(3);
+    const rooms = Array.from({ length: 6 }, (_, i) => open(url, { presence: { i } }));
+    await waitFor(() => rooms.every((r) => r.status === 'open'), 10_000, 'all open');
+    expect(new Set(rooms.map((r) => r.conn!.split('.')[0])).size).toBeGreaterThan(1);
+    const agree = (members: typeof rooms, states: Map<string, unknown>) =>
+      members.every((r) => {
+        const others = [...states].filter(([conn]) => conn !== r.conn);
+        return (
+          r.peers.size === others.length &&
+          others.every(([conn, state]) => JSON.stringify(r.peers.get(conn)?.state) === JSON.stringify(state))
+        );
+      });
+    const states = new Map<string, unknown>(rooms.map((r, i) => [r.conn!, { i }]));
+    await waitFor(() => agree(rooms, states), 10_000, 'every client to see the room');
+    rooms[1]!.setPresence('away');
+    states.set(rooms[1]!.conn!, 'away');
+    rooms[4]!.close();
+    states.delete(rooms[4]!.conn!);
+    const staying = rooms.filter((_, i) => i !== 4);
+    await waitFor(() => agree(staying, states), 10_000, 'every client to see the change and the leave');
   });
 });

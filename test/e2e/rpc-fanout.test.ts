@@ -1,10 +1,10 @@
 /**
  * Calls between peers (edgeroom/rpc), unchanged, in a fanned-out room
- * (docs/hot-rooms.md): the dms they ride on cross leaves. There is no presence
- * there, so connection IDs come from the test itself.
+ * (docs/hot-rooms.md): the dms they ride on cross leaves, and a callee that
+ * leaves is seen go through presence, as in a room of one object.
  */
 import { expect, it } from 'vitest';
-import { NO_SUCH_CONNECTION, type RpcError, rpc } from '../../client/rpc.ts';
+import { NO_SUCH_CONNECTION, RECIPIENT_LEFT, type RpcError, rpc } from '../../client/rpc.ts';
 import { open, useServer } from './client-harness.ts';
 import { LIMITS_OUT_OF_THE_WAY } from './server.ts';
 import { waitFor } from './wait.ts';
@@ -40,4 +40,37 @@ it('calls methods on connections on any leaf, the server stamping the caller; an
   );
   expect(error?.code).toBe(NO_SUCH_CONNECTION);
   expect(Date.now() - started).toBeLessThan(5_000);
+});
+
+it('fails with -32002 when a callee on another leaf closes mid-call, seen from presence', async () => {
+  const res = await fetch(`${server.url}/new`, { method: 'POST', body: JSON.stringify({ leaves: 2 }) });
+  const { socket_url: url } = (await res.json()) as { socket_url: string };
+  const caller = open(url);
+  await waitFor(() => caller.status === 'open', 10_000, 'the caller open');
+  // Sockets land on leaves at random: open callees until one is on the other leaf.
+  const leafOf = (conn: string | undefined) => conn?.split('.')[0];
+  let callee = open(url);
+  await waitFor(() => callee.status === 'open', 10_000, 'a callee open');
+  for (let tries = 0; leafOf(callee.conn) === leafOf(caller.conn) && tries < 30; tries++) {
+    callee.close();
+    callee = open(url);
+    await waitFor(() => callee.status === 'open', 10_000, 'another callee open');
+  }
+  expect(leafOf(callee.conn)).not.toBe(leafOf(caller.conn));
+  // The caller finds the callee through presence, across leaves.
+  await waitFor(() => caller.peers.has(callee.conn!), 10_000, 'the caller to see the callee');
+  let called = false;
+  rpc(callee, { methods: { hang: () => ((called = true), new Promise(() => {})) } });
+  const pending = rpc(caller, { timeout: 30_000 })
+    .call(callee.conn!, 'hang')
+    .then(
+      () => undefined,
+      (e: RpcError) => e,
+    );
+  await waitFor(() => called, 10_000, 'the call to arrive');
+  const started = Date.now();
+  callee.close();
+  const error = await pending;
+  expect(error?.code).toBe(RECIPIENT_LEFT);
+  expect(Date.now() - started).toBeLessThan(10_000);
 });

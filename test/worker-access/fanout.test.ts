@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { leafFor } from '../../worker/fanout.ts';
 import { http, push, TestSocket } from '../worker/helpers.ts';
+import { View } from '../worker-presence/view.ts';
 import { tokenFor } from './tokens.ts';
 
 async function newPrivateFanoutRoom(leaves: number): Promise<string> {
@@ -81,5 +82,32 @@ describe('a private fanned-out room', () => {
     expect((await (await open(room, aliceToken)).closed).code).toBe(4102);
     b.send({ type: 'ping', nonce: 2 });
     expect(await b.next()).toEqual({ type: 'pong', nonce: 2 });
+  });
+
+  it("shows each member by its token's user across leaves, and refuses presence to a token without the right", async () => {
+    const room = await newPrivateFanoutRoom(3);
+    const [aliceName, bobName] = usersOnLeaves() as [string, string, string];
+    const alice = await open(room, await tokenFor(room, aliceName));
+    alice.send({ type: 'hello', protocol: 1, secret: 'alice-tab-secret-0123', presence: 'here' });
+    const aliceWelcome = await alice.until((m) => m.type === 'welcome');
+    const bob = await open(room, await tokenFor(room, bobName, { rights: { read: ['*'], write: ['*'] } }));
+    bob.send({ type: 'hello', protocol: 1, secret: 'bob-tab-secret-012345', presence: 'sneaky' });
+    expect(await bob.next()).toEqual({ type: 'error', code: 'forbidden', message: 'Your token may not set presence' });
+    const bobWelcome = await bob.next();
+    expect(bobWelcome).toMatchObject({ type: 'welcome', client: bobName });
+    // Alice in his welcome, or in a join right after it if hers is still on its way to his leaf.
+    const bobView = new View(bob, bobWelcome);
+    await bobView.settle(new Map([[aliceWelcome.conn, 'here']]));
+    const shown = [...bobWelcome.peers, ...bobView.events.map((e) => e.peer)];
+    expect(shown).toEqual([{ conn: aliceWelcome.conn, client: aliceName, state: 'here' }]);
+    // Alice sees Bob join, by his user and without the state his token may not set.
+    expect(await alice.until((m) => m.type === 'presence')).toEqual({
+      type: 'presence',
+      event: 'join',
+      peer: { conn: bobWelcome.conn, client: bobName, state: null },
+    });
+    bob.send({ type: 'presence', state: 'sneaky' });
+    expect(await bob.next()).toEqual({ type: 'error', code: 'forbidden', message: 'Your token may not set presence' });
+    expect((await alice.drain()).filter((m) => m.type === 'presence')).toEqual([]);
   });
 });

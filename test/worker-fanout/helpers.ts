@@ -24,7 +24,11 @@ export function nameOnLeaf(leaves: number, leaf: number): string {
   }
 }
 
-/** An edgeroom client on leaf `leaf`: said hello with its secret, and welcomed. */
+/**
+ * An edgeroom client on leaf `leaf`: said hello with its secret, and welcomed.
+ * It declines the roster (no presence frames among the pushes these tests read);
+ * presence.test.ts is about presence.
+ */
 export async function clientOn(
   room: string,
   leaves: number,
@@ -32,7 +36,7 @@ export async function clientOn(
 ): Promise<{ s: TestSocket; welcome: Msg; name: string }> {
   const name = nameOnLeaf(leaves, leaf);
   const s = await connect(room, `?client=${idOf(name)}`);
-  s.send({ type: 'hello', protocol: 1, secret: secretOf(name) });
+  s.send({ type: 'hello', protocol: 1, secret: secretOf(name), roster: false });
   const welcome = await s.next();
   expect(welcome.type).toBe('welcome');
   return { s, welcome, name };

@@ -5,7 +5,7 @@ import { decodeBatch, encodeBatches, type LinkItem } from '../../worker/link-bat
 import { newRoomId } from '../../worker/ids.ts';
 import { runInDurableObject } from 'cloudflare:test';
 import { connect, http, idOf, push, roomStub } from '../worker/helpers.ts';
-import { clientOn, leafStats, newFanoutRoom, pushesOf } from './helpers.ts';
+import { clientOn, leafStats, newFanoutRoom } from './helpers.ts';
 
 describe('opting in', () => {
   it('POST /new with {"leaves": K} makes a fanned-out room; without it, a room as before', async () => {
@@ -90,26 +90,7 @@ describe('link batches', () => {
   });
 });
 
-describe('what a fanned-out room does not offer yet', () => {
-  it('presence is refused with unsupported; the socket stays and works', async () => {
-    const room = await newFanoutRoom(2);
-    const { s } = await clientOn(room, 2, 0);
-    const other = await connect(room, `?client=${idOf('someone')}`);
-    other.send({ type: 'hello', protocol: 1, presence: { name: 'Ann' } });
-    expect(await other.next()).toMatchObject({ type: 'error', code: 'unsupported' });
-    expect(await other.next()).toMatchObject({ type: 'welcome', peers: [] });
-    s.send({ type: 'presence', state: { typing: true } });
-    expect(await s.next()).toEqual({
-      type: 'error',
-      code: 'unsupported',
-      message: 'Presence is not available in a fanned-out room yet (docs/hot-rooms.md)',
-    });
-    s.send({ type: 'sub', key: 'k' });
-    await s.until((m) => m.type === 'init');
-    s.send(push('k', 'still here'));
-    expect((await pushesOf(s, 'k', 1))[0].value).toBe('still here');
-  });
-
+describe('DriftDB in a fanned-out room', () => {
   it('a DriftDB-style socket (no hello, no sub) gets every push, and its get is answered in order', async () => {
     const room = await newFanoutRoom(2);
     const { s: pub, welcome } = await clientOn(room, 2, 0);

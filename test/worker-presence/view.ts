@@ -34,6 +34,14 @@ export class View {
     }, timeoutMs);
   }
 
+  /** Reads until a message matches, applying the presence events on the way; returns it. */
+  async until(match: (m: Msg) => boolean, timeoutMs = WAIT_MS): Promise<Msg> {
+    return this.s.until((m) => {
+      this.#apply(m);
+      return match(m);
+    }, timeoutMs);
+  }
+
   /** Whatever arrives before the answer to a ping sent now, applied; returns its presence events. */
   async drain(): Promise<Msg[]> {
     const got = (await this.s.drain()).filter((m) => m.type === 'presence');
