@@ -129,6 +129,29 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
     drift.close();
   });
 
+  it('shows members on one leaf to those on the other after the switch (presence across leaves)', async () => {
+    const room = await crowdedThenEmpty('p');
+    // Two names the Worker routes to different leaves of 2.
+    const names = ['p-a', 'p-b', 'p-c', 'p-d'];
+    const a = names.find((n) => leafFor(2, idOf(n)) === 0)!;
+    const b = names.find((n) => leafFor(2, idOf(n)) === 1)!;
+    const first = await client(room, a);
+    const second = await client(room, b);
+    expect([leafOfConn(first.welcome.conn), leafOfConn(second.welcome.conn)]).toEqual([0, 1]);
+    // `b` learns of `a` in its welcome or in a join right after (a's join travels through the root).
+    const seen = (m: Msg) => m.type === 'presence' && m.event === 'join' && m.peer.conn === first.welcome.conn;
+    if (!second.welcome.peers.some((p: Msg) => p.conn === first.welcome.conn)) await second.s.until(seen);
+    expect((await first.s.until((m) => m.type === 'presence' && m.event === 'join')).peer).toMatchObject({
+      conn: second.welcome.conn,
+      client: idOf(b),
+    });
+    first.s.close();
+    expect((await second.s.until((m) => m.type === 'presence' && m.event === 'leave')).peer.conn).toBe(
+      first.welcome.conn,
+    );
+    second.s.close();
+  });
+
   it('replaces a client’s older socket on its leaf (4001) after the switch', async () => {
     const room = await crowdedThenEmpty('z');
     const first = await client(room, 'z1');
