@@ -124,7 +124,9 @@ export async function hotRoom(
       });
       sockets.push(s);
       await s.opened;
-      s.send({ type: 'hello', protocol: 1 });
+      // A live feed's viewers: members, but not shown the roster, so that what is measured is
+      // delivery, not presence (which every member of either room would otherwise get, N² of it).
+      s.send({ type: 'hello', protocol: 1, roster: false });
       s.send({ type: 'sub', key: SUBJECT, replay: false });
       await s.ping(timeoutMs);
     });
