@@ -1,0 +1,71 @@
+// A replay of more than 1 MiB to a socket whose leaf hibernated (issue 14, "Limits exercised"):
+// from the root, and from the leaf's tail cache, it arrives whole, in order, once, in frames
+// of at most REPLAY_FRAME_BYTES each, with `more` on every frame but the last.
+import { evictDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { REPLAY_FRAME_BYTES } from '../../worker/replay.ts';
+import { push, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { clientOn, leafStats, leafStub, newFanoutRoom } from './helpers.ts';
+
+/** 1.25 MiB in all: 128 values of 10 KiB, three to a replay frame. */
+const VALUES = 128;
+const value = (key: string, i: number) => `${key}:${i}:${'v'.repeat(10 * 1024)}`;
+
+/** Appends the values of `key` from `s`, each acked; returns their seqs. */
+async function appendMany(s: TestSocket, key: string, from: number, count: number): Promise<number[]> {
+  for (let i = from; i < from + count; i++) s.send(push(key, value(key, i), 'append', `${key}-${i}`));
+  const seqs: number[] = [];
+  while (seqs.length < count) seqs.push((await s.until((m) => m.type === 'ack', 20_000)).seq);
+  return seqs;
+}
+
+/** The init frames of one replay of `key`, up to the one without `more`, and their JSON sizes. */
+async function replayOf(s: TestSocket, key: string): Promise<{ frames: Msg[]; sizes: number[] }> {
+  const frames: Msg[] = [];
+  do frames.push(await s.until((m) => m.type === 'init' && m.key === key, 20_000));
+  while (frames.at(-1).more);
+  return { frames, sizes: frames.map((f) => JSON.stringify(f).length) };
+}
+
+function expectWhole(replay: { frames: Msg[]; sizes: number[] }, key: string, from: number, seqs: number[]) {
+  const entries = replay.frames.flatMap((f) => f.data);
+  expect(entries.map((e: Msg) => e.value)).toEqual(seqs.map((_, i) => value(key, from + i)));
+  expect(entries.map((e: Msg) => e.seq)).toEqual(seqs);
+  expect(replay.sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(1024 * 1024);
+  for (const size of replay.sizes) expect(size).toBeLessThanOrEqual(REPLAY_FRAME_BYTES);
+  expect(replay.frames.slice(0, -1).every((f) => f.more === true)).toBe(true);
+  expect(replay.frames.at(-1).more).toBeUndefined();
+}
+
+describe('a replay of more than 1 MiB to a hibernated socket on a leaf', () => {
+  it('from the root: whole, in order, once, in frames of at most REPLAY_FRAME_BYTES', async () => {
+    const room = await newFanoutRoom(2);
+    const pub = await clientOn(room, 2, 0);
+    const sub = await clientOn(room, 2, 1);
+    const seqs = await appendMany(pub.s, 'big', 0, VALUES);
+    await evictDurableObject(leafStub(room, 1), { webSockets: 'hibernate' });
+    sub.s.send({ type: 'sub', key: 'big' });
+    const replay = await replayOf(sub.s, 'big');
+    expectWhole(replay, 'big', 0, seqs);
+    // Live after it, once: nothing replayed twice.
+    pub.s.send(push('big', 'after', 'append', 'after'));
+    expect(await sub.s.until((m) => m.type === 'push')).toMatchObject({ key: 'big', value: 'after' });
+    expect((await sub.s.drain()).filter((m) => m.type === 'init' || m.type === 'push')).toEqual([]);
+    expect(await leafStats(room, 1)).toMatchObject({ rootReplays: 1, cacheHits: 0 });
+  }, 60_000);
+
+  it("from the leaf's tail cache: a resume after the leaf woke, whole, in order, once", async () => {
+    const room = await newFanoutRoom(3);
+    const pub = await clientOn(room, 3, 0);
+    const sub = await clientOn(room, 3, 2);
+    await appendMany(pub.s, 'log', 0, 1);
+    await evictDurableObject(leafStub(room, 2), { webSockets: 'hibernate' });
+    // The batches wake the leaf: its cache vouches for what comes after the first of them.
+    const [mark, ...seqs] = await appendMany(pub.s, 'log', 1, VALUES + 1);
+    sub.s.send({ type: 'sub', key: 'log', seq: mark });
+    const replay = await replayOf(sub.s, 'log');
+    expectWhole(replay, 'log', 2, seqs);
+    expect((await sub.s.drain()).filter((m) => m.type === 'init' || m.type === 'push')).toEqual([]);
+    expect(await leafStats(room, 2)).toMatchObject({ rootReplays: 0, cacheHits: 1 });
+  }, 60_000);
+});
