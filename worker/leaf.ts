@@ -27,6 +27,7 @@ import { connIdOn, LeafDirect } from './leaf-direct.ts';
 import { acceptUpgrade } from './accept.ts';
 import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
 import { LeafOutbox } from './leaf-outbox.ts';
+import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
 import { RoomRates, type Refusal } from './rate-limits.ts';
@@ -43,6 +44,8 @@ export const ROOM_HEADER = 'x-edgeroom-room';
 export const LEAF_HEADER = 'x-edgeroom-leaf';
 
 const PING = '{"type":"ping"}';
+/** The plain class's options: none in code. */
+const PLAIN = roomFingerprint({});
 /**
  * A leaf left with no socket unlinks from the root after this long, so that an
  * idle leaf is not woken (and billed) for every batch. Long enough that a
@@ -90,8 +93,13 @@ export class RoomLeaf extends DurableObject<Env> {
   /** What this leaf did, for tests and benchmarks (not stored). */
   readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  /** The options this class was built with, as the router names them (worker/options.ts). */
+  #fingerprint: string;
+
+  /** As Room's: createEdgeroom's subclass passes `env` overlaid with the options given in code. */
+  constructor(ctx: DurableObjectState, env: Env, built: { fingerprint: string } = { fingerprint: PLAIN }) {
     super(ctx, env);
+    this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
@@ -125,6 +133,8 @@ export class RoomLeaf extends DurableObject<Env> {
 
   /** The WebSocket upgrade, forwarded by the Worker to the leaf this client lands on. */
   override async fetch(request: Request): Promise<Response> {
+    const wrong = misbuilt(request.headers.get(CONFIG_HEADER), this.#fingerprint, 'RoomLeaf');
+    if (wrong) return new Response(wrong, { status: 500 });
     this.#remember(request.headers.get(ROOM_HEADER), request.headers.get(LEAF_HEADER));
     const { server, added, response } = acceptUpgrade(
       this.ctx,

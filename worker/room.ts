@@ -27,7 +27,7 @@ import { Sweep } from './sweep.ts';
 import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
 import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
-import { CONFIG_HEADER, roomFingerprint } from './options.ts';
+import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 import { LeafLinks, type LinkReply } from './leaf-links.ts';
 import type { Frame } from './connections.ts';
@@ -281,9 +281,7 @@ export class Room extends DurableObject<Env> {
 
   /** Why this room must not serve a router built with other options (none when the caller names none). */
   #misbuilt(config: string | null): string | undefined {
-    if (config === null || config === this.#fingerprint) return undefined;
-    console.error('room: the room class and the router were built with different options');
-    return 'Misconfigured: export the Durable Object class from the same createEdgeroom as the router (edgeroom.Room)';
+    return misbuilt(config, this.#fingerprint, 'Room');
   }
 
   // ---- dispatch ------------------------------------------------------------

@@ -100,11 +100,12 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
   const fingerprint = roomFingerprint(options);
-  // Leaves read their settings (and the ROOMS binding) from env only, so a router built with options
-  // in code, or with the rooms under another binding, keeps every room on one object.
-  const fansOut = fingerprint === roomFingerprint({}) && (options.binding ?? 'ROOMS') === 'ROOMS';
-  /** How many leaves room `id` has here: 0 without the LEAVES binding or with options in code. */
-  const leavesHere = (env: Env, id: string): number => (env.LEAVES && fansOut ? leavesOf(id) : 0);
+  /**
+   * How many leaves room `id` has here: 0 without a leaf binding (`LEAVES`, or the one
+   * `leavesBinding` names, which the overlay puts under LEAVES). The leaf class comes from the
+   * same createEdgeroom (edgeroom.RoomLeaf), so it reads the same options.
+   */
+  const leavesHere = (env: Env, id: string): number => (env.LEAVES ? leavesOf(id) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -165,9 +166,6 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         const { leaves } = body.data;
         if (leaves !== undefined && !c.env.LEAVES) {
           throw new ApiError(400, 'unsupported', 'This deployment has no LEAVES binding, so no fanned-out rooms');
-        }
-        if (leaves !== undefined && !fansOut) {
-          throw new ApiError(400, 'unsupported', 'Fanned-out rooms do not take options given in code yet');
         }
         const isPrivate = !!body.data.private;
         const id = leaves === undefined ? newRoomId() : newFanoutRoomId(leaves, isPrivate);
