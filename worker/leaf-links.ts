@@ -50,6 +50,8 @@ export class LeafLinks {
   #namespace: DurableObjectNamespace<RoomLeaf> | undefined;
   /** Called once, when the first leaf links: from then on the room reads its leaves at every wake. */
   #firstLeaf: (() => void) | undefined;
+  /** The deliveries a leaf reports having made: the room charges them to its delivery budget. */
+  #delivered: (deliveries: number) => void;
 
   /**
    * `fannedOut`: a leaf linked before (Store.fannedOut). A room that never fanned
@@ -60,9 +62,11 @@ export class LeafLinks {
     namespace: DurableObjectNamespace<RoomLeaf> | undefined,
     fannedOut: boolean,
     firstLeaf: () => void,
+    delivered: (deliveries: number) => void = () => {},
   ) {
     this.#sql = sql;
     this.#namespace = namespace;
+    this.#delivered = delivered;
     if (!fannedOut) {
       this.#firstLeaf = firstLeaf;
       return;
@@ -139,7 +143,10 @@ export class LeafLinks {
   }
 
   #send(leaf: Leaf, bytes: Uint8Array): void {
-    leaf.stub.deliver(bytes).catch((err: unknown) => this.#broken(leaf, err));
+    leaf.stub.deliver(bytes).then(
+      (deliveries) => this.#delivered(deliveries),
+      (err: unknown) => this.#broken(leaf, err),
+    );
   }
 
   /**

@@ -90,6 +90,8 @@ export class RoomLeaf extends DurableObject<Env> {
   /** Batches and repairs, one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #outbox: LeafOutbox;
+  /** Deliveries made and not yet reported to the root (see deliver). */
+  #deliveries = 0;
   /** What this leaf did, for tests and benchmarks (not stored). */
   readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
 
@@ -226,11 +228,18 @@ export class RoomLeaf extends DurableObject<Env> {
     return this.#linking;
   }
 
-  /** One batch from the root, applied in the chain's order (after any repair). */
-  async deliver(bytes: Uint8Array): Promise<void> {
+  /**
+   * One batch from the root, applied in the chain's order (after any repair).
+   * Returns the deliveries made since the last answer (repairs' too), which the
+   * root charges to the room's delivery budget.
+   */
+  async deliver(bytes: Uint8Array): Promise<number> {
     this.stats.received++;
     const batch = decodeBatch(bytes);
     await this.#serial(() => this.#take(batch));
+    const made = this.#deliveries;
+    this.#deliveries = 0;
+    return made;
   }
 
   /** The root's nudge after a failed call: fetch what was missed now, not at the next batch. */
@@ -309,6 +318,8 @@ export class RoomLeaf extends DurableObject<Env> {
     for (const item of batch.items) {
       if (item.t === 'push') {
         seq = Math.max(seq, item.out.seq);
+        // Counted as a room of one object counts a publish's cost: its audience.
+        this.#deliveries += this.#conns.audience(item.out.key);
         this.#conns.broadcast(item.out.key, new Outgoing(item.out, item.bytes));
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
       } else if (item.t === 'wipe') {

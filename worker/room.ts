@@ -116,10 +116,17 @@ export class Room extends DurableObject<Env> {
     this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
-    this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES, this.#store.fannedOut, () => this.#store.markFannedOut());
+    this.#rates = new RoomRates(this.#limits);
+    // A fanned-out room's deliveries are made on its leaves, which report them (docs/hot-rooms.md).
+    this.#links = new LeafLinks(
+      ctx.storage.sql,
+      env.LEAVES,
+      this.#store.fannedOut,
+      () => this.#store.markFannedOut(),
+      (deliveries) => this.#rates.charge(deliveries),
+    );
     this.#epochStart = this.#store.seq;
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
-    this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
     this.#retention = new Retention(this.#clock, this.#store, this.#limits.retentionSeconds);
     this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
