@@ -451,6 +451,11 @@ export class Connections {
     this.#store.unsubscribe(c.a.conn, key);
   }
 
+  /** Whether any socket subscribes to `key` explicitly. */
+  subscribed(key: string): boolean {
+    return this.#bySubject.has(key);
+  }
+
   /** How many sockets a push of `key` reaches: what it costs the room's delivery budget. */
   audience(key: string): number {
     return this.#firehose.size + (this.#bySubject.get(key)?.size ?? 0);

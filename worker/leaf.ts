@@ -27,6 +27,7 @@ import { connIdOn, LeafDirect } from './leaf-direct.ts';
 import { acceptUpgrade } from './accept.ts';
 import { LeafHello, PRESENCE_UNSUPPORTED } from './leaf-hello.ts';
 import { LeafOutbox } from './leaf-outbox.ts';
+import { LeafSubjects } from './leaf-subjects.ts';
 import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
@@ -34,7 +35,7 @@ import { RoomRates, type Refusal } from './rate-limits.ts';
 import { initFrames, REPLAY_FRAME_BYTES } from './replay.ts';
 import type { Revocation } from './revocations.ts';
 import { scopeOf, type ForwardedPush, type Published, type ReplayQuery, type Room } from './room.ts';
-import { Store } from './store.ts';
+import { Store, tooManySubjects } from './store.ts';
 import { Sweep } from './sweep.ts';
 import { TailCache } from './tail-cache.ts';
 import { errorFrame, parseFrame } from './validate.ts';
@@ -55,7 +56,7 @@ export const UNLINK_AFTER_MS = 60_000;
 const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;';
 
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
-type RootCalls = Pick<Room, 'link' | 'unlink'> & {
+type RootCalls = Pick<Room, 'link' | 'unlink' | 'holdSubject' | 'releaseSubject'> & {
   publish(pushes: ForwardedPush[]): Promise<Published>;
   replayFor(q: ReplayQuery): Promise<Frame[]>;
 };
@@ -90,6 +91,8 @@ export class RoomLeaf extends DurableObject<Env> {
   /** Batches and repairs, one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #outbox: LeafOutbox;
+  /** The subjects this leaf's sockets subscribe to, held at the root for maxSubjects. */
+  #subjects: LeafSubjects;
   /** Deliveries made and not yet reported to the root (see deliver). */
   #deliveries = 0;
   /** What this leaf did, for tests and benchmarks (not stored). */
@@ -107,6 +110,13 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
     this.#hello = new LeafHello(this.#conns);
+    this.#subjects = new LeafSubjects(
+      () => ({
+        hold: (key) => this.#root().holdSubject(this.#name!, key),
+        release: (key) => this.#root().releaseSubject(this.#name!, key),
+      }),
+      (key) => this.#conns.subscribed(key),
+    );
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
     this.#outbox = new LeafOutbox(this.#conns, {
       publish: (pushes) => this.#root().publish(pushes),
@@ -279,7 +289,8 @@ export class RoomLeaf extends DurableObject<Env> {
   async #sync(repair: boolean): Promise<void> {
     if (this.#synced && !repair) return;
     const have = this.#chain;
-    const reply: LinkReply = await this.#root().link(this.#name!, have);
+    const holding = this.#subjects.holding(this.#store.subscriptions().map((s) => s.key));
+    const reply: LinkReply = await this.#root().link(this.#name!, have, holding);
     if (repair) this.stats.repairs++;
     this.#synced = true;
     if (have && reply.missed === undefined) return this.#reset(reply);
@@ -379,11 +390,14 @@ export class RoomLeaf extends DurableObject<Env> {
             ),
           );
         }
+        if (!c.subs.has(m.key) && !this.#subjects.has(m.key)) return this.#admitThenSubscribe(c, m);
         this.#conns.subscribe(c, m.key);
         if (m.replay === false) return;
         return this.#replay(c, m.key, m.seq ?? 0, m.seq === undefined ? m.last : undefined, true);
       case 'unsub':
-        return this.#conns.unsubscribe(c, m.key);
+        this.#subjects.cancel(c, m.key);
+        this.#conns.unsubscribe(c, m.key);
+        return this.#subjects.release(m.key);
       case 'presence':
         return c.send(errorFrame('unsupported', PRESENCE_UNSUPPORTED));
       case 'dm': {
@@ -409,11 +423,55 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   /**
+   * A subscription to a subject no socket here subscribes to yet: the root
+   * admits it first (maxSubjects), as a room of one object checks its own. The
+   * socket's frames are held meanwhile, so its replay and what follows keep
+   * their order; the subscription starts when the answer comes, and its replay
+   * goes up to the leaf's position then.
+   */
+  #admitThenSubscribe(c: Connection, m: Extract<ClientMessage, { type: 'sub' }>): void {
+    const release = c.hold();
+    const ticket = this.#subjects.ticket(c, m.key);
+    this.#subjects.admit(m.key).then(
+      (admitted) => {
+        // Gone, or unsubscribed (or subscribed again) while it waited.
+        if (!this.#subjects.current(c, m.key, ticket) || this.#conns.get(c.ws) !== c || c.closing) {
+          release([].values());
+          return this.#subjects.release(m.key);
+        }
+        if (!admitted) {
+          const refusal = errorFrame('too_many_subjects', tooManySubjects(this.#limits.maxSubjects), { key: m.key });
+          return release([encode(c, refusal)].values());
+        }
+        this.#conns.subscribe(c, m.key);
+        if (m.replay === false) return release([].values());
+        this.#replay(c, m.key, m.seq ?? 0, m.seq === undefined ? m.last : undefined, true, release);
+      },
+      (err: unknown) => {
+        console.error('leaf: the room did not admit a subject', err);
+        this.#rootStub = undefined;
+        release(
+          [
+            encode(c, errorFrame('internal', `Could not subscribe to ${m.key}: subscribe again`, { key: m.key })),
+          ].values(),
+        );
+      },
+    );
+  }
+
+  /**
    * A replay for one socket, up to this leaf's position: what is newer reaches
    * the socket live, behind it. From the tail cache when it can tell (a resume),
    * else from the root, with the socket's frames held until it comes.
    */
-  #replay(c: Connection, key: string, after: number, last: number | undefined, resets: boolean): void {
+  #replay(
+    c: Connection,
+    key: string,
+    after: number,
+    last: number | undefined,
+    resets: boolean,
+    held?: (frames: Iterator<Frame>) => void,
+  ): void {
     const o = {
       cbor: c.a.cbor,
       extended: c.extended,
@@ -423,10 +481,10 @@ export class RoomLeaf extends DurableObject<Env> {
     const cached = last === undefined && after > 0 ? this.#cache.after(key, after) : undefined;
     if (cached) {
       this.stats.cacheHits++;
-      return c.sendStream(initFrames(key, cached, o));
+      return held ? held(initFrames(key, cached, o)) : c.sendStream(initFrames(key, cached, o));
     }
     this.stats.rootReplays++;
-    const release = c.hold();
+    const release = held ?? c.hold();
     const upTo = this.#chain?.seq ?? 0;
     this.#root()
       .replayFor({
@@ -453,6 +511,7 @@ export class RoomLeaf extends DurableObject<Env> {
     if (!c) return;
     this.#hello.forget(c);
     this.#conns.remove(c);
+    for (const key of c.subs) this.#subjects.release(key);
     if (this.#conns.size === 0) this.#clock.set('unlink', Date.now() + UNLINK_AFTER_MS);
   }
 

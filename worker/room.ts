@@ -241,9 +241,10 @@ export class Room extends DurableObject<Env> {
    * are gone either way, as after any restart); otherwise `missed` is
    * undefined, and the leaf has its sockets reconnect and resume (4005).
    */
-  async link(name: string, have?: { epoch: number; n: number; seq: number }): Promise<LinkReply> {
+  async link(name: string, have?: { epoch: number; n: number; seq: number }, holding?: string[]): Promise<LinkReply> {
     this.#loop.flush();
     this.#links.register(name);
+    if (holding) this.#prune(name, holding);
     const links = this.#links;
     let missed: Uint8Array[] | undefined = [];
     if (have && have.epoch === links.epoch) missed = links.since(have.epoch, have.n);
@@ -257,6 +258,31 @@ export class Room extends DurableObject<Env> {
   /** A leaf whose last socket left a while ago: it is sent no more batches (it links again for its next socket). */
   async unlink(name: string): Promise<void> {
     this.#links.unregister(name);
+    this.#store.forgetConnection(name);
+  }
+
+  /**
+   * A leaf's first socket subscribes to `key` (worker/leaf-subjects.ts): the
+   * subject counts for maxSubjects while the leaf holds it, as a room of one
+   * object counts its own sockets' subscriptions. False past maxSubjects.
+   */
+  async holdSubject(name: string, key: string): Promise<boolean> {
+    this.#loop.flush();
+    if (!this.#store.admits(key)) return false;
+    this.#store.subscribe(name, key);
+    return true;
+  }
+
+  /** A leaf's last socket that subscribed to `key` left it. */
+  async releaseSubject(name: string, key: string): Promise<void> {
+    this.#loop.flush();
+    this.#store.unsubscribe(name, key);
+  }
+
+  /** Lets go of what a leaf held and no longer does (a release that was lost). */
+  #prune(name: string, holding: string[]): void {
+    const still = new Set(holding);
+    for (const key of this.#store.subscribedBy(name)) if (!still.has(key)) this.#store.unsubscribe(name, key);
   }
 
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
