@@ -1,11 +1,14 @@
-// A replay of more than 1 MiB to a socket whose leaf hibernated (issue 14, "Limits exercised"):
-// from the root, and from the leaf's tail cache, it arrives whole, in order, once, in frames
-// of at most REPLAY_FRAME_BYTES each, with `more` on every frame but the last.
+// Large replays to a socket whose leaf hibernated (issue 14, "Limits exercised"; LiveStore
+// found frames near 1 MB failing on hibernated sockets). A replay of more than 1 MiB, from the
+// root and from the leaf's tail cache, arrives whole, in order, once, in frames of at most
+// REPLAY_FRAME_BYTES each with `more` on all but the last; and a single frame of more than
+// 1 MiB (one value larger than that in JSON) arrives whole, as a replay and live.
 import { evictDurableObject } from 'cloudflare:test';
+import { encode } from 'cborg';
 import { describe, expect, it } from 'vitest';
 import { REPLAY_FRAME_BYTES } from '../../worker/replay.ts';
-import { push, type Msg, type TestSocket } from '../worker/helpers.ts';
-import { clientOn, leafStats, leafStub, newFanoutRoom } from './helpers.ts';
+import { connect, idOf, push, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { clientOn, leafStats, leafStub, nameOnLeaf, newFanoutRoom } from './helpers.ts';
 
 /** 1.25 MiB in all: 128 values of 10 KiB, three to a replay frame. */
 const VALUES = 128;
@@ -67,5 +70,58 @@ describe('a replay of more than 1 MiB to a hibernated socket on a leaf', () => {
     expectWhole(replay, 'log', 2, seqs);
     expect((await sub.s.drain()).filter((m) => m.type === 'init' || m.type === 'push')).toEqual([]);
     expect(await leafStats(room, 2)).toMatchObject({ rootReplays: 0, cacheHits: 1 });
+  }, 60_000);
+});
+
+/**
+ * A value of at most maxMessageBytes as a CBOR frame that takes more than 1 MiB as JSON: a
+ * control character is one byte in CBOR and six (`\u0001`) in JSON. A JSON frame holding it
+ * is over 1.1 MiB.
+ */
+const HUGE = `${'\u0001'.repeat(200_000)}end`;
+const MiB = 1024 * 1024;
+
+/** The text frames `s` receives from now on, raw, for their sizes. */
+function rawFrames(s: TestSocket): string[] {
+  const frames: string[] = [];
+  s.ws.addEventListener('message', (e) => {
+    if (typeof e.data === 'string') frames.push(e.data);
+  });
+  return frames;
+}
+
+describe('a frame of more than 1 MiB to a hibernated socket on a leaf', () => {
+  it('arrives whole as a replay from the root, as a replay from the tail cache, and live', async () => {
+    const room = await newFanoutRoom(2);
+    // A CBOR socket on leaf 0 (DriftDB's kind: it gets its own pushes back).
+    const pub = await connect(room, `?cbor=true&client=${idOf(nameOnLeaf(2, 0))}`);
+    const publish = async (key: string, value: string) => {
+      pub.sendRaw(encode({ type: 'push', key, value, action: { type: 'append' } }));
+      return (await pub.until((m) => m.type === 'push' && m.key === key, 20_000)).seq as number;
+    };
+    const sub = await clientOn(room, 2, 1);
+    const frames = rawFrames(sub.s);
+    const first = await publish('huge', HUGE);
+
+    // From the root: leaf 1 and its socket hibernate, then the socket subscribes.
+    await evictDurableObject(leafStub(room, 1), { webSockets: 'hibernate' });
+    sub.s.send({ type: 'sub', key: 'huge' });
+    expect(await sub.s.next(20_000)).toEqual({ type: 'init', key: 'huge', data: [{ value: HUGE, seq: first }] });
+    expect(frames.at(-1)!.length).toBeGreaterThan(MiB);
+
+    // Live: the leaf hibernates again, and a batch wakes it with a push of more than 1 MiB.
+    await evictDurableObject(leafStub(room, 1), { webSockets: 'hibernate' });
+    const live = await publish('huge', HUGE);
+    expect(await sub.s.next(20_000)).toEqual({ type: 'push', key: 'huge', value: HUGE, seq: live });
+    expect(frames.at(-1)!.length).toBeGreaterThan(MiB);
+
+    // From the cache: after the wake, it holds the values of another subject, and a resume gets them.
+    const mark = await publish('other', 'mark');
+    const next = await publish('other', HUGE);
+    sub.s.send({ type: 'sub', key: 'other', seq: mark });
+    expect(await sub.s.next(20_000)).toEqual({ type: 'init', key: 'other', data: [{ value: HUGE, seq: next }] });
+    expect(frames.at(-1)!.length).toBeGreaterThan(MiB);
+    expect((await sub.s.drain()).filter((m) => m.type === 'init' || m.type === 'push')).toEqual([]);
+    expect(await leafStats(room, 1)).toMatchObject({ rootReplays: 0, cacheHits: 1 });
   }, 60_000);
 });
