@@ -33,6 +33,7 @@ import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
 import { RoomRates, type Refusal } from './rate-limits.ts';
 import { initFrames, REPLAY_FRAME_BYTES } from './replay.ts';
+import { replayInChunks, type ReplayChunk } from './replay-chunks.ts';
 import type { Revocation } from './revocations.ts';
 import { scopeOf, type ForwardedPush, type Published, type ReplayQuery, type Room } from './room.ts';
 import { Store, tooManySubjects } from './store.ts';
@@ -58,7 +59,7 @@ const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, val
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
 type RootCalls = Pick<Room, 'link' | 'unlink' | 'holdSubject' | 'releaseSubject'> & {
   publish(pushes: ForwardedPush[]): Promise<Published>;
-  replayFor(q: ReplayQuery): Promise<Frame[]>;
+  replayFor(q: ReplayQuery): Promise<ReplayChunk>;
 };
 
 interface Chain {
@@ -470,7 +471,7 @@ export class RoomLeaf extends DurableObject<Env> {
     after: number,
     last: number | undefined,
     resets: boolean,
-    held?: (frames: Iterator<Frame>) => void,
+    held?: (frames: Iterator<Frame>, more?: boolean) => void,
   ): void {
     const o = {
       cbor: c.a.cbor,
@@ -485,25 +486,17 @@ export class RoomLeaf extends DurableObject<Env> {
     }
     this.stats.rootReplays++;
     const release = held ?? c.hold();
-    const upTo = this.#chain?.seq ?? 0;
-    this.#root()
-      .replayFor({
-        key,
-        after,
-        ...(last === undefined ? {} : { last }),
-        resets,
-        upTo,
-        cbor: c.a.cbor,
-        extended: c.extended,
-      })
-      .then(
-        (frames: Frame[]) => release(frames.values()),
-        (err: unknown) => {
-          console.error('leaf: replay from the room failed', err);
-          this.#rootStub = undefined;
-          release([encode(c, errorFrame('internal', `Could not replay ${key}: subscribe again`, { key }))].values());
-        },
-      );
+    const q = { key, after, ...(last === undefined ? {} : { last }), resets, upTo: this.#chain?.seq ?? 0 };
+    replayInChunks(
+      (query) => this.#root().replayFor(query),
+      { ...q, cbor: c.a.cbor, extended: c.extended },
+      release,
+      (err) => {
+        console.error('leaf: replay from the room failed', err);
+        this.#rootStub = undefined;
+        release([encode(c, errorFrame('internal', `Could not replay ${key}: subscribe again`, { key }))].values());
+      },
+    );
   }
 
   #leave(ws: WebSocket): void {

@@ -21,10 +21,11 @@ import type { Revocation } from './revocations.ts';
 import { Presence } from './presence.ts';
 import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
+import { entriesAfter, takeChunk, type ReplayChunk } from './replay-chunks.ts';
 import { AlarmClock } from './alarm-clock.ts';
 import { Retention } from './retention.ts';
 import { Sweep } from './sweep.ts';
-import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
+import { RejectedPush, Store, tooManySubjects, type StoredEntry, type StoredValue } from './store.ts';
 import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
@@ -72,6 +73,8 @@ export interface ReplayQuery {
   upTo: number;
   cbor: boolean;
   extended: boolean;
+  /** The rest of a replay (worker/replay-chunks.ts): whether it is a reset was decided by its first chunk. */
+  reset?: boolean;
 }
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
@@ -293,23 +296,30 @@ export class Room extends DurableObject<Env> {
     return { epoch: this.#links.epoch, n: this.#links.n, replies };
   }
 
-  /** A replay for a leaf's socket, as the frames the socket gets (as #subscribe and `get` would send them here). */
-  async replayFor(q: ReplayQuery): Promise<Frame[]> {
+  /**
+   * A replay for a leaf's socket, as the frames the socket gets (as #subscribe
+   * and `get` would send them here), a chunk at a time (worker/replay-chunks.ts).
+   */
+  async replayFor(q: ReplayQuery): Promise<ReplayChunk> {
     this.#loop.flush();
     const o = {
       cbor: q.cbor,
       extended: q.extended,
       reset: false,
       maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES),
-      upTo: q.upTo,
     };
-    if (q.last !== undefined) {
-      const entries = this.#store.lastEntries(q.key, q.last).filter((e) => e.seq <= q.upTo);
-      return [...initFrames(q.key, entries, o)];
+    let reset = q.reset ?? false;
+    let entries: Iterable<StoredEntry>;
+    if (q.last !== undefined) entries = this.#store.lastEntries(q.key, q.last).filter((e) => e.seq <= q.upTo);
+    else {
+      if (q.reset === undefined)
+        reset =
+          q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
+      entries = entriesAfter(this.#store, q.key, reset && q.reset === undefined ? 0 : q.after, q.upTo);
     }
-    const reset =
-      q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
-    return [...pagedInitFrames(this.#store, q.key, reset ? 0 : q.after, { ...o, reset })];
+    const { taken, more } = takeChunk(entries);
+    const frames = [...initFrames(q.key, taken, { ...o, reset, more })];
+    return more ? { frames, reset, next: taken[taken.length - 1]!.seq } : { frames, reset };
   }
 
   /** Why this room must not serve a router built with other options (none when the caller names none). */

@@ -125,3 +125,54 @@ describe('a frame of more than 1 MiB to a hibernated socket on a leaf', () => {
     expect(await leafStats(room, 1)).toMatchObject({ rootReplays: 0, cacheHits: 1 });
   }, 60_000);
 });
+
+describe('a replay from the root larger than one RPC answer may be (32 MiB)', () => {
+  it('comes whole: 16 MiB of bytes, about 60 MiB as JSON number arrays', async () => {
+    const room = await newFanoutRoom(2);
+    const pub = await connect(room, `?cbor=true&client=${idOf(nameOnLeaf(2, 0))}`);
+    // 62 values of 250 KiB: under maxStreamBytes (16 MiB), so all kept; 4 characters a byte as JSON.
+    const count = 62;
+    const bytes = (i: number) => new Uint8Array(250 * 1024).fill(200 + (i % 50));
+    const seqs: number[] = [];
+    for (let i = 0; i < count; i++) {
+      pub.sendRaw(encode({ type: 'push', key: 'blob', value: bytes(i), action: { type: 'append' } }));
+      seqs.push((await pub.until((m) => m.type === 'push', 20_000)).seq);
+    }
+    const sub = await clientOn(room, 2, 1);
+    const frames = rawFrames(sub.s);
+    sub.s.send({ type: 'sub', key: 'blob' });
+    const replay = await replayOf(sub.s, 'blob');
+    const entries = replay.frames.flatMap((f) => f.data);
+    expect(entries.map((e: Msg) => e.seq)).toEqual(seqs);
+    entries.forEach((e: Msg, i: number) => {
+      expect(e.value).toHaveLength(250 * 1024);
+      expect(e.value[0]).toBe(200 + (i % 50));
+    });
+    expect(frames.reduce((n, f) => n + f.length, 0)).toBeGreaterThan(48 * MiB);
+  }, 120_000);
+});
+
+describe('a replay from the root in chunks (about 1 MiB of stored values each)', () => {
+  it('keeps `last: N` and a reset across chunks: no value twice, every frame flagged', async () => {
+    const room = await newFanoutRoom(2);
+    const pub = await clientOn(room, 2, 0);
+    const seqs = await appendMany(pub.s, 'doc', 0, VALUES);
+    const sub = await clientOn(room, 2, 1);
+    // The last 110 of 128: more than a chunk.
+    sub.s.send({ type: 'sub', key: 'doc', last: 110 });
+    const tail = await replayOf(sub.s, 'doc');
+    expectWhole(tail, 'doc', VALUES - 110, seqs.slice(-110));
+    expect(tail.frames.every((f) => f.reset === undefined)).toBe(true);
+    // A compaction at the 8th value: a resume from before it is a reset, the snapshot and all after it.
+    pub.s.send(push('doc', 'snapshot', { type: 'compact', seq: seqs[7]! }, 'compact'));
+    await pub.s.until((m) => m.type === 'ack' && m.id === 'compact');
+    const late = await clientOn(room, 2, 1);
+    late.s.send({ type: 'sub', key: 'doc', seq: seqs[2] });
+    const reset = await replayOf(late.s, 'doc');
+    const values = reset.frames.flatMap((f) => f.data).map((e: Msg) => e.value);
+    expect(values).toEqual(['snapshot', ...seqs.slice(8).map((_, i) => value('doc', 8 + i))]);
+    expect(reset.frames.length).toBeGreaterThan(30);
+    expect(reset.frames.every((f) => f.reset === true)).toBe(true);
+    expect((await late.s.drain()).filter((m) => m.type === 'init' || m.type === 'push')).toEqual([]);
+  }, 60_000);
+});
