@@ -31,7 +31,6 @@ import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
 import { LeafLinks, type LinkReply } from './leaf-links.ts';
-import type { Frame } from './connections.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
 
