@@ -97,7 +97,7 @@ export class RoomLeaf extends DurableObject<Env> {
   /** Deliveries made and not yet reported to the root (see deliver). */
   #deliveries = 0;
   /** What this leaf did, for tests and benchmarks (not stored). */
-  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
+  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0, forwards: 0 };
 
   /** The options this class was built with, as the router names them (worker/options.ts). */
   #fingerprint: string;
@@ -120,7 +120,10 @@ export class RoomLeaf extends DurableObject<Env> {
     );
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
     this.#outbox = new LeafOutbox(this.#conns, {
-      publish: (pushes) => this.#root().publish(pushes),
+      publish: (pushes) => {
+        this.stats.forwards++;
+        return this.#root().publish(pushes);
+      },
       broken: () => {
         this.#rootStub = undefined;
       },
@@ -258,6 +261,11 @@ export class RoomLeaf extends DurableObject<Env> {
     await this.#serial(async () => {
       if (this.#chain && (epoch !== this.#chain.epoch || n > this.#chain.n)) await this.#sync(true);
     });
+  }
+
+  /** `GET /room/:id/stats`: this leaf's counters since it started (not stored), and its sockets now. */
+  async counters(): Promise<RoomLeaf['stats'] & { sockets: number }> {
+    return { ...this.stats, sockets: this.#conns.size };
   }
 
   /** A dm from a socket on another leaf of this room: false when no socket here has that connection ID. */

@@ -30,7 +30,7 @@ import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
 import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
-import { LeafLinks, type LinkReply } from './leaf-links.ts';
+import { LeafLinks, type LinkReply, type RootCounters } from './leaf-links.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
 
@@ -76,6 +76,21 @@ export interface ReplayQuery {
   reset?: boolean;
 }
 
+/** A room's counters for `GET /room/:id/stats` (see Room.stats). */
+export type RootStats = RootCounters & {
+  epoch: number;
+  /** When this object started (ms since the epoch): the counters count from then. */
+  since: number;
+  seq: number;
+  /** Leaves linked now. */
+  leaves: number;
+  /** Calls from leaves: publish calls and the pushes in them, replay chunks, links. */
+  publishes: number;
+  pushes: number;
+  replays: number;
+  links: number;
+};
+
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
   status: 200 | 400 | 401 | 403 | 429 | 500;
@@ -103,6 +118,9 @@ export class Room extends DurableObject<Env> {
   #links: LeafLinks;
   /** Every seq this incarnation assigns is above it: what a relinking leaf may have missed is at or below. */
   #epochStart: number;
+  /** The leaves' calls since this object started (see stats). */
+  #calls = { publishes: 0, pushes: 0, replays: 0, links: 0 };
+  #startedAt = Date.now();
 
   /**
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
@@ -245,6 +263,7 @@ export class Room extends DurableObject<Env> {
    */
   async link(name: string, have?: { epoch: number; n: number; seq: number }, holding?: string[]): Promise<LinkReply> {
     this.#loop.flush();
+    this.#calls.links++;
     this.#links.register(name);
     if (holding) this.#prune(name, holding);
     const links = this.#links;
@@ -261,6 +280,22 @@ export class Room extends DurableObject<Env> {
   async unlink(name: string): Promise<void> {
     this.#links.unregister(name);
     this.#store.forgetConnection(name);
+  }
+
+  /**
+   * `GET /room/:id/stats` (an admin token; the router checked it): what this
+   * object did for its leaves since it started, as LeafLinks counts it and as
+   * the leaves called it. Not stored: `epoch` changes when the object restarts.
+   */
+  async stats(): Promise<RootStats> {
+    return {
+      epoch: this.#links.epoch,
+      since: this.#startedAt,
+      seq: this.#store.seq,
+      leaves: this.#links.linked,
+      ...this.#links.counters,
+      ...this.#calls,
+    };
   }
 
   /**
@@ -290,6 +325,8 @@ export class Room extends DurableObject<Env> {
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
   async publish(pushes: ForwardedPush[]): Promise<Published> {
     this.#loop.flush();
+    this.#calls.publishes++;
+    this.#calls.pushes += pushes.length;
     const replies = pushes.map((f) => this.#push(f.m, f.binary, f.client, f.scope, undefined, f.user));
     await this.#links.settled();
     return { epoch: this.#links.epoch, n: this.#links.n, replies };
@@ -301,6 +338,7 @@ export class Room extends DurableObject<Env> {
    */
   async replayFor(q: ReplayQuery): Promise<ReplayChunk> {
     this.#loop.flush();
+    this.#calls.replays++;
     const o = {
       cbor: q.cbor,
       extended: q.extended,

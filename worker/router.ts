@@ -204,6 +204,23 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         return c.json({ revoked: revocation, closed });
       })
       .all('/room/:id/revoke', wrongMethod(ALLOW.post))
+      // What a fanned-out room's object and leaves did since they started (docs/hot-rooms.md): for operators
+      // and benchmarks, so an admin token, as for revoke. A room of one object answers zeros and no leaves.
+      .get('/room/:id/stats', async (c) => {
+        const stub = roomStub(c);
+        const id = c.req.param('id');
+        const gate = await admitAdmin(c, id);
+        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+        const leaves = leavesHere(c.env, id);
+        const [room, ...each] = await Promise.all([
+          stub.stats(),
+          ...Array.from({ length: leaves }, (_, i) =>
+            c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(id, i))).counters(),
+          ),
+        ]);
+        return c.json({ room, leaves: each.map((counters, leaf) => ({ leaf, ...counters })) });
+      })
+      .all('/room/:id/stats', wrongMethod(ALLOW.get))
       .get('/room/:id', (c) => {
         roomStub(c);
         const id = c.req.param('id');
