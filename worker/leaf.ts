@@ -111,10 +111,15 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
     this.#hello = new LeafHello(this.#conns);
+    // A failed call breaks its stub: the next one opens another.
+    const broken = (err: unknown): never => {
+      this.#rootStub = undefined;
+      throw err;
+    };
     this.#subjects = new LeafSubjects(
       () => ({
-        hold: (key) => this.#root().holdSubject(this.#name!, key),
-        release: (key) => this.#root().releaseSubject(this.#name!, key),
+        hold: (key) => this.#root().holdSubject(this.#name!, key).catch(broken),
+        release: (key) => this.#root().releaseSubject(this.#name!, key).catch(broken),
       }),
       (key) => this.#conns.subscribed(key),
     );

@@ -2,12 +2,12 @@
 // leaves count as a room of one object counts its sockets' (maxSubjects is 4 here),
 // once per subject however many sockets and leaves subscribe, and they are let go
 // when the last subscriber leaves, by unsub or by closing.
-import { runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Room } from '../../worker/room.ts';
 import { connect, idOf, push, roomStub, type TestSocket } from '../worker/helpers.ts';
 import { waitFor } from '../e2e/wait.ts';
-import { clientOn, nameOnLeaf, newFanoutRoom, pushesOf } from '../worker-fanout/helpers.ts';
+import { clientOn, leafStats, leafStub, nameOnLeaf, newFanoutRoom, pushesOf } from '../worker-fanout/helpers.ts';
 import { countsOf, MESSAGE_SUBJECTS } from './helpers.ts';
 
 const tooMany = (key: string, id?: string) => ({
@@ -102,5 +102,42 @@ describe('subject cap in a fanned-out room', () => {
     w.s.send(push('log', 5));
     expect((await pushesOf(s.s, 'log', 1)).map((p) => p.value)).toEqual([5]);
     expect((await s.s.drain()).filter((m) => m.type === 'push' || m.type === 'init')).toEqual([]);
+  });
+
+  it("makes good a release that was lost, at the leaf's next link", async () => {
+    const room = await newFanoutRoom(2);
+    const w = await clientOn(room, 2, 0);
+    const s = await clientOn(room, 2, 1);
+    s.s.send({ type: 'sub', key: 'gone-soon', replay: false });
+    await s.s.drain();
+    expect(await countsOf(room)).toMatchObject({ subjects: 1 });
+    // The root fails leaf 1's release once (the test shares the objects' isolate, so it sees the count)...
+    let failed = 0;
+    const restore = await runInDurableObject(roomStub(room), (target: Room) => {
+      const proto = Object.getPrototypeOf(target) as Room;
+      const { releaseSubject } = proto;
+      proto.releaseSubject = async function (this: Room, name: string, key: string) {
+        if (this === target) {
+          failed++;
+          throw new Error('injected: release lost');
+        }
+        return releaseSubject.call(this, name, key);
+      };
+      return () => Object.assign(proto, { releaseSubject });
+    });
+    s.s.send({ type: 'unsub', key: 'gone-soon' });
+    await s.s.drain();
+    await waitFor(() => failed === 1, 3000, 'the failed release');
+    await runInDurableObject(roomStub(room), () => restore());
+    expect(await countsOf(room)).toMatchObject({ subjects: 1 });
+    // ...and leaf 1 wakes from hibernation for the next batch: it relinks, naming what it holds (nothing).
+    await evictDurableObject(leafStub(room, 1), { webSockets: 'hibernate' });
+    w.s.send(push('other', 1, 'append', 'o1'));
+    expect((await answerTo(w.s, 'o1')).type).toBe('ack');
+    expect(await countsOf(room)).toMatchObject({ subjects: 2 });
+    // Pruned at the relink: 'other', with its value, is the one subject left.
+    await waitFor(async () => (await countsOf(room)).subjects === 1, 3000, 'the prune at the relink');
+    expect(await countsOf(room)).toMatchObject({ subjects: 1, rows: 1 });
+    expect((await leafStats(room, 1)).repairs).toBe(1);
   });
 });
