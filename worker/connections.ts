@@ -249,14 +249,18 @@ export class Connection implements Batched {
    * Holds every frame for this socket from now on, until `release` gives the
    * frames that go first: a replay a leaf of a fanned-out room fetches from the
    * room's object (worker/leaf.ts). What the room sends meanwhile queues behind
-   * it, in order, as behind a replay.
+   * it, in order, as behind a replay. With `more`, the frames go and the hold
+   * stays, for the rest of a replay that comes in chunks.
    */
-  hold(): (frames: Iterator<Frame>) => void {
+  hold(): (frames: Iterator<Frame>, more?: boolean) => void {
     const slot = new Slot();
     this.#behind.push(slot);
-    return (frames) => {
-      slot.frames = frames;
-      if (this.#behind[0] === slot) this.#pump();
+    return (frames, more = false) => {
+      const at = this.#behind.indexOf(slot);
+      if (at < 0) return; // dropped, or gone: nobody to send them to
+      if (more) this.#behind.splice(at, 0, frames);
+      else slot.frames = frames;
+      if (at === 0) this.#pump();
     };
   }
 
@@ -449,6 +453,11 @@ export class Connections {
     if (!c.subs.delete(key)) return;
     this.#unindex(c, key);
     this.#store.unsubscribe(c.a.conn, key);
+  }
+
+  /** Whether any socket subscribes to `key` explicitly. */
+  subscribed(key: string): boolean {
+    return this.#bySubject.has(key);
   }
 
   /** How many sockets a push of `key` reaches: what it costs the room's delivery budget. */

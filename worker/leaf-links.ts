@@ -38,7 +38,26 @@ export interface LinkReply {
   roster?: Peer[];
 }
 
+/**
+ * What the root did for its leaves since this object started (not stored), for
+ * `GET /room/:id/stats`: with the CPU time a benchmark measures, the figures
+ * that split it into per-turn and per-batch costs (docs/hot-rooms.md).
+ */
+export interface RootCounters {
+  /** Turns that sent the leaves anything: each sends one batch (more past LINK_BATCH_BYTES) to every leaf. */
+  turns: number;
+  /** Batches made, their items and bytes (encoded once for all leaves). */
+  batches: number;
+  items: number;
+  bytes: number;
+  /** Batches sent: one per batch per linked leaf (deliver calls). */
+  sends: number;
+  /** Deliveries the leaves reported making. */
+  deliveries: number;
+}
+
 export class LeafLinks {
+  readonly counters: RootCounters = { turns: 0, batches: 0, items: 0, bytes: 0, sends: 0, deliveries: 0 };
   /** This incarnation: batch numbers restart at 1 whenever the root does. */
   readonly epoch = Math.floor(Math.random() * 2 ** 48);
   #n = 0;
@@ -53,6 +72,8 @@ export class LeafLinks {
   #namespace: DurableObjectNamespace<RoomLeaf> | undefined;
   /** Called once, when the first leaf links: from then on the room reads its leaves at every wake. */
   #firstLeaf: (() => void) | undefined;
+  /** The deliveries a leaf reports having made: the room charges them to its delivery budget. */
+  #delivered: (deliveries: number) => void;
 
   /**
    * `fannedOut`: a leaf linked before (Store.fannedOut). A room that never fanned
@@ -63,9 +84,11 @@ export class LeafLinks {
     namespace: DurableObjectNamespace<RoomLeaf> | undefined,
     fannedOut: boolean,
     firstLeaf: () => void,
+    delivered: (deliveries: number) => void = () => {},
   ) {
     this.#sql = sql;
     this.#namespace = namespace;
+    this.#delivered = delivered;
     if (!fannedOut) {
       this.#firstLeaf = firstLeaf;
       return;
@@ -77,6 +100,11 @@ export class LeafLinks {
   /** Whether any leaf holds sockets of this room: only then is there anything to send. */
   get active(): boolean {
     return this.#leaves.size > 0;
+  }
+
+  /** Leaves linked now. */
+  get linked(): number {
+    return this.#leaves.size;
   }
 
   /** The last batch made. */
@@ -134,15 +162,26 @@ export class LeafLinks {
     for (const resolve of this.#settled.splice(0)) queueMicrotask(resolve);
     if (this.#pending.length === 0) return;
     const batches = encodeBatches(this.epoch, this.#n + 1, this.#pending);
+    this.counters.turns++;
+    this.counters.items += this.#pending.length;
     this.#pending = [];
     for (const bytes of batches) {
+      this.counters.batches++;
+      this.counters.bytes += bytes.byteLength;
+      this.counters.sends += this.#leaves.size;
       this.#remember(++this.#n, bytes);
       for (const leaf of this.#leaves.values()) this.#send(leaf, bytes);
     }
   }
 
   #send(leaf: Leaf, bytes: Uint8Array): void {
-    leaf.stub.deliver(bytes).catch((err: unknown) => this.#broken(leaf, err));
+    leaf.stub.deliver(bytes).then(
+      (deliveries) => {
+        this.counters.deliveries += deliveries;
+        this.#delivered(deliveries);
+      },
+      (err: unknown) => this.#broken(leaf, err),
+    );
   }
 
   /**

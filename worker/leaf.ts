@@ -29,13 +29,16 @@ import { acceptUpgrade } from './accept.ts';
 import { LeafHello } from './leaf-hello.ts';
 import { LeafPresence, type MemberChange } from './leaf-presence.ts';
 import { LeafOutbox } from './leaf-outbox.ts';
+import { LeafSubjects } from './leaf-subjects.ts';
+import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import type { LinkReply } from './leaf-links.ts';
 import { decodeBatch, type LinkBatch } from './link-batch.ts';
 import { RoomRates, type Refusal } from './rate-limits.ts';
 import { initFrames, REPLAY_FRAME_BYTES } from './replay.ts';
+import { replayInChunks, type ReplayChunk } from './replay-chunks.ts';
 import type { Revocation } from './revocations.ts';
 import { scopeOf, type ForwardedPush, type Published, type ReplayQuery, type Room } from './room.ts';
-import { Store } from './store.ts';
+import { Store, tooManySubjects } from './store.ts';
 import { Sweep } from './sweep.ts';
 import { TailCache } from './tail-cache.ts';
 import { errorFrame, parseFrame } from './validate.ts';
@@ -45,6 +48,8 @@ export const ROOM_HEADER = 'x-edgeroom-room';
 export const LEAF_HEADER = 'x-edgeroom-leaf';
 
 const PING = '{"type":"ping"}';
+/** The plain class's options: none in code. */
+const PLAIN = roomFingerprint({});
 /**
  * A leaf left with no socket unlinks from the root after this long, so that an
  * idle leaf is not woken (and billed) for every batch. Long enough that a
@@ -54,9 +59,9 @@ export const UNLINK_AFTER_MS = 60_000;
 const NAMES = 'CREATE TABLE IF NOT EXISTS leaf_names (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;';
 
 /** The root's methods a leaf calls, typed by hand: RPC's mapped types refuse a push's `unknown` value. */
-type RootCalls = Pick<Room, 'link' | 'unlink' | 'presence'> & {
+type RootCalls = Pick<Room, 'link' | 'unlink' | 'presence' | 'holdSubject' | 'releaseSubject'> & {
   publish(pushes: ForwardedPush[]): Promise<Published>;
-  replayFor(q: ReplayQuery): Promise<Frame[]>;
+  replayFor(q: ReplayQuery): Promise<ReplayChunk>;
 };
 
 interface Chain {
@@ -92,11 +97,20 @@ export class RoomLeaf extends DurableObject<Env> {
   /** Batches and repairs, one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #outbox: LeafOutbox;
+  /** The subjects this leaf's sockets subscribe to, held at the root for maxSubjects. */
+  #subjects: LeafSubjects;
+  /** Deliveries made and not yet reported to the root (see deliver). */
+  #deliveries = 0;
   /** What this leaf did, for tests and benchmarks (not stored). */
-  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0 };
+  readonly stats = { cacheHits: 0, rootReplays: 0, repairs: 0, resets: 0, received: 0, batches: 0, forwards: 0 };
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  /** The options this class was built with, as the router names them (worker/options.ts). */
+  #fingerprint: string;
+
+  /** As Room's: createEdgeroom's subclass passes `env` overlaid with the options given in code. */
+  constructor(ctx: DurableObjectState, env: Env, built: { fingerprint: string } = { fingerprint: PLAIN }) {
     super(ctx, env);
+    this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
@@ -111,9 +125,24 @@ export class RoomLeaf extends DurableObject<Env> {
       relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
     });
     this.#hello = new LeafHello(this.#conns, this.#presence, (c) => this.#leave(c.ws));
+    // A failed call breaks its stub: the next one opens another.
+    const broken = (err: unknown): never => {
+      this.#rootStub = undefined;
+      throw err;
+    };
+    this.#subjects = new LeafSubjects(
+      () => ({
+        hold: (key) => this.#root().holdSubject(this.#name!, key).catch(broken),
+        release: (key) => this.#root().releaseSubject(this.#name!, key).catch(broken),
+      }),
+      (key) => this.#conns.subscribed(key),
+    );
     this.#direct = new LeafDirect(this.#conns, env.LEAVES);
     this.#outbox = new LeafOutbox(this.#conns, {
-      publish: (pushes) => this.#root().publish(pushes),
+      publish: (pushes) => {
+        this.stats.forwards++;
+        return this.#root().publish(pushes);
+      },
       broken: () => {
         this.#rootStub = undefined;
       },
@@ -142,6 +171,8 @@ export class RoomLeaf extends DurableObject<Env> {
 
   /** The WebSocket upgrade, forwarded by the Worker to the leaf this client lands on. */
   override async fetch(request: Request): Promise<Response> {
+    const wrong = misbuilt(request.headers.get(CONFIG_HEADER), this.#fingerprint, 'RoomLeaf');
+    if (wrong) return new Response(wrong, { status: 500 });
     this.#remember(
       request.headers.get(ROOM_HEADER),
       request.headers.get(LEAF_HEADER),
@@ -238,11 +269,18 @@ export class RoomLeaf extends DurableObject<Env> {
     return this.#linking;
   }
 
-  /** One batch from the root, applied in the chain's order (after any repair). */
-  async deliver(bytes: Uint8Array): Promise<void> {
+  /**
+   * One batch from the root, applied in the chain's order (after any repair).
+   * Returns the deliveries made since the last answer (repairs' too), which the
+   * root charges to the room's delivery budget.
+   */
+  async deliver(bytes: Uint8Array): Promise<number> {
     this.stats.received++;
     const batch = decodeBatch(bytes);
     await this.#serial(() => this.#take(batch));
+    const made = this.#deliveries;
+    this.#deliveries = 0;
+    return made;
   }
 
   /** The root's nudge after a failed call: fetch what was missed now, not at the next batch. */
@@ -250,6 +288,11 @@ export class RoomLeaf extends DurableObject<Env> {
     await this.#serial(async () => {
       if (this.#chain && (epoch !== this.#chain.epoch || n > this.#chain.n)) await this.#sync(true);
     });
+  }
+
+  /** `GET /room/:id/stats`: this leaf's counters since it started (not stored), and its sockets now. */
+  async counters(): Promise<RoomLeaf['stats'] & { sockets: number }> {
+    return { ...this.stats, sockets: this.#conns.size };
   }
 
   /** A dm from a socket on another leaf of this room: false when no socket here has that connection ID. */
@@ -282,11 +325,13 @@ export class RoomLeaf extends DurableObject<Env> {
   async #sync(repair: boolean): Promise<void> {
     if (this.#synced && !repair) return;
     const have = this.#chain;
+    const holding = this.#subjects.holding(this.#store.subscriptions().map((s) => s.key));
     const reply: LinkReply = await this.#root().link(
       this.#name!,
       have,
       this.#presence.members(),
       this.#presence.knowsRoom,
+      holding,
     );
     if (repair) this.stats.repairs++;
     this.#synced = true;
@@ -333,6 +378,8 @@ export class RoomLeaf extends DurableObject<Env> {
     for (const item of batch.items) {
       if (item.t === 'push') {
         seq = Math.max(seq, item.out.seq);
+        // Counted as a room of one object counts a publish's cost: its audience.
+        this.#deliveries += this.#conns.audience(item.out.key);
         this.#conns.broadcast(item.out.key, new Outgoing(item.out, item.bytes));
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
       } else if (item.t === 'presence') {
@@ -396,11 +443,14 @@ export class RoomLeaf extends DurableObject<Env> {
             ),
           );
         }
+        if (!c.subs.has(m.key) && !this.#subjects.has(m.key)) return this.#admitThenSubscribe(c, m);
         this.#conns.subscribe(c, m.key);
         if (m.replay === false) return;
         return this.#replay(c, m.key, m.seq ?? 0, m.seq === undefined ? m.last : undefined, true);
       case 'unsub':
-        return this.#conns.unsubscribe(c, m.key);
+        this.#subjects.cancel(c, m.key);
+        this.#conns.unsubscribe(c, m.key);
+        return this.#subjects.release(m.key);
       case 'presence':
         return this.#presence.set(c, m.state);
       case 'dm': {
@@ -426,11 +476,55 @@ export class RoomLeaf extends DurableObject<Env> {
   }
 
   /**
+   * A subscription to a subject no socket here subscribes to yet: the root
+   * admits it first (maxSubjects), as a room of one object checks its own. The
+   * socket's frames are held meanwhile, so its replay and what follows keep
+   * their order; the subscription starts when the answer comes, and its replay
+   * goes up to the leaf's position then.
+   */
+  #admitThenSubscribe(c: Connection, m: Extract<ClientMessage, { type: 'sub' }>): void {
+    const release = c.hold();
+    const ticket = this.#subjects.ticket(c, m.key);
+    this.#subjects.admit(m.key).then(
+      (admitted) => {
+        // Gone, or unsubscribed (or subscribed again) while it waited.
+        if (!this.#subjects.current(c, m.key, ticket) || this.#conns.get(c.ws) !== c || c.closing) {
+          release([].values());
+          return this.#subjects.release(m.key);
+        }
+        if (!admitted) {
+          const refusal = errorFrame('too_many_subjects', tooManySubjects(this.#limits.maxSubjects), { key: m.key });
+          return release([encode(c, refusal)].values());
+        }
+        this.#conns.subscribe(c, m.key);
+        if (m.replay === false) return release([].values());
+        this.#replay(c, m.key, m.seq ?? 0, m.seq === undefined ? m.last : undefined, true, release);
+      },
+      (err: unknown) => {
+        console.error('leaf: the room did not admit a subject', err);
+        this.#rootStub = undefined;
+        release(
+          [
+            encode(c, errorFrame('internal', `Could not subscribe to ${m.key}: subscribe again`, { key: m.key })),
+          ].values(),
+        );
+      },
+    );
+  }
+
+  /**
    * A replay for one socket, up to this leaf's position: what is newer reaches
    * the socket live, behind it. From the tail cache when it can tell (a resume),
    * else from the root, with the socket's frames held until it comes.
    */
-  #replay(c: Connection, key: string, after: number, last: number | undefined, resets: boolean): void {
+  #replay(
+    c: Connection,
+    key: string,
+    after: number,
+    last: number | undefined,
+    resets: boolean,
+    held?: (frames: Iterator<Frame>, more?: boolean) => void,
+  ): void {
     const o = {
       cbor: c.a.cbor,
       extended: c.extended,
@@ -440,29 +534,21 @@ export class RoomLeaf extends DurableObject<Env> {
     const cached = last === undefined && after > 0 ? this.#cache.after(key, after) : undefined;
     if (cached) {
       this.stats.cacheHits++;
-      return c.sendStream(initFrames(key, cached, o));
+      return held ? held(initFrames(key, cached, o)) : c.sendStream(initFrames(key, cached, o));
     }
     this.stats.rootReplays++;
-    const release = c.hold();
-    const upTo = this.#chain?.seq ?? 0;
-    this.#root()
-      .replayFor({
-        key,
-        after,
-        ...(last === undefined ? {} : { last }),
-        resets,
-        upTo,
-        cbor: c.a.cbor,
-        extended: c.extended,
-      })
-      .then(
-        (frames: Frame[]) => release(frames.values()),
-        (err: unknown) => {
-          console.error('leaf: replay from the room failed', err);
-          this.#rootStub = undefined;
-          release([encode(c, errorFrame('internal', `Could not replay ${key}: subscribe again`, { key }))].values());
-        },
-      );
+    const release = held ?? c.hold();
+    const q = { key, after, ...(last === undefined ? {} : { last }), resets, upTo: this.#chain?.seq ?? 0 };
+    replayInChunks(
+      (query) => this.#root().replayFor(query),
+      { ...q, cbor: c.a.cbor, extended: c.extended },
+      release,
+      (err) => {
+        console.error('leaf: replay from the room failed', err);
+        this.#rootStub = undefined;
+        release([encode(c, errorFrame('internal', `Could not replay ${key}: subscribe again`, { key }))].values());
+      },
+    );
   }
 
   #leave(ws: WebSocket): void {
@@ -471,6 +557,7 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#hello.forget(c);
     this.#presence.left(c);
     this.#conns.remove(c);
+    for (const key of c.subs) this.#subjects.release(key);
     if (this.#conns.size === 0) this.#clock.set('unlink', Date.now() + UNLINK_AFTER_MS);
   }
 

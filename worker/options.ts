@@ -23,6 +23,11 @@ export interface EdgeroomOptions<S extends SubjectSchemas = SubjectSchemas> {
   /** The Durable Object namespace binding of the room class, in your wrangler config. Default `ROOMS`. */
   binding?: string;
   /**
+   * The binding of the leaf class (`edgeroom.RoomLeaf`), for fanned-out rooms
+   * (docs/hot-rooms.md). Default `LEAVES`; without such a binding, rooms are never fanned out.
+   */
+  leavesBinding?: string;
+  /**
    * Where the routes live when you call `fetch` with whole URLs (`/rt` serves
    * `/rt/new`, `/rt/room/:id/connect`, …). Leave it out when mounting with
    * `app.route('/rt', edgeroom.app)`, which adds the prefix itself.
@@ -87,6 +92,14 @@ function overrides(env: Record<string, unknown>, options: EdgeroomOptions): Reco
       );
     out.ROOMS = ns;
   }
+  if (options.leavesBinding !== undefined && options.leavesBinding !== 'LEAVES') {
+    const ns = env[options.leavesBinding];
+    if (!ns)
+      throw new Error(
+        `edgeroom: no binding "${options.leavesBinding}" in env: declare the leaf's Durable Object under that name`,
+      );
+    out.LEAVES = ns;
+  }
   return out;
 }
 
@@ -135,4 +148,15 @@ export function roomFingerprint(options: EdgeroomOptions): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16);
+}
+
+/**
+ * Why an object of class `cls` built with options `fingerprint` must not serve
+ * a router that names `config` (none when the caller names none): a room, or a
+ * leaf of a fanned-out room.
+ */
+export function misbuilt(config: string | null, fingerprint: string, cls: 'Room' | 'RoomLeaf'): string | undefined {
+  if (config === null || config === fingerprint) return undefined;
+  console.error(`${cls}: the class and the router were built with different options`);
+  return `Misconfigured: export the Durable Object class from the same createEdgeroom as the router (edgeroom.${cls})`;
 }

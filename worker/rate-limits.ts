@@ -64,6 +64,16 @@ export class RoomRates {
     return undefined;
   }
 
+  /**
+   * Deliveries made elsewhere and counted after the fact: a fanned-out room's
+   * leaves report them to its object (docs/hot-rooms.md). The room's budget may
+   * go into debt (one second's worth at most); until it is paid back, every
+   * publish is refused as over roomDeliveriesPerSecond, whatever its audience.
+   */
+  charge(deliveries: number, now = Date.now()): void {
+    if (deliveries > 0) this.deliveries.charge(deliveries, now);
+  }
+
   #refusal(socket: SocketRates | undefined, cost: number, now: number): Refusal | undefined {
     const l = this.#limits;
     if (socket && socket.publishes.available(now) < 1) {

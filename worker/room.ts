@@ -22,15 +22,16 @@ import type { Revocation } from './revocations.ts';
 import { Presence } from './presence.ts';
 import { RoomRates, type Refusal, type SocketRates } from './rate-limits.ts';
 import { initFrames, pagedInitFrames, REPLAY_FRAME_BYTES, replayPage } from './replay.ts';
+import { entriesAfter, takeChunk, type ReplayChunk } from './replay-chunks.ts';
 import { AlarmClock } from './alarm-clock.ts';
 import { Retention } from './retention.ts';
 import { Sweep } from './sweep.ts';
-import { RejectedPush, Store, tooManySubjects, type StoredValue } from './store.ts';
+import { RejectedPush, Store, tooManySubjects, type StoredEntry, type StoredValue } from './store.ts';
 import type { Unseen } from './counters.ts';
 import type { SubjectRules } from './subjects.ts';
-import { CONFIG_HEADER, roomFingerprint } from './options.ts';
+import { CONFIG_HEADER, misbuilt, roomFingerprint } from './options.ts';
 import { errorFrame, parseFrame } from './validate.ts';
-import { LeafLinks, type LinkReply } from './leaf-links.ts';
+import { LeafLinks, type LinkReply, type RootCounters } from './leaf-links.ts';
 import type { MemberChange } from './leaf-presence.ts';
 import { RootRoster } from './root-presence.ts';
 import type { Peer } from '../protocol/messages.ts';
@@ -76,7 +77,24 @@ export interface ReplayQuery {
   upTo: number;
   cbor: boolean;
   extended: boolean;
+  /** The rest of a replay (worker/replay-chunks.ts): whether it is a reset was decided by its first chunk. */
+  reset?: boolean;
 }
+
+/** A room's counters for `GET /room/:id/stats` (see Room.stats). */
+export type RootStats = RootCounters & {
+  epoch: number;
+  /** When this object started (ms since the epoch): the counters count from then. */
+  since: number;
+  seq: number;
+  /** Leaves linked now. */
+  leaves: number;
+  /** Calls from leaves: publish calls and the pushes in them, replay chunks, links. */
+  publishes: number;
+  pushes: number;
+  replays: number;
+  links: number;
+};
 
 /** What `POST /room/:id/send` gets back: a JSON body (already encoded) and its status. */
 export interface HttpReply {
@@ -109,6 +127,9 @@ export class Room extends DurableObject<Env> {
   #epochStart: number;
   /** Whether this room has fanned out, or will at its next empty moment, because of its crowd. */
   #switch: FanoutSwitch;
+  /** The leaves' calls since this object started (see stats). */
+  #calls = { publishes: 0, pushes: 0, replays: 0, links: 0 };
+  #startedAt = Date.now();
 
   /**
    * The runtime passes `ctx` and `env`. createEdgeroom's subclass passes `env`
@@ -124,16 +145,23 @@ export class Room extends DurableObject<Env> {
     this.#fingerprint = built.fingerprint;
     this.#limits = limitsFrom(env);
     this.#store = new Store(ctx.storage, this.#limits);
-    this.#links = new LeafLinks(ctx.storage.sql, env.LEAVES, this.#store.fannedOut, () => this.#store.markFannedOut());
+    this.#rates = new RoomRates(this.#limits);
+    // A fanned-out room's deliveries are made on its leaves, which report them (docs/hot-rooms.md).
+    this.#links = new LeafLinks(
+      ctx.storage.sql,
+      env.LEAVES,
+      this.#store.fannedOut,
+      () => this.#store.markFannedOut(),
+      (deliveries) => this.#rates.charge(deliveries),
+    );
     this.#epochStart = this.#store.seq;
-    // Leaves read their settings from env, so a room built with options in code stays one object.
-    const fansOut = env.LEAVES !== undefined && env.ROOMS !== undefined && built.fingerprint === PLAIN;
+    // Its leaves find it under ROOMS (createEdgeroom's overlay puts the room's binding there).
+    const fansOut = env.LEAVES !== undefined && env.ROOMS !== undefined;
     this.#switch = new FanoutSwitch(this.#store, fansOut ? fanoutThreshold(env) : undefined);
     this.#roster = new RootRoster(ctx.storage.sql, this.#limits.presenceBatchMs, (events) =>
       this.#links.add({ t: 'presence', events }),
     );
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
-    this.#rates = new RoomRates(this.#limits);
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
     this.#retention = new Retention(this.#clock, this.#store, this.#limits.retentionSeconds);
     this.#sweep = new Sweep(ctx, this.#conns, this.#clock, this.#limits.halfOpenSeconds);
@@ -271,11 +299,14 @@ export class Room extends DurableObject<Env> {
     have?: { epoch: number; n: number; seq: number },
     members: Peer[] = [],
     view = false,
+    holding?: string[],
   ): Promise<LinkReply> {
     this.#loop.flush();
+    this.#calls.links++;
     // Before register, which sends what is queued: `n` then covers the events this causes.
     this.#roster.relink(name, members);
     this.#links.register(name);
+    if (holding) this.#prune(name, holding);
     const links = this.#links;
     let missed: Uint8Array[] | undefined = [];
     if (have && have.epoch === links.epoch) missed = links.since(have.epoch, have.n);
@@ -291,6 +322,47 @@ export class Room extends DurableObject<Env> {
   async unlink(name: string): Promise<void> {
     this.#roster.drop(name);
     this.#links.unregister(name);
+    this.#store.forgetConnection(name);
+  }
+
+  /**
+   * `GET /room/:id/stats` (an admin token; the router checked it): what this
+   * object did for its leaves since it started, as LeafLinks counts it and as
+   * the leaves called it. Not stored: `epoch` changes when the object restarts.
+   */
+  async stats(): Promise<RootStats> {
+    return {
+      epoch: this.#links.epoch,
+      since: this.#startedAt,
+      seq: this.#store.seq,
+      leaves: this.#links.linked,
+      ...this.#links.counters,
+      ...this.#calls,
+    };
+  }
+
+  /**
+   * A leaf's first socket subscribes to `key` (worker/leaf-subjects.ts): the
+   * subject counts for maxSubjects while the leaf holds it, as a room of one
+   * object counts its own sockets' subscriptions. False past maxSubjects.
+   */
+  async holdSubject(name: string, key: string): Promise<boolean> {
+    this.#loop.flush();
+    if (!this.#store.admits(key)) return false;
+    this.#store.subscribe(name, key);
+    return true;
+  }
+
+  /** A leaf's last socket that subscribed to `key` left it. */
+  async releaseSubject(name: string, key: string): Promise<void> {
+    this.#loop.flush();
+    this.#store.unsubscribe(name, key);
+  }
+
+  /** Lets go of what a leaf held and no longer does (a release that was lost). */
+  #prune(name: string, holding: string[]): void {
+    const still = new Set(holding);
+    for (const key of this.#store.subscribedBy(name)) if (!still.has(key)) this.#store.unsubscribe(name, key);
   }
 
   /** A leaf's presence changes of one turn (its members' joins, updates and leaves), in order. */
@@ -302,35 +374,43 @@ export class Room extends DurableObject<Env> {
   /** Pushes a leaf's sockets sent in one turn, applied in order (the leaf checked rights and socket rates). */
   async publish(pushes: ForwardedPush[]): Promise<Published> {
     this.#loop.flush();
+    this.#calls.publishes++;
+    this.#calls.pushes += pushes.length;
     const replies = pushes.map((f) => this.#push(f.m, f.binary, f.client, f.scope, undefined, f.user));
     await this.#links.settled();
     return { epoch: this.#links.epoch, n: this.#links.n, replies };
   }
 
-  /** A replay for a leaf's socket, as the frames the socket gets (as #subscribe and `get` would send them here). */
-  async replayFor(q: ReplayQuery): Promise<Frame[]> {
+  /**
+   * A replay for a leaf's socket, as the frames the socket gets (as #subscribe
+   * and `get` would send them here), a chunk at a time (worker/replay-chunks.ts).
+   */
+  async replayFor(q: ReplayQuery): Promise<ReplayChunk> {
     this.#loop.flush();
+    this.#calls.replays++;
     const o = {
       cbor: q.cbor,
       extended: q.extended,
       reset: false,
       maxBytes: Math.min(this.#limits.maxMessageBytes, REPLAY_FRAME_BYTES),
-      upTo: q.upTo,
     };
-    if (q.last !== undefined) {
-      const entries = this.#store.lastEntries(q.key, q.last).filter((e) => e.seq <= q.upTo);
-      return [...initFrames(q.key, entries, o)];
+    let reset = q.reset ?? false;
+    let entries: Iterable<StoredEntry>;
+    if (q.last !== undefined) entries = this.#store.lastEntries(q.key, q.last).filter((e) => e.seq <= q.upTo);
+    else {
+      if (q.reset === undefined)
+        reset =
+          q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
+      entries = entriesAfter(this.#store, q.key, reset && q.reset === undefined ? 0 : q.after, q.upTo);
     }
-    const reset =
-      q.resets && q.after > 0 && (q.after < this.#store.subject(q.key).floor || q.after <= this.#store.wipeFloor);
-    return [...pagedInitFrames(this.#store, q.key, reset ? 0 : q.after, { ...o, reset })];
+    const { taken, more } = takeChunk(entries);
+    const frames = [...initFrames(q.key, taken, { ...o, reset, more })];
+    return more ? { frames, reset, next: taken[taken.length - 1]!.seq } : { frames, reset };
   }
 
   /** Why this room must not serve a router built with other options (none when the caller names none). */
   #misbuilt(config: string | null): string | undefined {
-    if (config === null || config === this.#fingerprint) return undefined;
-    console.error('room: the room class and the router were built with different options');
-    return 'Misconfigured: export the Durable Object class from the same createEdgeroom as the router (edgeroom.Room)';
+    return misbuilt(config, this.#fingerprint, 'Room');
   }
 
   // ---- dispatch ------------------------------------------------------------

@@ -101,14 +101,14 @@ const wrongMethod = (allow: string) => (c: Context<App>) =>
 export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   const envs = new WeakMap<object, Env>();
   const fingerprint = roomFingerprint(options);
-  // Leaves read their settings (and the ROOMS binding) from env only, so a router built with options
-  // in code, or with the rooms under another binding, keeps every room on one object.
-  const fansOut = fingerprint === roomFingerprint({}) && (options.binding ?? 'ROOMS') === 'ROOMS';
+  /**
+   * How many leaves room `id` has here: 0 without a leaf binding (`LEAVES`, or the one
+   * `leavesBinding` names, which the overlay puts under LEAVES). The leaf class comes from the
+   * same createEdgeroom (edgeroom.RoomLeaf), so it reads the same options.
+   */
   /** Rooms that fanned out by crossing the threshold, as their roots said (worker/fanout-switch.ts). */
   const switched = new SwitchedRooms();
-  /** How many leaves room `id` has, as far as this isolate knows: 0 without the LEAVES binding or with options in code. */
-  const leavesHere = (env: Env, id: string): number =>
-    env.LEAVES && fansOut ? leavesOf(id) || switched.leavesOf(id) : 0;
+  const leavesHere = (env: Env, id: string): number => (env.LEAVES ? leavesOf(id) || switched.leavesOf(id) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -170,9 +170,6 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (leaves !== undefined && !c.env.LEAVES) {
           throw new ApiError(400, 'unsupported', 'This deployment has no LEAVES binding, so no fanned-out rooms');
         }
-        if (leaves !== undefined && !fansOut) {
-          throw new ApiError(400, 'unsupported', 'Fanned-out rooms do not take options given in code yet');
-        }
         const isPrivate = !!body.data.private;
         const id = leaves === undefined ? newRoomId() : newFanoutRoomId(leaves, isPrivate);
         if (!isPrivate) return c.json(roomResult(c, id, prefix));
@@ -206,13 +203,30 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         const id = c.req.param('id');
         let leaves = leavesHere(c.env, id);
         // A room that may have fanned out by itself since this isolate last heard: its root knows.
-        if (leaves === 0 && c.env.LEAVES && fansOut) leaves = switched.remember(id, await stub.leaves());
+        if (leaves === 0 && c.env.LEAVES) leaves = switched.remember(id, await stub.leaves());
         for (let i = 0; i < leaves; i++) {
           closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(id, i))).revoke(revocation);
         }
         return c.json({ revoked: revocation, closed });
       })
       .all('/room/:id/revoke', wrongMethod(ALLOW.post))
+      // What a fanned-out room's object and leaves did since they started (docs/hot-rooms.md): for operators
+      // and benchmarks, so an admin token, as for revoke. A room of one object answers zeros and no leaves.
+      .get('/room/:id/stats', async (c) => {
+        const stub = roomStub(c);
+        const id = c.req.param('id');
+        const gate = await admitAdmin(c, id);
+        if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
+        const leaves = leavesHere(c.env, id);
+        const [room, ...each] = await Promise.all([
+          stub.stats(),
+          ...Array.from({ length: leaves }, (_, i) =>
+            c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(id, i))).counters(),
+          ),
+        ]);
+        return c.json({ room, leaves: each.map((counters, leaf) => ({ leaf, ...counters })) });
+      })
+      .all('/room/:id/stats', wrongMethod(ALLOW.get))
       .get('/room/:id', (c) => {
         roomStub(c);
         const id = c.req.param('id');
@@ -251,7 +265,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         if (leaves === 0) {
           const answer = await stub.fetch(new Request(forwarded));
           // 421: the room fanned out when it crossed its threshold, and says into how many leaves.
-          leaves = fansOut && c.env.LEAVES ? switched.rememberAnswer(id, answer) : 0;
+          leaves = c.env.LEAVES ? switched.rememberAnswer(id, answer) : 0;
           if (leaves === 0) return answer;
         }
         // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).

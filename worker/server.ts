@@ -10,6 +10,7 @@
  */
 import type { Hono } from 'hono';
 import { checkOptions, envWith, roomFingerprint, type EdgeroomOptions } from './options.ts';
+import { RoomLeaf } from './leaf.ts';
 import { Room } from './room.ts';
 import { buildRouter } from './router.ts';
 import { SubjectRules, type SubjectSchemas } from './subjects.ts';
@@ -26,6 +27,11 @@ export interface Edgeroom {
   fetch: (request: Request, env: object, ctx?: Parameters<Hono['fetch']>[2]) => Response | Promise<Response>;
   /** The room class with these options: `export class ChatRoom extends edgeroom.Room {}`. */
   Room: typeof Room;
+  /**
+   * The leaf class of fanned-out rooms with these options (docs/hot-rooms.md), for the
+   * binding `leavesBinding` names: `export class ChatLeaf extends edgeroom.RoomLeaf {}`.
+   */
+  RoomLeaf: typeof RoomLeaf;
 }
 
 export function createEdgeroom<S extends SubjectSchemas>(options: EdgeroomOptions<S> = {}): Edgeroom {
@@ -39,9 +45,16 @@ export function createEdgeroom<S extends SubjectSchemas>(options: EdgeroomOption
       super(ctx, envWith(env, options, envs), { subjects, fingerprint });
     }
   }
+  // The leaves read the same overlay: limits, keys, and the room's binding (their root) under ROOMS.
+  class ConfiguredLeaf extends RoomLeaf {
+    constructor(ctx: DurableObjectState, env: Env) {
+      super(ctx, envWith(env, options, envs), { fingerprint });
+    }
+  }
   return {
     app,
     fetch: (request, env, ctx) => app.fetch(request, env as Env, ctx),
     Room: ConfiguredRoom,
+    RoomLeaf: ConfiguredLeaf,
   };
 }

@@ -447,8 +447,23 @@ export class Store {
   // ---- explicit subscriptions ----------------------------------------------
   // A subscription may create a subject: the room checks `admits` first.
 
+  /**
+   * The sockets' subscriptions. A fanned-out room's object also holds, under a
+   * leaf's name (which has a `#`, which no connection ID has), the subjects
+   * that leaf's sockets subscribe to (worker/leaf-subjects.ts): they count as
+   * subscriptions for maxSubjects, and are not a socket's.
+   */
   subscriptions(): { conn: string; key: string }[] {
-    return this.#sql.exec<{ conn: string; key: string }>('SELECT conn, key FROM subscriptions').toArray();
+    return this.#sql
+      .exec<{ conn: string; key: string }>("SELECT conn, key FROM subscriptions WHERE instr(conn, '#') = 0")
+      .toArray();
+  }
+  /** The subjects `conn` subscribes to (a leaf's, at the root). */
+  subscribedBy(conn: string): string[] {
+    return this.#sql
+      .exec<{ key: string }>('SELECT key FROM subscriptions WHERE conn = ?', conn)
+      .toArray()
+      .map((r) => r.key);
   }
   subscribe(conn: string, key: string): void {
     const added =

@@ -34,6 +34,15 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes `n` tokens whether or not there are that many: for a cost known only
+   * after the fact (a fanned-out room's deliveries, worker/leaf-links.ts). The
+   * debt is at most one burst, so it is paid back within burst / rate seconds.
+   */
+  charge(n: number, now = Date.now()): void {
+    this.#tokens = Math.max(-this.burst, this.available(now) - n);
+  }
+
   /** Milliseconds until `n` tokens are available (0 if they are now). More than the burst never is: it waits for a full bucket. */
   wait(n = 1, now = Date.now()): number {
     const missing = Math.min(n, this.burst) - this.available(now);

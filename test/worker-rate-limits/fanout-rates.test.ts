@@ -1,8 +1,8 @@
 // Rates in a fanned-out room (docs/hot-rooms.md): each socket's publish rate on its
 // leaf, the room's publish budget at the room's object, refusals back to the sender.
 import { describe, expect, it } from 'vitest';
-import { push, type Msg, type TestSocket } from '../worker/helpers.ts';
-import { clientOn, newFanoutRoom } from '../worker-fanout/helpers.ts';
+import { http, push, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { clientOn, newFanoutRoom, pushesOf } from '../worker-fanout/helpers.ts';
 
 /**
  * The answers to pushes with ids `ids`, an ack or an error each, in the order of `ids`.
@@ -52,5 +52,47 @@ describe('rates in a fanned-out room', () => {
       expect(m).toMatchObject({ code: 'rate_limited', message: 'Over roomPublishesPerSecond (8/s) for this room' });
     }
     expect(got.filter((m) => m.type === 'ack')).toHaveLength(10 - refused.length);
+  });
+});
+
+describe("the room's delivery budget in a fanned-out room", () => {
+  it('counts what every leaf delivers: past 20/s a publish is refused as in a room of one object, and not delivered', async () => {
+    const room = await newFanoutRoom(2);
+    // Six subscribers on each leaf: five pushes are 60 deliveries, three times the budget.
+    const subs: TestSocket[] = [];
+    for (const leaf of [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]) {
+      const { s } = await clientOn(room, 2, leaf);
+      s.send({ type: 'sub', key: 'k' });
+      await s.until((m) => m.type === 'init');
+      subs.push(s);
+    }
+    const a = await clientOn(room, 2, 0);
+    const b = await clientOn(room, 2, 1);
+    const ids = ['a1', 'a2', 'a3', 'a4', 'a5'];
+    for (const id of ids) a.s.send(push('k', id, 'append', id));
+    const first = await answers(a.s, ids);
+    const acked = first.filter((m) => m.type === 'ack').map((m) => m.id);
+    expect(acked.length).toBeGreaterThan(0);
+    for (const s of subs) expect((await pushesOf(s, 'k', acked.length)).map((p) => p.value)).toEqual(acked);
+    // Every leaf has reported its deliveries: the budget is spent, for a publisher on either leaf and for HTTP.
+    b.s.send(push('k', 'b1', 'append', 'b1'));
+    const [refused] = await answers(b.s, ['b1']);
+    const message = 'Over roomDeliveriesPerSecond (20/s) for this room';
+    expect(refused).toMatchObject({ type: 'error', code: 'rate_limited', id: 'b1', key: 'k', message });
+    expect(refused.retryAfter).toBeGreaterThan(0);
+    expect(refused.retryAfter).toBeLessThanOrEqual(1000);
+    for (const m of first.filter((m) => m.type === 'error')) expect(m).toMatchObject({ code: 'rate_limited', message });
+    const sent = await http(`/room/${room}/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(push('k', 'h1')),
+    });
+    expect(sent.status).toBe(429);
+    expect(await sent.json()).toMatchObject({ code: 'rate_limited', message });
+    // Nothing refused reached anyone, and nothing was stored.
+    for (const s of subs) expect((await s.drain()).filter((m) => m.type === 'push')).toEqual([]);
+    const late = await clientOn(room, 2, 1);
+    late.s.send({ type: 'sub', key: 'k' });
+    expect((await late.s.until((m) => m.type === 'init')).data.map((e: Msg) => e.value)).toEqual(acked);
   });
 });

@@ -2,8 +2,12 @@
 // host's routes, URLs under the prefix, options given in code reaching the Worker
 // and the room, the gate as strict as standalone, and typed subjects.
 import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { mintToken } from '../../../worker/auth/mint.ts';
+import { leafFor, leafName } from '../../../worker/fanout.ts';
+import { clientIdOf } from '../../../worker/identity.ts';
+import type { RoomLeaf } from '../../../worker/leaf.ts';
 import { freshRoom, http, TestSocket, type Msg } from '../../worker/helpers.ts';
 
 const KEY = { kid: 'embed', alg: 'HS256', secret: 'embed-test-secret-0123456789abcdef' } as const;
@@ -47,17 +51,77 @@ describe('the host Worker', () => {
 });
 
 describe('fanned-out rooms in an embedding', () => {
-  it('are refused with unsupported (no LEAVES binding here), and an f<K>_ ID is a room of one object', async () => {
+  /** A member of fanned-out room `room` (K leaves) on leaf `leaf`, through the routing hint. */
+  async function memberOn(room: string, leaves: number, leaf: number, prefix = '/rt') {
+    for (let i = 0; ; i++) {
+      const name = `fan${leaf}-${i}`;
+      const id = clientIdOf(`${name}-secret-0123456789`);
+      if (leafFor(leaves, id) !== leaf) continue;
+      const s = await upgrade(`${prefix}/room/${room}/connect?client=${id}`);
+      s.send({ type: 'hello', protocol: 1, secret: `${name}-secret-0123456789` });
+      const welcome = await s.next();
+      expect(welcome.type).toBe('welcome');
+      return { s, welcome };
+    }
+  }
+
+  it('are made with the leaf class from createEdgeroom, under the binding the options name', async () => {
     const res = await http('/rt/new', { method: 'POST', body: JSON.stringify({ leaves: 2 }) });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({
-      type: 'error',
-      code: 'unsupported',
-      message: 'This deployment has no LEAVES binding, so no fanned-out rooms',
+    expect(res.status).toBe(200);
+    const { room } = await res.json<Msg>();
+    expect(room).toMatch(/^f2_[A-Za-z0-9]{24}$/);
+    const a = await memberOn(room, 2, 0);
+    const b = await memberOn(room, 2, 1);
+    b.s.send({ type: 'sub', key: 'chat' });
+    expect(await b.s.next()).toMatchObject({ type: 'init', key: 'chat', data: [] });
+    a.s.send(push('chat', { text: 'across leaves' }, 'append', 'c1'));
+    expect(await b.s.next()).toMatchObject({ type: 'push', key: 'chat', value: { text: 'across leaves' } });
+    // Each socket is on its leaf, a ChatLeaf in CHAT_LEAVES (the root has none).
+    const leaves = (env as unknown as { CHAT_LEAVES: DurableObjectNamespace<RoomLeaf> }).CHAT_LEAVES;
+    for (const leaf of [0, 1]) {
+      const stub = leaves.get(leaves.idFromName(leafName(room, leaf)));
+      expect(await runInDurableObject(stub, (l: RoomLeaf) => l.stats.batches)).toBeGreaterThan(0);
+    }
+    a.s.close();
+    b.s.close();
+  });
+
+  it('apply the options in code on the leaves: limits over the vars, typed subjects, keys', async () => {
+    const room = ((await (await http('/rt/new', { method: 'POST', body: '{"leaves":3}' })).json()) as Msg).room;
+    const { s, welcome } = await memberOn(room, 3, 2);
+    expect(welcome.limits).toMatchObject({ maxMessageBytes: 4096, retentionSeconds: 3600, maxSubscriptions: 7 });
+    // The leaf enforces the frame limit from code...
+    s.send(push('k', 'x'.repeat(5000)));
+    expect(await s.next()).toMatchObject({ type: 'error', code: 'too_large' });
+    // ...and the room's object the typed subjects, for a push that came through the leaf.
+    s.send(push('chat', { text: 1 }, 'append', 'bad'));
+    expect(await s.next()).toMatchObject({ type: 'error', code: 'invalid_value', id: 'bad', key: 'chat' });
+    // A refresh is verified on the leaf, with the keys from code (a private fanned-out room).
+    s.close();
+    const made = await http('/rt/new', {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await mintToken({ room: 'p_*', sub: 'ops', rights: { admin: true } }, KEY)}`,
+      },
+      body: JSON.stringify({ leaves: 2, private: true }),
     });
-    const { s } = await member(`f2_${'a'.repeat(24)}`, 'fan');
-    s.send({ type: 'presence', state: { here: true } });
-    expect((await s.drain()).filter((m) => m.type === 'error')).toEqual([]);
+    const closed = ((await made.json()) as Msg).room;
+    expect(closed).toMatch(/^p_f2_/);
+    const token = await mintToken({ room: closed, sub: 'alice' }, KEY);
+    const t = await upgrade(`/rt/room/${closed}/connect?token=${token}`);
+    t.send({ type: 'hello', protocol: 1 });
+    expect(await t.next()).toMatchObject({ type: 'welcome', client: 'alice' });
+    t.send({ type: 'auth', token: await mintToken({ room: closed, sub: 'alice', ttlSeconds: 600 }, KEY) });
+    expect(await t.next()).toMatchObject({ type: 'auth_ok' });
+    t.close();
+  });
+
+  it('refuse to serve when the leaf class was built without the options (the plain RoomLeaf)', async () => {
+    const res = await http(`/mismatch-leaves/room/f2_${'a'.repeat(24)}/connect`, { headers: { Upgrade: 'websocket' } });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe(
+      'Misconfigured: export the Durable Object class from the same createEdgeroom as the router (edgeroom.RoomLeaf)',
+    );
   });
 });
 
