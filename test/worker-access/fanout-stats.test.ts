@@ -45,7 +45,9 @@ describe('room stats', () => {
     expect(root.publishes).toBeLessThanOrEqual(3);
     expect(root.turns).toBeGreaterThanOrEqual(1);
     expect(root.batches).toBe(root.turns); // no turn here is over LINK_BATCH_BYTES
-    expect(root.items).toBe(3);
+    // The 3 pushes, and the two members' joins: one presence item, or two if they came in two turns.
+    expect(root.items).toBeGreaterThanOrEqual(4);
+    expect(root.items).toBeLessThanOrEqual(5);
     expect(root.sends).toBe(2 * root.batches);
     expect(root.bytes).toBeGreaterThan(0);
     // A first subscription replays from the root: one chunk.
