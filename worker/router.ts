@@ -109,6 +109,9 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
   /** Rooms that fanned out by crossing the threshold, as their roots said (worker/fanout-switch.ts). */
   const switched = new SwitchedRooms();
   const leavesHere = (env: Env, id: string): number => (env.LEAVES ? leavesOf(id) || switched.leavesOf(id) : 0);
+  /** The same, asking the root when this isolate does not know: it may have fanned out by itself since. */
+  const leavesAsked = async (env: Env, id: string, root: { leaves(): Promise<number> }): Promise<number> =>
+    leavesHere(env, id) || (env.LEAVES ? switched.remember(id, await root.leaves()) : 0);
   const base = options.basePath ? new Hono<App>().basePath(options.basePath) : new Hono<App>();
   const app = base
     // First: every later step (CORS, the gate, the limits) reads its settings from the overlaid env.
@@ -201,9 +204,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         let closed = await stub.revoke(revocation);
         // A fanned-out room's sockets are on its leaves: each records the revocation and closes what it reaches.
         const id = c.req.param('id');
-        let leaves = leavesHere(c.env, id);
-        // A room that may have fanned out by itself since this isolate last heard: its root knows.
-        if (leaves === 0 && c.env.LEAVES) leaves = switched.remember(id, await stub.leaves());
+        const leaves = await leavesAsked(c.env, id, stub);
         for (let i = 0; i < leaves; i++) {
           closed += await c.env.LEAVES.get(c.env.LEAVES.idFromName(leafName(id, i))).revoke(revocation);
         }
@@ -217,7 +218,7 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         const id = c.req.param('id');
         const gate = await admitAdmin(c, id);
         if (!gate.ok) throw new ApiError(AUTH_HTTP_STATUS[gate.code], gate.code, gate.message);
-        const leaves = leavesHere(c.env, id);
+        const leaves = await leavesAsked(c.env, id, stub);
         const [room, ...each] = await Promise.all([
           stub.stats(),
           ...Array.from({ length: leaves }, (_, i) =>

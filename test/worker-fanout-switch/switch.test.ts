@@ -178,6 +178,10 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
     });
     expect(await revoked.json()).toMatchObject({ closed: 1 });
+    // The counters reach the leaves too: the room's object holds no socket, the leaves do.
+    const stats = await http(`/room/${room}/stats`, { headers: { authorization: `Bearer ${admin}` } });
+    const body = (await stats.json()) as { room: { leaves: number }; leaves: { leaf: number }[] };
+    expect(body.leaves.map((l) => l.leaf)).toEqual([0, 1]);
     expect((await s.closed).code).toBe(4102);
   });
 });
