@@ -126,7 +126,7 @@ export class RoomLeaf extends DurableObject<Env> {
   /** The WebSocket upgrade, forwarded by the Worker to the leaf this client lands on. */
   override async fetch(request: Request): Promise<Response> {
     this.#remember(request.headers.get(ROOM_HEADER), request.headers.get(LEAF_HEADER));
-    const { server, added, response } = acceptUpgrade(
+    const { server, added, early, response } = acceptUpgrade(
       this.ctx,
       request,
       this.#guard,
@@ -145,6 +145,8 @@ export class RoomLeaf extends DurableObject<Env> {
         server.close(1011, 'room unavailable: reconnect');
       }
     }
+    // The upgrade's early frames (worker/early.ts), as the socket's first, once the leaf is linked.
+    for (const frame of early) void this.webSocketMessage(server, frame);
     return response;
   }
 

@@ -134,7 +134,11 @@ export class Room extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const misbuilt = this.#misbuilt(request.headers.get(CONFIG_HEADER));
     if (misbuilt) return new Response(misbuilt, { status: 500 });
-    return acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId()).response;
+    const { server, early, response } = acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId());
+    // The frames the upgrade carried (worker/early.ts), by the path every frame takes, before any
+    // the socket can send (none can come before the 101): the welcome goes out from here.
+    for (const frame of early) void this.webSocketMessage(server, frame);
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
