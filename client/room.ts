@@ -331,7 +331,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     early = [];
     send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true, roster });
     subscriptions.forEach((subs) => subs.forEach(request));
-    const frames = 'early.' + encodeURIComponent(JSON.stringify(early)).replace(/[()]/g, escape);
+    const frames = `early.${encodeURIComponent(JSON.stringify(early)).replace(/[()]/g, escape)}`;
     const ws = (socket = new Socket(url, ['edgeroom.v1', ...(frames.length > 4102 ? [] : ((early = []), [frames]))]));
     // Receipts: what this socket received, and what we last said so. The room
     // closes a socket that falls too far behind (4291) and paces replays by them.
