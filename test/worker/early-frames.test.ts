@@ -99,6 +99,16 @@ describe('early frames', () => {
     expect(await s.drain()).toEqual([]);
   });
 
+  it('close the socket for an early hello of another protocol version (4003), as the frame would', async () => {
+    const { s } = await connectOffering(freshRoom(), [earlyEntry([{ type: 'hello', protocol: 2 }])]);
+    expect(await s.next()).toEqual({
+      type: 'error',
+      code: 'unsupported_protocol',
+      message: 'This server speaks protocol 1, not 2',
+    });
+    expect((await s.closed).code).toBe(4003);
+  });
+
   it('refuse an entry that is not an encoded JSON array, or a second entry, as a whole: bad_frame, the socket stays', async () => {
     const room = freshRoom();
     const cases: [string[], string][] = [
