@@ -1,9 +1,10 @@
 /**
  * Tokens for private rooms, outside the core client: `withToken(getToken)`
  * makes a WebSocket constructor to pass to `connect`. Each socket it makes
- * offers `edgeroom.v1, auth.<jwt>` with the app's latest token, refreshes the
- * token over the open socket at 80% of its remaining life, and fetches a new
- * one when the server refuses it. See docs/client.md, Tokens.
+ * offers the room's subprotocols (`edgeroom.v1` and its early frames) and
+ * `auth.<jwt>` with the app's latest token, refreshes the token over the
+ * open socket at 80% of its remaining life, and fetches a new one when the
+ * server refuses it. See docs/client.md, Tokens.
  */
 import type { WebSocketConstructor, WebSocketLike } from './types.ts';
 
@@ -61,12 +62,13 @@ export function withToken(
       return this.ws?.readyState ?? 0;
     }
 
-    constructor(url: string) {
+    /** `protocols`: the room's (`edgeroom.v1` and its early frames), offered with the token. */
+    constructor(url: string, protocols = ['edgeroom.v1']) {
       (token ??= fetchToken())
         .then((jwt) => {
           if (this.closed) return;
           if (!jwt) return this.end(4100, 'No token');
-          const ws = (this.ws = new Socket(url, ['edgeroom.v1', 'auth.' + jwt]));
+          const ws = (this.ws = new Socket(url, [...protocols, 'auth.' + jwt]));
           ws.onopen = (event: unknown) => this.onopen?.(event);
           ws.onerror = (event: unknown) => this.onerror?.(event);
           ws.onmessage = (event: unknown) => {

@@ -21,22 +21,14 @@ const processSecrets = new Map<string, string>();
  * shared secret.
  */
 export function stableSecret(room: string, renew?: boolean): string {
-  let storage: Storage | undefined;
-  try {
-    storage = globalThis.sessionStorage;
-  } catch {
-    // it throws in sandboxed iframes and with storage blocked
-  }
   const key = 'edgeroom.secret.' + room;
-  let secret = renew ? undefined : (storage?.getItem(key) ?? processSecrets.get(room));
-  if (!secret) {
-    secret = randomId();
-    try {
-      storage?.setItem(key, secret);
-    } catch {
-      // quota or blocked storage: the secret then lives as long as the page
-    }
-  }
+  let secret = (!renew && processSecrets.get(room)) || randomId();
+  // sessionStorage throws in sandboxed iframes and with storage blocked, setItem when full:
+  // the secret then lives as long as the page (or the process).
+  try {
+    secret = (!renew && sessionStorage.getItem(key)) || secret;
+    sessionStorage.setItem(key, secret);
+  } catch {}
   processSecrets.set(room, secret);
   return secret;
 }

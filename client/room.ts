@@ -29,8 +29,8 @@ interface Subscription {
   midReplay?: boolean;
 }
 
-/** Whether `text` is over `max` bytes of UTF-8. Encoded every time: a length shortcut cost bytes the reconnect fix needed. */
-const over = (text: string, max: number): boolean => new TextEncoder().encode(text).length > max;
+/** Whether `frame` is over `max` bytes of UTF-8 as JSON. Measured every time: a length shortcut cost bytes the reconnect fix needed. */
+const over = (frame: unknown, max: number): boolean => new Blob([JSON.stringify(frame)]).size > max;
 // Secrets in use per room ID in this process: a second connection to the same
 // room from one tab, whatever its URL, must not replace the first (close code 4001).
 const inUse = new Set<string>();
@@ -74,7 +74,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   let limits = { maxPresenceBytes: 2048 } as Limits & { ackEveryBytes: number };
   /** Throws, as the server would refuse it (and an oversized hello presence once kept us waiting). */
   const checkPresence = (state: unknown): void => {
-    if (over(JSON.stringify(state ?? null), limits.maxPresenceBytes)) {
+    if (over(state ?? null, limits.maxPresenceBytes)) {
       throw new RoomError('presence_too_large');
     }
   };
@@ -127,18 +127,24 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
     if (status !== next) emit('status', (status = next));
   };
 
-  const send = (frame: ClientMessageInput | string): void => {
-    if (socket?.readyState === 1 /* OPEN */) socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  /**
+   * Frames for the socket being dialled: its hello and subs go in its upgrade (early frames,
+   * docs/protocol.md) when they fit; what does not, and what comes while it opens, when it opens.
+   */
+  let early: ClientMessageInput[] = [];
+  const send = (frame: ClientMessageInput): void => {
+    socket?.readyState === 1 /* OPEN */ ? socket.send(JSON.stringify(frame)) : early.push(frame);
   };
 
   const remember = (subject: string, value: unknown, seq: number): void => {
-    const known = values.get(subject);
-    if (!known || seq > known.seq) values.set(subject, { value, seq });
+    // Nothing known yet: the comparison with undefined is false.
+    if (!(seq <= (values.get(subject)?.seq as number))) values.set(subject, { value, seq });
   };
 
   const deliver = (sub: Subscription, entry: Entry): void => {
     // The checkpoint is the resume contract: nothing at or below it again.
-    if (sub.checkpoint !== undefined && entry.seq <= sub.checkpoint) return;
+    // Without one yet (undefined), the comparison is false.
+    if (entry.seq <= sub.checkpoint!) return;
     sub.checkpoint = entry.seq;
     sub.listener({
       type: 'message',
@@ -185,15 +191,14 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   };
 
   const transmit = (id: string, { frame }: Outgoing): void => {
-    const text = JSON.stringify(frame);
     // Counted before the size check: fail() gives a push back.
     frame.type === 'dm' ? take() : inflight++;
     // The server answers an oversize frame without its ID (it does not parse
     // it), so such a publish would never settle and be resent forever.
-    if (over(text, limits.maxMessageBytes)) {
+    if (over(frame, limits.maxMessageBytes)) {
       const error = new RoomError('too_large', 'too_large', id);
       fail(id, error) || emit('error', error);
-    } else send(text);
+    } else send(frame);
   };
 
   const take = (): void => {
@@ -235,7 +240,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         ownIds.add((clientId = message.client));
         attempt = 0;
         peers.clear();
-        for (const peer of message.peers) peers.set(peer.conn, peer);
+        message.peers.forEach((peer) => peers.set(peer.conn, peer));
         setStatus('open');
         // Declined (`roster: false`): no peers came, and no presence frame will.
         roster === false || emit('presence', { event: 'sync' });
@@ -266,16 +271,14 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
           if (subscriptions.has(key)) remember(key, entry.value, entry.seq);
           if (sub && !sub.quiet && subscriptions.get(key)?.has(sub)) deliver(sub, entry);
         }
-        if (sub && !more) {
+        // Between an `init` with `more` and the last one, a reset is announced once (above).
+        if (sub && !(sub.midReplay = more)) {
           queue!.shift();
           // The replay covered every stored value up to at least the welcome's
           // seq: values it left out (before a tail, before "now") are skipped on purpose.
-          let covered = Math.max(sub.checkpoint ?? 0, roomSeq);
-          for (const entry of data) covered = Math.max(covered, entry.seq);
-          sub.checkpoint = covered;
+          sub.checkpoint = Math.max(sub.checkpoint ?? 0, roomSeq, ...data.map((entry) => entry.seq));
           sub.quiet = false;
         }
-        if (sub) sub.midReplay = more;
         break;
       }
       case 'ack': {
@@ -305,8 +308,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         }
         const error = new RoomError(message.code, message.message, message.id);
         // Our pushes always carry an ID, so an error naming a subject without
-        // one refused a `sub`: no init will come for it.
-        if (message.id === undefined && message.key !== undefined) awaiting.get(message.key)?.shift();
+        // one refused a `sub`: no init will come for it. (No subject: no queue.)
+        if (message.id === undefined) awaiting.get(message.key!)?.shift();
         if (!fail(message.id!, error)) emit('error', error);
         break;
       }
@@ -322,20 +325,25 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
 
   const dial = (): void => {
     retry = undefined;
-    const ws = (socket = new Socket(url));
+    // The hello and every sub, as the upgrade's `early.` subprotocol entry (URI-encoded, `(` and
+    // `)` too: header tokens): the room welcomes and replays from the accept, with no round trip.
+    // The Worker routes a fanned-out room's socket by it too. Over MAX_EARLY_CHARS (4096), sent on open.
+    early = [];
+    send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true, roster });
+    subscriptions.forEach((subs) => subs.forEach(request));
+    const frames = `early.${encodeURIComponent(JSON.stringify(early)).replace(/[()]/g, escape)}`;
+    const ws = (socket = new Socket(url, ['edgeroom.v1', ...(frames.length > 4102 ? [] : ((early = []), [frames]))]));
     // Receipts: what this socket received, and what we last said so. The room
     // closes a socket that falls too far behind (4291) and paces replays by them.
     let got = 0;
     let acked = 0;
     lastHeard = Date.now();
     ws.onerror = () => {}; // `ws` throws on an unhandled 'error'; 'close' follows it anyway
-    // Subscriptions go right behind the hello, not after the welcome: the room
-    // handles a socket's frames in order, so it still welcomes first, and a
-    // (re)connect costs one round trip instead of two.
+    // The room handles a socket's frames in order, early ones first, so what waited for the
+    // open (subscriptions right behind the hello when they did not fit) still comes after the welcome.
     ws.onopen = () => {
       ping(); // the first latency figure at once, not a heartbeat later
-      send({ type: 'hello', protocol: PROTOCOL_VERSION, secret, presence, acks: true, roster });
-      subscriptions.forEach((subs) => subs.forEach(request));
+      early.forEach(send);
     };
     // Frames are JSON text: the room sends binary (CBOR) only to a `?cbor=` URL.
     ws.onmessage = ({ data }: { data: string }) => {
@@ -389,7 +397,7 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
   /** Answered by the runtime without waking the room: its round trip is the network's and the edge's. */
   function ping(): void {
     pinged = Date.now();
-    send('{"type":"ping"}');
+    send({ type: 'ping' });
   }
 
   const wake = (): void => {
@@ -437,7 +445,8 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
       }
       const subs = subscriptions.get(subject) ?? new Set();
       subscriptions.set(subject, subs.add(sub));
-      if (socket?.readyState === 1 /* OPEN: said hello */) request(sub);
+      // Dialled: after the hello (in the upgrade, or queued for the open). Not dialled: the dial sends it.
+      if (socket) request(sub);
       return () => {
         if (!subs.delete(sub) || subs.size) return;
         subscriptions.delete(subject);

@@ -56,8 +56,6 @@ interface Frame {
   limits?: { ackEveryBytes: number };
 }
 
-/** The runtime's answer to the core's ping: not counted in receipts, as the room never sees it. */
-const PONG = '{"type":"pong","nonce":null}';
 const uuid = (): string => crypto.randomUUID();
 /** The length of the core's message ID prefix (client/room.ts `randomId(10)`): the leader routes answers by it. */
 const ID_PREFIX = 10;
@@ -97,7 +95,10 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
     declare onclose: ((event: { code?: number }) => void) | null;
     declare onerror: unknown;
     id = uuid();
-    constructor() {
+    /** The core's early frames (docs/protocol.md): its hello and subs, `[1]` after `edgeroom.v1` when they fit. */
+    declare early?: string;
+    constructor(_: string, protocols?: string[]) {
+      this.early = protocols?.[1];
       bus.addEventListener('message', this);
       this.ask();
     }
@@ -128,6 +129,8 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
         else if (!m.hub) this.onmessage?.({ data: m.d });
         else if (!this.readyState) {
           this.readyState = 1;
+          // The leader dials its own socket: they reach it first, as one array of frames.
+          if (this.early) this.send(decodeURIComponent(this.early.slice(6)));
           this.onopen?.();
         }
       }
@@ -147,10 +150,7 @@ export function connectShared(address: RoomAddress, options: SharedOptions = {})
           new Promise<void>((release) => {
             const [end, lonely] = lead(name, url, tab, options);
             alone = lonely;
-            stop = () => {
-              end();
-              release();
-            };
+            stop = () => release(end());
           }),
       )
       .catch(() => {}); // aborted while queued
@@ -198,15 +198,13 @@ function lead(
   const sockets = new Map<string, string>();
   let real: WebSocketLike | undefined;
   /** A frame of a tab's socket, for the real socket (set with it). */
-  let handle: (id: string, frame: Frame, text: string) => void;
+  let handle: (id: string, frame: Frame) => void;
   let heard = 0;
   // The one shared secret: written by leaders only, one at a time (they hold the lock).
-  if (!secret) {
-    try {
-      secret = localStorage[name] ??= uuid();
-    } catch {
-      secret = uuid(); // storage blocked: the client ID changes with each leader
-    }
+  try {
+    secret ||= localStorage[name] ??= uuid();
+  } catch {
+    secret = uuid(); // storage blocked: the client ID changes with each leader
   }
 
   const post = (to: (string | undefined)[], m: Bus): void => bus.postMessage({ to, ...m });
@@ -238,7 +236,8 @@ function lead(
     ws.onopen = () => post(all(), { hub: 1 });
     ws.onmessage = ({ data }: { data: string }) => {
       heard = Date.now();
-      if (data === PONG) {
+      // The runtime's answer to the core's ping: not counted in receipts, as the room never sees it.
+      if (data === '{"type":"pong","nonce":null}') {
         post([...pingers], { d: data });
         return pingers.clear();
       }
@@ -260,7 +259,7 @@ function lead(
     };
     ws.onclose = ({ code }: { code: number }) => drop(code);
 
-    handle = (id, frame, text) => {
+    handle = (id, frame) => {
       const { type, key = '' } = frame;
       if (type === 'ack') return; // the tab's receipt for bytes the hub sent it, not the room
       if (frame.id !== undefined) owners[frame.id.slice(0, ID_PREFIX)] = id;
@@ -268,7 +267,6 @@ function lead(
       if (type === 'hello') {
         // Every hello says the same secret: the browser is one client whichever tab leads.
         frame.secret = secret;
-        text = JSON.stringify(frame);
       } else if (type === 'ping') pingers.add(id);
       else if (type === 'sub') (subs[key] ??= new Set()).add(id);
       else if (type === 'unsub' || type === 'close') {
@@ -282,7 +280,7 @@ function lead(
         }
         return;
       }
-      ws.send(text);
+      ws.send(JSON.stringify(frame));
     };
     return ws;
   };
@@ -297,10 +295,11 @@ function lead(
       // Others are of a socket this hub closed, or of a leader before it.
       if (m.close) {
         sockets.delete(id);
-        handle(id, { type: 'close' }, '');
+        handle(id, { type: 'close' });
         // A tab that gave up on a quiet socket (half-open, or the device slept) gives up on the real one too.
         if (!sockets.size || Date.now() - heard > heartbeat) drop();
-      } else handle(id, JSON.parse(m.d!), m.d!);
+        // A core's frame, or its early frames (an array: docs/protocol.md), in order.
+      } else for (const frame of [JSON.parse(m.d!)].flat()) handle(id, frame);
     }
   };
 

@@ -58,7 +58,8 @@ export interface WebSocketLike {
   onclose: unknown;
   onerror: unknown;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** Called with the subprotocols to offer: `edgeroom.v1`, and the early frames (docs/protocol.md) when they fit. */
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface RoomOptions {
   /** Defaults to `globalThis.WebSocket`. Pass `ws`'s constructor on Node 20. */

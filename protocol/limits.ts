@@ -171,6 +171,18 @@ export const MAX_LEAVES = 16;
 export const FANOUT_AT_SOCKETS = 2000;
 export const SOCKETS_PER_LEAF = 500;
 
+/**
+ * Early frames (docs/protocol.md): the most characters the `early.` subprotocol
+ * entry may carry after its prefix, URI-encoded. A socket's hello and subs fit
+ * many times over; a client whose frames would not fit sends them as frames once
+ * the socket is open. Small because it travels in a request header, beside a
+ * token: proxies refuse long header lines (nginx's default is 8 KiB per line).
+ * Fixed, not a var: a client must know it before it has heard from the room.
+ */
+export const MAX_EARLY_CHARS = 4096;
+/** The early frames' subprotocol entry: `early.` and a URI-encoded JSON array of frames. */
+export const EARLY_PREFIX = 'early.';
+
 /** Smallest reconnect delay, in ms, after close 4290. */
 export const RATE_LIMITED_BACKOFF_MS = 5000;
 /** Shortest `hello.secret`: a client's identity is only as strong as its secret. */

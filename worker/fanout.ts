@@ -25,11 +25,12 @@ export function leavesOf(room: string): number {
 }
 
 /**
- * The leaf a socket lands on. The hello that carries a client's secret comes
- * after the upgrade, so the Worker routes by what it has: a token's user (which
- * is then the client ID), else the `client` query parameter (a client's own
- * client ID, as its last welcome said: only a routing hint, since the leaf still
- * derives the ID from the secret), else at random. The same client ID therefore
+ * The leaf a socket lands on. The Worker routes by what the upgrade carries: a
+ * token's user (which is then the client ID), else the client ID derived from
+ * the secret of a hello among its early frames (worker/early.ts), else the
+ * `client` query parameter (a client's own client ID, as its last welcome
+ * said: only a routing hint, since the leaf still derives the ID from the
+ * secret), else at random. The same client ID therefore
  * lands on the same leaf, and a socket that replaces another (close 4001) finds
  * it there. Sockets with no identity (DriftDB's) have nothing to replace, so
  * they are spread at random rather than by address, which would put a whole

@@ -178,7 +178,7 @@ export class RoomLeaf extends DurableObject<Env> {
       request.headers.get(LEAF_HEADER),
       request.headers.get(LEAVES_HEADER),
     );
-    const { server, added, response } = acceptUpgrade(
+    const { server, added, early, response } = acceptUpgrade(
       this.ctx,
       request,
       this.#guard,
@@ -197,6 +197,8 @@ export class RoomLeaf extends DurableObject<Env> {
         server.close(1011, 'room unavailable: reconnect');
       }
     }
+    // The upgrade's early frames (worker/early.ts), as the socket's first, once the leaf is linked.
+    for (const frame of early) void this.webSocketMessage(server, frame);
     return response;
   }
 

@@ -181,8 +181,11 @@ export class Room extends DurableObject<Env> {
     if (this.#switch.due) this.#loop.flush();
     const leaves = this.#switch.leavesFor(this.#conns.size);
     if (leaves > 0) return new Response(null, { status: MISDIRECTED, headers: { [LEAVES_HEADER]: String(leaves) } });
-    const { added, response } = acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId());
+    const { server, added, early, response } = acceptUpgrade(this.ctx, request, this.#guard, this.#conns, newConnId());
     if (added) this.#switch.counted(this.#conns.size);
+    // The frames the upgrade carried (worker/early.ts), by the path every frame takes, before any
+    // the socket can send (none can come before the 101): the welcome goes out from here.
+    for (const frame of early) void this.webSocketMessage(server, frame);
     return response;
   }
 

@@ -14,6 +14,7 @@ import { HttpClient, NewRoomRequest, RevokeRequest, type RoomResult } from '../p
 import { AUTH_CLOSE_CODES, AUTH_HTTP_STATUS, SUBPROTOCOL } from './auth/index.ts';
 import { admit, admitAdmin, offersSubprotocol, PRIVATE_PREFIX } from './gate.ts';
 import { corsFor, originAllowed } from './origins.ts';
+import { earlyClientId } from './early.ts';
 import { demoFile } from './demo.ts';
 import { GRANT_HEADER } from './grant.ts';
 import {
@@ -271,7 +272,8 @@ export function buildRouter(options: EdgeroomOptions = {}): Hono<App> {
         }
         // A fanned-out room: the socket goes to its leaf (worker/fanout.ts says which, and why).
         const hint = c.req.query(ROUTING_PARAM)?.slice(0, MAX_ROUTING_KEY);
-        const name = leafName(id, leafFor(leaves, gate.grant?.user ?? hint));
+        const early = gate.grant ? undefined : earlyClientId(c.req.header('sec-websocket-protocol') ?? null);
+        const name = leafName(id, leafFor(leaves, gate.grant?.user ?? early ?? hint));
         forwarded.headers.set(ROOM_HEADER, id);
         forwarded.headers.set(LEAF_HEADER, name);
         forwarded.headers.set(LEAVES_HEADER, String(leaves));

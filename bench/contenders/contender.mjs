@@ -7,6 +7,9 @@
  *   make the socket receive pushes on `key`; resolves once the server has it
  * @property {(socket: import('ws').WebSocket) => Promise<void>} quiet
  *   make a publisher's socket receive none of the room's pushes (no echo)
+ * @property {(onFrame: (frame: Buffer) => void, key: string, timeoutMs: number) => Promise<import('ws').WebSocket>} [join]
+ *   open a socket that receives pushes on `key` the way the contender's own client
+ *   (re)connects; resolves once the server has it. The connect workload uses it when given.
  *
  * @typedef {object} Contender
  * @property {string} id e.g. "edgeroom-relay"

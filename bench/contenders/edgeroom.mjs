@@ -5,6 +5,7 @@
  * so it gets no echo, like partyserver's broadcast that skips the sender.
  */
 import { fileURLToPath } from 'node:url';
+import { openSocket, waitFor } from '../lib/sockets.mjs';
 import { startWorkerd } from './workerd.mjs';
 
 export const EDGEROOM_CONFIG = fileURLToPath(new URL('../../wrangler.toml', import.meta.url));
@@ -62,21 +63,48 @@ export async function newEdgeroomRoom(origin) {
  * @returns {import('./contender.mjs').Room}
  */
 function edgeroomRoom(url, hello) {
+  /** @param {string} key */
+  const helloFrames = (key) => [
+    // With a secret, as our client sends one: the room derives the client ID from it.
+    { type: 'hello', protocol: 1, secret: crypto.randomUUID(), ...(hello === 'no-roster' ? { roster: false } : {}) },
+    { type: 'sub', key, replay: false },
+  ];
   return {
     url,
+    // As our client (re)connects: the hello and sub in the upgrade (`early.`, URI-encoded with
+    // `(` and `)` escaped, docs/protocol.md), connected at the welcome the room sends from the accept.
+    ...(hello
+      ? {
+          async join(onFrame, key, timeoutMs) {
+            const early = encodeURIComponent(JSON.stringify(helloFrames(key))).replace(
+              /[()]/g,
+              (c) => `%${c.charCodeAt(0).toString(16)}`,
+            );
+            let welcomed = false;
+            const welcome = waitFor(() => welcomed, timeoutMs, 'the welcome');
+            const [socket] = await Promise.all([
+              openSocket(
+                url,
+                (frame) => {
+                  if (!welcomed && frame.indexOf('"welcome"') >= 0) {
+                    welcomed = true;
+                    welcome.poke();
+                  }
+                  onFrame(frame);
+                },
+                timeoutMs,
+                ['edgeroom.v1', `early.${early}`],
+              ),
+              welcome.done,
+            ]);
+            return socket;
+          },
+        }
+      : {}),
     async subscribe(socket, key) {
-      // With a secret, as our client sends one: the room derives the client ID from it.
-      if (hello) {
-        socket.send(
-          JSON.stringify({
-            type: 'hello',
-            protocol: 1,
-            secret: crypto.randomUUID(),
-            ...(hello === 'no-roster' ? { roster: false } : {}),
-          }),
-        );
-      }
-      socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
+      // Hello and sub as frames, then a round trip (the other workloads' hello sockets).
+      if (hello) for (const frame of helloFrames(key)) socket.send(JSON.stringify(frame));
+      else socket.send(JSON.stringify({ type: 'sub', key, replay: false }));
       await roundTrip(socket);
     },
     async quiet(socket) {

@@ -8,11 +8,12 @@ const CLIENT_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true };
  * @param {string} url
  * @param {(frame: Buffer) => void} onFrame
  * @param {number} [timeoutMs]
+ * @param {string[]} [protocols] Sec-WebSocket-Protocol entries to offer
  * @returns {Promise<WebSocket>}
  */
-export function openSocket(url, onFrame, timeoutMs = 20_000) {
+export function openSocket(url, onFrame, timeoutMs = 20_000, protocols = []) {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, CLIENT_OPTIONS);
+    const socket = new WebSocket(url, protocols, CLIENT_OPTIONS);
     const timer = setTimeout(() => {
       socket.terminate();
       reject(new Error(`socket did not open within ${timeoutMs} ms`));

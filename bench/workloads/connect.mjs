@@ -3,8 +3,10 @@
  * broadcast to all of them. The plain edgeroom contender's sockets stay
  * DriftDB-style (no `sub`): they receive every push in the room, so an open
  * socket is a ready one, as for every other contender. The hello contender's
- * sockets do what our client does before it counts as connected: `hello`
- * (with a secret), `sub`, and the round trip that confirms both; "open all"
+ * sockets do what our client does when it reconnects: they offer `hello` (with
+ * a secret) and `sub` as early frames in the upgrade (docs/protocol.md), and
+ * count as connected at the welcome, which the room sends from the accept
+ * (the sub is applied right behind it, before any later frame); "open all"
  * includes that for them. The hello, no roster contender's sockets say
  * `roster: false` in that hello: still presence members, but sent no roster and
  * no joins, which is what bounds the plain hello contender (RELIABILITY.md,
@@ -33,8 +35,10 @@ export async function connectStorm(contender, { sockets: count }) {
     };
     const start = performance.now();
     sockets = await openMany(count, count, async () => {
+      const hello = contender.id.includes('-hello');
+      if (hello && room.join) return room.join(onFrame, 'k', 60_000);
       const socket = await openSocket(room.url, onFrame, 60_000);
-      if (contender.id.includes('-hello')) await room.subscribe(socket, 'k');
+      if (hello) await room.subscribe(socket, 'k');
       return socket;
     });
     const connectMs = performance.now() - start;

@@ -68,11 +68,14 @@ export function element(tag, props = {}, ...children) {
 // expired (4101), revoked (4102), or not for this room (4103). Dialing again cannot help.
 const REFUSED = new Set([4100, 4101, 4102, 4103]);
 
-/** The browser's WebSocket, offering `token` if any, and telling `onRefused` when the room refuses it. */
+/**
+ * The browser's WebSocket, offering `token` if any with the client's own subprotocols (`edgeroom.v1`
+ * and its early frames: its hello and subscriptions), and telling `onRefused` when the room refuses it.
+ */
 export function socketClass(token, onRefused) {
   return class extends WebSocket {
-    constructor(url) {
-      super(url, token ? ['edgeroom.v1', `auth.${token}`] : []);
+    constructor(url, protocols = ['edgeroom.v1']) {
+      super(url, token ? [...protocols, `auth.${token}`] : protocols);
       // Registered before the client's onclose, so the room is closed before it would dial again.
       this.addEventListener('close', (event) => REFUSED.has(event.code) && onRefused(event));
     }

@@ -20,9 +20,18 @@ export class FakeSocket {
   onclose: ((event: { code: number }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
 
+  /** The early frames the upgrade offered (docs/protocol.md), as the room would take them: before any sent. */
+  early: string[] = [];
+
   constructor(url: string, protocols?: string[]) {
     this.url = url;
     this.protocols = protocols;
+    const entry = protocols?.find((p) => p.startsWith('early.'));
+    if (entry) {
+      // A real browser refuses anything but a header token here; so do we.
+      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(entry)) throw new SyntaxError(`not a token: ${entry}`);
+      this.early = (JSON.parse(decodeURIComponent(entry.slice(6))) as unknown[]).map((f) => JSON.stringify(f));
+    }
     FakeSocket.all.push(this);
   }
   send(data: string): void {
@@ -46,9 +55,12 @@ export class FakeSocket {
     this.readyState = 3;
     this.onclose?.({ code, reason } as { code: number });
   }
-  /** Sent frames, parsed, optionally of one type; the latency pings only when asked for (`frames('ping')`). */
+  /**
+   * What the room receives, parsed, optionally of one type: the early frames, then the sent
+   * ones; the latency pings only when asked for (`frames('ping')`).
+   */
   frames(type?: string): Record<string, unknown>[] {
-    return this.sent
+    return [...this.early, ...this.sent]
       .map((text) => JSON.parse(text) as Record<string, unknown>)
       .filter((frame) => (type === undefined ? frame.type !== 'ping' : frame.type === type));
   }

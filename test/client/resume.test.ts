@@ -37,10 +37,49 @@ describe('subscribe frames', () => {
     expect(socket.frames('sub').map((f) => f.key)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
-  it('sends no subscription before the socket is open', () => {
-    const room = openRoom();
+  it('offers its hello and subscriptions in the upgrade, and sends one made while it opens once it is open', () => {
+    const early = openRoom();
+    early.subscribe('a', () => {}, { last: 5 });
+    early.subscribe('b', () => {});
+    early.subscribe('b', () => {}, { replay: false });
+    // Before the first dial's socket opened: a dial puts them in the upgrade.
+    latest().drop();
+    const socket = redial();
+    expect(socket.protocols?.[0]).toBe('edgeroom.v1');
+    expect(socket.early.map((f) => JSON.parse(f))).toEqual([
+      { type: 'hello', protocol: 1, secret: SECRET, acks: true },
+      { type: 'sub', key: 'a', last: 5 },
+      { type: 'sub', key: 'b' },
+      { type: 'sub', key: 'b', last: 1 },
+    ]);
+    // Made while the socket opens: nothing is sent on a socket that is not open, then it goes first.
+    early.subscribe('c', () => {});
+    expect(socket.sent).toEqual([]);
+    socket.open();
+    expect(socket.sent.map((f) => JSON.parse(f))).toEqual([{ type: 'ping' }, { type: 'sub', key: 'c' }]);
+  });
+
+  it('sends its hello and subscriptions once open when they would not fit in the upgrade (4096 characters)', () => {
+    // `(` is escaped in the upgrade (3 characters): 1,400 of them fit in the presence limit, not in the upgrade.
+    const presence = '('.repeat(1400);
+    const room = openRoom({ presence });
     room.subscribe('a', () => {});
-    expect(latest().frames()).toEqual([]);
+    latest().drop();
+    const socket = redial();
+    expect(socket.protocols).toEqual(['edgeroom.v1']);
+    socket.open();
+    expect(socket.sent.map((f) => JSON.parse(f))).toEqual([
+      { type: 'ping' },
+      { type: 'hello', protocol: 1, secret: SECRET, presence, acks: true },
+      { type: 'sub', key: 'a' },
+    ]);
+  });
+
+  it('offers a presence with parentheses in header-safe form (a browser throws on anything else)', () => {
+    const presence = { name: 'Ann (admin)', note: 'it\'s 100% {fine}: "ok", é' };
+    openRoom({ presence });
+    // FakeSocket refuses a protocol that is not a header token, as a browser does.
+    expect(latest().early.map((f) => JSON.parse(f).presence)).toEqual([presence]);
   });
 
   it('sends unsub only when the last listener of a subject leaves', () => {

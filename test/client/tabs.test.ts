@@ -78,10 +78,16 @@ class AutoSocket extends FakeSocket {
   halfOpen = false;
   hellos: Record<string, unknown>[] = [];
   subs = new Set<string>();
-  constructor(url: string) {
-    super(url);
+  constructor(url: string, protocols?: string[]) {
+    super(url, protocols);
     server.sockets.push(this);
-    setTimeout(() => this.readyState === 0 && this.open());
+    // A leader's socket offers no early frames, but a tab running alone (no Web Locks) does: the
+    // room takes them from the upgrade, before any frame the socket sends (those wait a timer).
+    setTimeout(() => {
+      if (this.readyState !== 0) return;
+      this.open();
+      for (const frame of this.early) server.handle(this, frame);
+    });
   }
   override send(data: string): void {
     super.send(data);

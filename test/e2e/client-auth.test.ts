@@ -42,7 +42,7 @@ function endingSoon(room: string, sub: string, extra: Record<string, unknown> = 
 
 type Frame = Record<string, any>;
 
-/** `ws` sockets that keep what they offered, sent and received, and how they closed. */
+/** `ws` sockets that keep what they offered, sent (early frames included) and received, and how they closed. */
 function recordingSockets() {
   const sockets: { protocols: string[]; url: string; sent: Frame[]; received: Frame[]; ws: WS; closed?: number }[] = [];
   class Recording extends WS {
@@ -51,7 +51,12 @@ function recordingSockets() {
       const entry = {
         protocols,
         url,
-        sent: [] as Frame[],
+        // The early frames (docs/protocol.md) first: the room takes them before any sent one.
+        sent: [
+          ...protocols
+            .filter((p) => p.startsWith('early.'))
+            .flatMap((p) => JSON.parse(decodeURIComponent(p.slice('early.'.length))) as Frame[]),
+        ],
         received: [] as Frame[],
         ws: this as WS,
         closed: undefined as number | undefined,
@@ -98,7 +103,11 @@ describe('withToken against the real worker', () => {
     await waitFor(() => alice.room.status === 'open' && bob.room.status === 'open', 10_000, 'both open');
 
     const [socket] = alice.sockets;
-    expect(socket!.protocols).toEqual(['edgeroom.v1', expect.stringMatching(/^auth\.ey/)]);
+    expect(socket!.protocols).toEqual([
+      'edgeroom.v1',
+      expect.stringMatching(/^early\./),
+      expect.stringMatching(/^auth\.ey/),
+    ]);
     expect(socket!.ws.protocol).toBe('edgeroom.v1'); // echoed, never the token
     expect(socket!.url).toBe(socketUrl(room)); // no token in the URL
     expect(alice.room.clientId).toBe('alice');

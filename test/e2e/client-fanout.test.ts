@@ -4,6 +4,7 @@
  * reset) through a leaf, and presence: every client's `peers` is the room.
  */
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { droppableSockets, open, recorder, useServer } from './client-harness.ts';
 import { waitFor } from './wait.ts';
 
@@ -14,6 +15,36 @@ describe('our client in a fanned-out room', () => {
     const res = await fetch(`${server.url}/new`, { method: 'POST', body: JSON.stringify({ leaves }) });
     return ((await res.json()) as { socket_url: string }).socket_url;
   };
+
+  it('lands on its leaf on every reconnect (early hello), so it replaces its own older socket there (4001)', async () => {
+    const url = await newFanoutRoom(4);
+    const secret = 'fanout-e2e-secret-0123456789';
+    // The client's old socket, still open as far as the room knows (a half-open one), said hello
+    // with the secret in its upgrade as the client does.
+    const entry = `early.${encodeURIComponent(JSON.stringify([{ type: 'hello', protocol: 1, secret }]))}`;
+    const old = new WebSocket(url, ['edgeroom.v1', entry]);
+    const oldWelcome = await new Promise<{ conn: string }>((resolve, reject) => {
+      old.once('message', (data) => resolve(JSON.parse(String(data))));
+      old.once('error', reject);
+    });
+    // As our client does on open. (Through wrangler dev, a socket that never sent a frame sees the
+    // room's close about 10 s late; in workerd itself, within milliseconds.)
+    old.send('{"type":"ping"}');
+    const closed = new Promise<number>((resolve) => old.once('close', resolve));
+    const net = droppableSockets();
+    const room = open(url, { WebSocket: net.WebSocket, secret });
+    await waitFor(() => room.status === 'open', 10_000, 'the welcome');
+    const leaf = oldWelcome.conn.split('.')[0];
+    expect(room.conn!.split('.')[0]).toBe(leaf);
+    // Each reconnect lands there again: with 4 leaves, 5 at random would all match 1 time in 1,024.
+    for (let i = 0; i < 5; i++) {
+      const before = room.conn;
+      expect(net.drop()).toBe(true);
+      await waitFor(() => room.status === 'open' && room.conn !== before, 10_000, 'the reconnect');
+      expect(room.conn!.split('.')[0]).toBe(leaf);
+    }
+    expect(await closed).toBe(4001);
+  });
 
   it('resumes through a leaf after a drop: what it missed once, then a reset after a compaction', async () => {
     const url = await newFanoutRoom(3);

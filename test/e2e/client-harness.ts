@@ -13,9 +13,9 @@ export function droppableSockets() {
   const sockets: WebSocket[] = [];
   let offline = false;
   class Tracked extends WebSocket {
-    constructor(url: string) {
+    constructor(url: string, protocols?: string[]) {
       // Offline: dial a port nobody listens on, so the dial fails like a dead network.
-      super(offline ? 'ws://127.0.0.1:9/' : url);
+      super(offline ? 'ws://127.0.0.1:9/' : url, protocols);
       sockets.push(this);
     }
   }

@@ -16,8 +16,8 @@ const server = useServer();
 function watchedSockets() {
   const seen = { sockets: 0, refusals: 0 };
   class Watched extends WebSocket {
-    constructor(url: string) {
-      super(url);
+    constructor(url: string, protocols?: string[]) {
+      super(url, protocols);
       seen.sockets++;
       this.on('message', (data) => void (seen.refusals += String(data).split('"rate_limited"').length - 1));
     }

@@ -51,8 +51,8 @@ describe('with the default retention', () => {
     const sockets: WebSocket[] = [];
     // Hides the first ack from the client and cuts the socket, as if the network died right after the server applied it.
     class AckEater extends WebSocket {
-      constructor(address: string) {
-        super(address);
+      constructor(address: string, protocols?: string[]) {
+        super(address, protocols);
         sockets.push(this);
       }
       override emit(event: string | symbol, ...args: unknown[]): boolean {

@@ -166,6 +166,26 @@ export async function connect(room: string, query = ''): Promise<TestSocket> {
   return new TestSocket(res.webSocket);
 }
 
+/**
+ * The `early.` subprotocol entry carrying `frames` (docs/protocol.md, Early frames): a URI-encoded
+ * JSON array, with `(` and `)` escaped as well, as the client encodes it.
+ */
+export const earlyEntry = (frames: unknown[]): string =>
+  `early.${encodeURIComponent(JSON.stringify(frames)).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
+
+/** A socket whose upgrade offers `edgeroom.v1` and `extra` entries (`earlyEntry(…)`, `auth.…`). Resolves with the 101 too. */
+export async function connectOffering(
+  room: string,
+  extra: string[],
+  query = '',
+): Promise<{ s: TestSocket; res: Response }> {
+  const res = await http(`/room/${room}/connect${query}`, {
+    headers: { Upgrade: 'websocket', 'sec-websocket-protocol': ['edgeroom.v1', ...extra].join(', ') },
+  });
+  if (res.status !== 101 || !res.webSocket) throw new Error(`Upgrade failed: ${res.status} ${await res.text()}`);
+  return { s: new TestSocket(res.webSocket), res };
+}
+
 /** The hello secret of a test client called `name`: long enough for the server. */
 export const secretOf = (name: string): string => `${name}-secret-0123456789`;
 /** The client ID the server derives for that client. */

@@ -24,9 +24,12 @@ export function gate() {
   class Gated extends WebSocket {
     /** Whose dials these are (one subclass per client, see `forClient`). */
     static tag = -1;
-    /** @param {string} url */
-    constructor(url) {
-      super(away ? 'ws://127.0.0.1:9/' : url, { perMessageDeflate: false });
+    /**
+     * @param {string} url
+     * @param {string[]} [protocols] the client's: `edgeroom.v1` and its early frames (its hello and subs)
+     */
+    constructor(url, protocols = []) {
+      super(away ? 'ws://127.0.0.1:9/' : url, protocols, { perMessageDeflate: false });
       /** @type {Dial} */
       const dial = { at: performance.now(), away, tag: /** @type {typeof Gated} */ (this.constructor).tag };
       dials.push(dial);

@@ -302,10 +302,13 @@ class Member {
     const sockets = this.#sockets;
     const away = () => performance.now() < this.#awayUntil;
     class Tracked extends WebSocket {
-      /** @param {string} address */
-      constructor(address) {
+      /**
+       * @param {string} address
+       * @param {string[]} [protocols] the client's: `edgeroom.v1` and its early frames (its hello and subs)
+       */
+      constructor(address, protocols = []) {
         // While cut off, a dial goes to a port nobody listens on and fails, as on a dead network.
-        super(away() ? 'ws://127.0.0.1:9/' : address, { perMessageDeflate: false });
+        super(away() ? 'ws://127.0.0.1:9/' : address, protocols, { perMessageDeflate: false });
         sockets.splice(0, sockets.length, this);
       }
     }

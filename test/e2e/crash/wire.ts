@@ -18,6 +18,7 @@ export interface Wire {
   /** For `connect`'s `WebSocket` option. */
   WebSocket: new (
     url: string,
+    protocols?: string[],
   ) => WebSocket;
   /** name(value) → sockets the push went out on (shared between wires). */
   sent: Map<string, number>;
@@ -36,8 +37,8 @@ export function wire(name: (value: unknown) => string, shared: Pick<Wire, 'sent'
   const lossy = new Set<WebSocket>();
   const attribute = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
   class Watched extends WebSocket {
-    constructor(url: string) {
-      super(url);
+    constructor(url: string, protocols?: string[]) {
+      super(url, protocols);
       sockets.push(this);
       const send = this.send.bind(this) as (data: unknown, ...rest: unknown[]) => void;
       (this as { send: unknown }).send = (data: unknown, ...rest: unknown[]) => {
