@@ -15,6 +15,7 @@
  * bench/load/hot-room.mjs.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { mintToken } from '../../../worker/auth/mint.ts';
 import { percentile } from '../../lib/stats.mjs';
 import { runtimePid } from './memory.mjs';
 import { RawSocket } from './raw.mjs';
@@ -36,6 +37,35 @@ const TICKS_PER_SECOND = 100;
  * @property {number} [idleSampleMs] how long the idle process's CPU is sampled before the publishes
  *   (default 2,000; 0 skips it, and idleCpuPerSecond is NaN)
  */
+
+/** The key the bench's server trusts, only to read a room's counters (GET /room/:id/stats takes an admin token). */
+const STATS_KEY = /** @type {const} */ ({ kid: 'hot-room-bench', alg: 'HS256', secret: 'hot-room-bench-counters-0123456789abcdef' });
+/** The server's vars: the load limits, and the key for the counters. */
+const HOT_ROOM_VARS = { ...LOAD_VARS, AUTH_KEYS: JSON.stringify([STATS_KEY]) };
+
+/**
+ * @typedef {{ turns: number, batches: number, sends: number, publishes: number }} LinkCounts
+ * What the room's object did for its leaves (docs/hot-rooms.md, Counters): root turns that sent the
+ * leaves something, batches made, deliver calls to leaves, and the leaves' forwarding calls up.
+ */
+
+/**
+ * The room's link counters, or undefined when the server does not trust the bench's key (a hook's own server).
+ * @param {string} origin
+ * @param {string} socketUrl
+ * @returns {Promise<LinkCounts | undefined>}
+ */
+async function linkCounts(origin, socketUrl) {
+  const room = decodeURIComponent(/\/room\/([^/]+)\/connect/.exec(socketUrl)?.[1] ?? '');
+  const token = await mintToken({ room, sub: 'hot-room-bench', rights: { admin: true }, ttlSeconds: 600 }, STATS_KEY);
+  const res = await fetch(`${origin}/room/${encodeURIComponent(room)}/stats`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok) return undefined;
+  const { room: root } = /** @type {{ room: LinkCounts }} */ (await res.json());
+  return { turns: root.turns, batches: root.batches, sends: root.sends, publishes: root.publishes };
+}
 
 /**
  * @param {string} origin
@@ -98,7 +128,7 @@ export async function hotRoom(
   { subscribers, publishes, rate, leaves, parallel = 50, timeoutMs = 120_000, idleSampleMs = 2000 },
   hooks = {},
 ) {
-  const server = await (hooks.start ?? (() => startServer(LOAD_VARS)))();
+  const server = await (hooks.start ?? (() => startServer(HOT_ROOM_VARS)))();
   /** @type {RawSocket[]} */
   const sockets = [];
   try {
@@ -143,6 +173,7 @@ export async function hotRoom(
     if (idleSampleMs > 0) await new Promise((resolve) => setTimeout(resolve, idleSampleMs)); // a sampling interval, not a synchronisation
     const idleCpuPerSecond = idleSampleMs > 0 ? (cpuSeconds(pid).total - idleStart.total) / (idleSampleMs / 1000) : NaN;
     await hooks.beforePublishes?.(server);
+    const linksBefore = leaves > 1 ? await linkCounts(server.url, url) : undefined;
     const cpuBefore = cpuSeconds(pid);
     const first = performance.now();
     for (let i = 0; i < publishes; i++) {
@@ -156,6 +187,7 @@ export async function hotRoom(
       () => `${expected} deliveries (got ${delivered})`,
     );
     const cpu = cpuSpent(cpuBefore, cpuSeconds(pid));
+    const linksAfter = linksBefore && (await linkCounts(server.url, url));
     await hooks.afterDeliveries?.();
     const seconds = (lastAt - first) / 1000;
     // A duplicate would have been sent before the pong that follows it.
@@ -183,6 +215,19 @@ export async function hotRoom(
       idleCpuPerSecond,
       /** CPU microseconds per delivery, every cost (the root's, links', leaves') included. */
       cpuMicrosPerDelivery: (cpu.total / expected) * 1e6,
+      /**
+       * What the links did from the first publish to the last delivery (K > 1, and the bench's own
+       * server): the billed calls between objects are sends + publishes (docs/hot-rooms.md, Cost model).
+       */
+      links:
+        linksBefore && linksAfter
+          ? {
+              turns: linksAfter.turns - linksBefore.turns,
+              batches: linksAfter.batches - linksBefore.batches,
+              sends: linksAfter.sends - linksBefore.sends,
+              publishes: linksAfter.publishes - linksBefore.publishes,
+            }
+          : undefined,
     };
   } finally {
     await Promise.all(sockets.map((s) => s.close()));
@@ -197,6 +242,10 @@ export function describeHotRoom(r) {
     `K=${r.leaves}${r.leaves > 1 ? ` (${r.occupiedLeaves} with subscribers)` : ''}: ${r.exact}/${r.subscribers} exact, ${r.errors} errors, opened in ${f(r.openMs / 1000, 1)} s, ` +
     `${f(r.deliveriesPerSecond)} deliveries/s, latency p50 ${f(r.latency.p50)} ms, p99 ${f(r.latency.p99)} ms, ` +
     `CPU ${f(r.cpuSeconds, 2)} s (busiest thread ${f(r.busiestThreadSeconds, 2)} s) over ${f(r.seconds, 2)} s, idle ${f(r.idleCpuPerSecond, 3)} CPU s/s, ` +
-    `${f(r.cpuMicrosPerDelivery, 1)} µs/delivery`
+    `${f(r.cpuMicrosPerDelivery, 1)} µs/delivery` +
+    (r.links
+      ? `; links: ${r.links.turns} root turns, ${r.links.batches} batches, ${r.links.sends} deliver calls, ` +
+        `${r.links.publishes} forwarding calls for ${r.publishes} publishes (${f((r.links.sends + r.links.publishes) / r.seconds)} billed calls/s)`
+      : '')
   );
 }
