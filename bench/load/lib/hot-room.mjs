@@ -39,7 +39,11 @@ const TICKS_PER_SECOND = 100;
  */
 
 /** The key the bench's server trusts, only to read a room's counters (GET /room/:id/stats takes an admin token). */
-const STATS_KEY = /** @type {const} */ ({ kid: 'hot-room-bench', alg: 'HS256', secret: 'hot-room-bench-counters-0123456789abcdef' });
+const STATS_KEY = /** @type {const} */ ({
+  kid: 'hot-room-bench',
+  alg: 'HS256',
+  secret: 'hot-room-bench-counters-0123456789abcdef',
+});
 /** The server's vars: the load limits, and the key for the counters. */
 const HOT_ROOM_VARS = { ...LOAD_VARS, AUTH_KEYS: JSON.stringify([STATS_KEY]) };
 
