@@ -35,7 +35,6 @@ import { LeafLinks, type LinkReply, type RootCounters } from './leaf-links.ts';
 import type { MemberChange } from './leaf-presence.ts';
 import { RootRoster } from './root-presence.ts';
 import type { Peer } from '../protocol/messages.ts';
-import type { Frame } from './connections.ts';
 
 type PushIn = Extract<ClientMessage, { type: 'push' }>;
 
