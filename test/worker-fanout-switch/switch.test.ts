@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { leafFor, leafName } from '../../worker/fanout.ts';
 import { fanoutThreshold, leavesForCrowd, REMEMBERED_SWITCHES, SwitchedRooms } from '../../worker/fanout-switch.ts';
 import type { Room } from '../../worker/room.ts';
+import { createEdgeroom } from '../../worker/server.ts';
 import { tokenFor } from '../worker-access/tokens.ts';
 import { waitFor } from '../e2e/wait.ts';
-import { connect, http, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import { connect, http, idOf, push, roomStub, secretOf, TestSocket, type Msg } from '../worker/helpers.ts';
 
 async function newRoom(): Promise<string> {
   const res = await http('/new', { method: 'POST' });
@@ -167,8 +168,7 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
     const token = await tokenFor(room, 'revoked-user', { iat: Math.floor(Date.now() / 1000) - 60 });
     const res = await http(`/room/${room}/connect?token=${token}`, { headers: { Upgrade: 'websocket' } });
     expect(res.status).toBe(101);
-    const { TestSocket: Socket } = await import('../worker/helpers.ts');
-    const s = new Socket(res.webSocket!);
+    const s = new TestSocket(res.webSocket!);
     s.send({ type: 'hello', protocol: 1, secret: secretOf('revoked-user') });
     expect(leafOfConn((await s.next()).conn)).toBe(leafFor(2, 'revoked-user'));
     const admin = await tokenFor(room, 'operator', { rights: { admin: true } });
@@ -182,6 +182,34 @@ describe('a room that crosses FANOUT_AT_SOCKETS', () => {
     const stats = await http(`/room/${room}/stats`, { headers: { authorization: `Bearer ${admin}` } });
     const body = (await stats.json()) as { room: { leaves: number }; leaves: { leaf: number }[] };
     expect(body.leaves.map((l) => l.leaf)).toEqual([0, 1]);
+    expect((await s.closed).code).toBe(4102);
+  });
+});
+
+describe('a Worker isolate that has not seen the switch', () => {
+  it("asks the root for its leaves before a revoke or the stats, and reaches the leaves' sockets", async () => {
+    const room = await crowdedThenEmpty('i');
+    // Issued a minute ago: a revocation covers tokens issued before it.
+    const token = await tokenFor(room, 'isolate-user', { iat: Math.floor(Date.now() / 1000) - 60 });
+    const res = await http(`/room/${room}/connect?token=${token}`, { headers: { Upgrade: 'websocket' } });
+    const s = new TestSocket(res.webSocket!);
+    s.send({ type: 'hello', protocol: 1, secret: secretOf('isolate-user') });
+    expect(leafOfConn((await s.next()).conn)).toBe(leafFor(2, 'isolate-user'));
+    // A router of its own, as in another isolate: it has never heard that this room switched.
+    const fresh = createEdgeroom();
+    const admin = await tokenFor(room, 'operator', { rights: { admin: true } });
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const stats = await fresh.fetch(new Request(`http://edgeroom.test/room/${room}/stats`, { headers }), env);
+    expect(((await stats.json()) as { leaves: { leaf: number }[] }).leaves.map((l) => l.leaf)).toEqual([0, 1]);
+    const revoked = await fresh.fetch(
+      new Request(`http://edgeroom.test/room/${room}/revoke`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ user: 'isolate-user' }),
+      }),
+      env,
+    );
+    expect(await revoked.json()).toMatchObject({ closed: 1 });
     expect((await s.closed).code).toBe(4102);
   });
 });
