@@ -19,8 +19,9 @@
 import type { Peer, PresenceOut, ServerMessage } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
-import { toCbor, toJson, utf8Length } from './codec.ts';
+import { toCbor, toJson } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
+import { stateFits } from './presence.ts';
 import { errorFrame } from './validate.ts';
 
 /** A change a leaf reports about one of its members; a leave carries the member's last state. */
@@ -72,15 +73,7 @@ export class LeafPresence {
 
   /** Whether `state` is within maxPresenceBytes; if not, the socket is told so. */
   fits(c: Connection, state: unknown): boolean {
-    const bytes = utf8Length(JSON.stringify(state ?? null));
-    if (bytes <= this.#limits.maxPresenceBytes) return true;
-    c.send(
-      errorFrame(
-        'presence_too_large',
-        `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`,
-      ),
-    );
-    return false;
+    return stateFits(c, state, this.#limits);
   }
 
   /**

@@ -38,7 +38,7 @@ export class Presence {
     }
     // An oversized presence is refused on its own: the socket is still welcomed,
     // so a client never waits for a welcome that will not come.
-    const presenceFits = m.presence === undefined || this.#fits(c, m.presence);
+    const presenceFits = m.presence === undefined || stateFits(c, m.presence, this.#limits);
     // A hello again on the same socket keeps its identity: it cannot switch to another.
     // With a token the client ID is its user, set at connect; the secret then tells the
     // user's tabs apart (the device), so one tab never replaces another.
@@ -92,7 +92,7 @@ export class Presence {
 
   set(c: Connection, state: unknown): void {
     if (!c.a.hello) return c.send(errorFrame('bad_message', 'Invalid presence: say hello before setting presence'));
-    if (!this.#fits(c, state)) return;
+    if (!stateFits(c, state, this.#limits)) return;
     c.a.presence = state;
     c.save();
     this.#announceUpdate(c);
@@ -115,18 +115,6 @@ export class Presence {
     if (c.a.hello) this.#roster.leave(c);
   }
 
-  #fits(c: Connection, state: unknown): boolean {
-    const bytes = utf8Length(JSON.stringify(state ?? null));
-    if (bytes <= this.#limits.maxPresenceBytes) return true;
-    c.send(
-      errorFrame(
-        'presence_too_large',
-        `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${this.#limits.maxPresenceBytes})`,
-      ),
-    );
-    return false;
-  }
-
   /**
    * Updates past the presence rate are coalesced: one announcement is held
    * until the bucket refills, and carries whatever state is latest by then.
@@ -142,4 +130,17 @@ export class Presence {
       this.#roster.update(c);
     }, bucket.wait());
   }
+}
+
+/** Whether `state` is within maxPresenceBytes; if not, the socket is told so (on a leaf too). */
+export function stateFits(c: Connection, state: unknown, limits: Limits): boolean {
+  const bytes = utf8Length(JSON.stringify(state ?? null));
+  if (bytes <= limits.maxPresenceBytes) return true;
+  c.send(
+    errorFrame(
+      'presence_too_large',
+      `Presence state of ${bytes} bytes exceeds maxPresenceBytes (${limits.maxPresenceBytes})`,
+    ),
+  );
+  return false;
 }
