@@ -318,8 +318,9 @@ export function connect(address: RoomAddress, options: RoomOptions = {}): Room {
         else peers.set(message.peer.conn, message.peer);
         emit('presence', message);
         break;
-      case 'dm':
-        emit('dm', message);
+      default:
+        // `dm`, `members`, and frames of a newer server, which no listener is keyed by.
+        emit(message.type as 'dm', message as RoomEvents['dm']);
     }
   };
 

@@ -37,6 +37,13 @@ export type PresenceEvent =
 export interface RoomEvents {
   status: Status;
   presence: PresenceEvent;
+  /**
+   * How many are in presence, you included, in a room with more members than its roster
+   * shows (`maxRosterPeers`, 100 by default: `peers` holds its first members by arrival).
+   * Sent on connecting and as the count changes, and once more when it falls back to the
+   * cap; until one comes, the count is `peers.size + 1`. (The frame: `type: 'members'` too.)
+   */
+  members: { count: number };
   /** A direct message; `from` is the sender's connection ID, stamped by the server. (The frame as received: it has `type: 'dm'` too.) */
   dm: { from: string; value: unknown };
   /** An error frame that no publish promise or listener could take. */

@@ -23,6 +23,14 @@ export const DEFAULT_LIMITS = {
    * rooms announce at once.
    */
   presenceBatchMs: 50,
+  /**
+   * Most peers a socket is shown: a room's roster (`welcome.peers` and the
+   * presence events after it) covers its first this-many members by arrival,
+   * and a member past them is shown when one of them leaves. Every member still
+   * counts (`members` frames carry the total) and can be sent dms. Unbounded,
+   * N members joining cost N² peers sent: 250,000 for a room of 500.
+   */
+  maxRosterPeers: 100,
   /** Seconds without a write before a room's data is wiped. */
   retentionSeconds: 86_400,
   /**

@@ -189,6 +189,13 @@ export const PresenceOut = z.object({
   event: z.enum(['join', 'update', 'leave']),
   peer: Peer,
 });
+/**
+ * How many members of the room this socket's roster does not list (itself not
+ * counted), when the room has more than `maxRosterPeers`: the roster lists only
+ * that many. Sent when the number changes, 0 included, so the room's size is
+ * always `peers + 1 + hidden` as of the last presence window.
+ */
+export const MembersOut = z.object({ type: z.literal('members'), hidden: z.number().check(z.int(), z.gte(0)) });
 export const DirectOut = z.object({ type: z.literal('dm'), from: z.string(), value: z.unknown() });
 
 export const ServerMessage = z.discriminatedUnion('type', [
@@ -200,6 +207,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   WelcomeOut,
   AckOut,
   PresenceOut,
+  MembersOut,
   DirectOut,
   AuthOkOut,
 ]);
@@ -209,6 +217,7 @@ export type InitOut = z.infer<typeof InitOut>;
 export type ErrorOut = z.infer<typeof ErrorOut>;
 export type WelcomeOut = z.infer<typeof WelcomeOut>;
 export type PresenceOut = z.infer<typeof PresenceOut>;
+export type MembersOut = z.infer<typeof MembersOut>;
 
 // ---- HTTP ------------------------------------------------------------------
 

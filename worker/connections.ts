@@ -33,6 +33,8 @@ export interface Attachment {
   acks?: boolean;
   /** Its first hello said `roster: false`: a presence member that is shown nobody (no peers, no presence frames). */
   roster?: false;
+  /** In the room's roster (one of its first maxRosterPeers members): the others were told of it. */
+  shown?: true;
 }
 
 /** The room's limits as a socket sees them: with the receipt interval its welcome announces. */
@@ -62,6 +64,8 @@ export class Connection implements Batched {
   closing = false;
   /** A presence announcement held back by the presence rate; it will carry the latest state. */
   heldAnnouncement: ReturnType<typeof setTimeout> | undefined;
+  /** The `members.hidden` it was last told (worker/presence-roster.ts): 0 until told otherwise. */
+  hiddenTold = 0;
   /** Sent, and acknowledged by the client's receipts. */
   readonly backlog: Backlog;
   #windows: BatchWindows;

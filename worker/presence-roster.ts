@@ -15,6 +15,10 @@
  * welcomed between two flushes receives the next flush minus its own events,
  * and never sees a join twice or a leave of a peer it was not shown.
  *
+ * The roster shows a room's first `maxRosterPeers` members (roster-view.ts);
+ * the others are members all the same, and a member is told how many it is
+ * not shown (`members` frames) whenever that number changes.
+ *
  * A member whose hello said `roster: false` is announced like any other, but is
  * told nothing: its welcome has no peers and flushes pass it by. The threshold
  * counts it all the same (it is a member), so that whether a room batches does
@@ -23,14 +27,17 @@
 import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
+import { RosterView } from './roster-view.ts';
 
 type Event = PresenceOut['event'];
 
 export class Roster {
   #conns: Connections;
   #batchMs: number;
-  /** Sockets that said hello and are still here, by connection ID. */
+  /** Sockets that said hello and are still here, by connection ID, in order of arrival. */
   #members = new Map<string, Connection>();
+  /** Which of them the roster shows. */
+  #view: RosterView;
   /** The member holding each identity (client ID and device): a newer hello replaces an older socket. */
   #byIdentity = new Map<string, Connection>();
   /** The room as of the last flush. */
@@ -50,14 +57,36 @@ export class Roster {
    * a pending flush's timer keeps it from being evicted (since compatibility date
    * 2026-10-01, pending timers do), and a crash drops the sockets with it.
    */
-  constructor(conns: Connections, batchMs: number) {
+  constructor(conns: Connections, batchMs: number, cap: number) {
     this.#conns = conns;
     this.#batchMs = batchMs;
-    for (const c of conns.present()) {
+    this.#view = new RosterView(cap);
+    // Shown ones first: they are who the others were told of (their order of arrival is lost).
+    const present = [...conns.present()].sort((a, b) => Number(!a.a.shown) - Number(!b.a.shown));
+    for (const c of present) {
       this.#members.set(c.a.conn, c);
       this.#byIdentity.set(identity(c), c);
-      this.#announced.set(c.a.conn, c.peer);
+      if (c.a.shown && this.#view.admit(c.a.conn)) this.#announced.set(c.a.conn, c.peer);
     }
+    // Told before the sleep, by the flush that the pending timer kept it awake for.
+    for (const c of present) c.hiddenTold = this.#hidden(c);
+  }
+
+  /**
+   * After a welcome (a socket starts from 0): how many it is not shown, if any.
+   * Counted as of now, before its own join, while the welcome's peers are as of
+   * the last window: the next flush brings both up to date.
+   */
+  count(c: Connection): void {
+    if (c.a.roster === false) return;
+    c.hiddenTold = this.#hidden(c);
+    if (c.hiddenTold) c.send({ type: 'members', hidden: c.hiddenTold });
+  }
+
+  /** Members `c` is not shown: beyond the view, and not `c` itself. */
+  #hidden(c: Connection): number {
+    const hidden = this.#members.size - this.#view.size;
+    return this.#members.get(c.a.conn) === c && !this.#view.has(c.a.conn) ? hidden - 1 : hidden;
   }
 
   /** The member, other than `c`, with this client ID and device: the socket a hello from `c` replaces. */
@@ -83,40 +112,66 @@ export class Roster {
   join(c: Connection): void {
     this.#members.set(c.a.conn, c);
     this.#byIdentity.set(identity(c), c);
-    this.#queue('join', c.peer);
+    if (this.#view.admit(c.a.conn)) this.#show(c);
+    this.#schedule();
   }
 
   update(c: Connection): void {
-    if (this.#members.get(c.a.conn) === c) this.#queue('update', c.peer);
+    if (this.#members.get(c.a.conn) !== c || !this.#view.has(c.a.conn)) return;
+    this.#queue('update', c.peer);
+    this.#schedule();
   }
 
   leave(c: Connection): void {
     if (this.#members.get(c.a.conn) !== c) return;
     this.#members.delete(c.a.conn);
     if (this.#byIdentity.get(identity(c)) === c) this.#byIdentity.delete(identity(c));
-    this.#queue('leave', c.peer);
+    if (this.#view.has(c.a.conn)) {
+      this.#queue('leave', c.peer);
+      const next = this.#view.dismiss(c.a.conn, this.#members);
+      if (next) this.#show(next[1]);
+    }
+    this.#schedule();
+  }
+
+  /** `c` entered the view: marked in its attachment, so a wake knows whom the others were told of. */
+  #show(c: Connection): void {
+    c.a.shown = true;
+    c.save();
+    this.#queue('join', c.peer);
   }
 
   #queue(event: Event, peer: Peer): void {
     coalesce(this.#pending, this.#announced, event, peer);
+  }
+
+  /** Every join and leave changes the roster or what members are not shown: a flush is due. */
+  #schedule(): void {
     if (this.#members.size < LARGE_AUDIENCE) this.flush();
     else this.#timer ??= setTimeout(() => this.#flushSafely(), this.#batchMs);
   }
 
-  /** Sends what is pending to every member that takes the roster but its subject, and makes it the announced roster. */
+  /**
+   * Sends what is pending to every member that takes the roster but its subject,
+   * and makes it the announced roster; past the cap, the count too.
+   */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size === 0) return;
     const events = [...this.#pending.values()];
     this.#pending.clear();
-    this.#announcedJson = undefined;
+    if (events.length) this.#announcedJson = undefined;
     announce(this.#announced, events);
     const outs = events.map((e) => ({ about: e.peer.conn, out: new Outgoing(e) }));
+    // Past the cap: the number each member is not shown, one frame for the shown and one for the rest.
+    const hidden = this.#members.size - this.#view.size;
+    const counts = [hidden, hidden - 1].map((n) => new Outgoing({ type: 'members', hidden: Math.max(n, 0) }));
     const wide = this.#members.size >= LARGE_AUDIENCE;
     for (const m of this.#members.values()) {
       if (m.a.roster === false) continue;
       for (const { about, out } of outs) if (about !== m.a.conn) out.to(m, wide);
+      const shown = this.#view.has(m.a.conn);
+      if (m.hiddenTold !== (m.hiddenTold = shown ? hidden : hidden - 1)) counts[shown ? 0 : 1]!.to(m, wide);
     }
   }
 
@@ -142,6 +197,7 @@ export class Roster {
       if (this.#byIdentity.get(identity(m)) === m) this.#byIdentity.delete(identity(m));
       this.#announced.delete(conn);
       this.#pending.delete(conn);
+      this.#view.dismiss(conn, []);
     }
     this.#announcedJson = undefined;
   }

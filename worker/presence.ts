@@ -27,7 +27,7 @@ export class Presence {
     this.#conns = conns;
     this.#limits = limits;
     this.#seq = seq;
-    this.#roster = new Roster(conns, limits.presenceBatchMs);
+    this.#roster = new Roster(conns, limits.presenceBatchMs, limits.maxRosterPeers);
   }
 
   hello(c: Connection, m: HelloIn): void {
@@ -64,6 +64,7 @@ export class Presence {
     if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
     c.save();
     this.#welcome(c, client);
+    this.#roster.count(c);
     if (joining) {
       // A join is never held back by the presence rate, but it counts against it.
       c.rates.presence.take();
