@@ -29,8 +29,9 @@ const earlyEntry = (frames) =>
   `early.${encodeURIComponent(JSON.stringify(frames)).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
 
 /**
- * Opens every socket at once; resolves when each has its welcome.
- * @param {string} url @param {boolean} roster @param {number} [count]
+ * Opens every socket at once; resolves when each has its welcome, or, for
+ * `plain` (DriftDB-style sockets, which say nothing), when each is open.
+ * @param {string} url @param {boolean | 'plain'} roster @param {number} [count]
  */
 async function storm(url, roster, count = SOCKETS) {
   /** @type {WebSocket[]} */
@@ -40,10 +41,12 @@ async function storm(url, roster, count = SOCKETS) {
       { type: 'hello', protocol: 1, secret: `connect-cpu-${i}-${Math.random().toString(36).slice(2)}`, roster },
       { type: 'sub', key: 'k', replay: false },
     ];
-    const ws = new WebSocket(url, ['edgeroom.v1', earlyEntry(frames)], { perMessageDeflate: false });
+    const protocols = roster === 'plain' ? [] : ['edgeroom.v1', earlyEntry(frames)];
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
     sockets.push(ws);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`socket ${i}: no welcome within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      if (roster === 'plain') ws.once('open', () => (clearTimeout(timer), resolve(undefined)));
       ws.on('message', (data) => {
         // Only the start of a frame is looked at: a client's parsing is not what is measured.
         if (/** @type {Buffer} */ (data).indexOf('"welcome"') < 0) return;
@@ -76,8 +79,9 @@ try {
   /** @type {Record<string, { ms: number[], room: number[], proxy: number[], clients: number[] }>} */
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const roster of [true, false]) {
-      const name = roster ? 'hello + sub, roster' : 'hello + sub, roster: false';
+    for (const roster of /** @type {const} */ (['plain', true, false])) {
+      const name =
+        roster === 'plain' ? 'plain (DriftDB-style)' : roster ? 'hello + sub, roster' : 'hello + sub, roster: false';
       const res = await fetch(`${server.url}/new`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       const url = /** @type {{ socket_url: string }} */ (await res.json()).socket_url;
       const before = { room: cpuSeconds(room).total, proxy: cpuSeconds(proxy).total, clients: ownCpu() };
