@@ -210,6 +210,16 @@ export default defineConfig({
         test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
       },
       {
+        // A roster that shows 3 members (maxRosterPeers), so a test can go past it.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', MAX_ROSTER_PEERS: '3' } },
+          }),
+        ],
+        test: { name: 'worker-roster-cap', include: ['test/worker-roster-cap/**/*.test.ts'] },
+      },
+      {
         // Fanned-out rooms (docs/hot-rooms.md): a room's sockets on 2 to 4 leaves; rates out of the way.
         plugins: [
           cloudflareTest({

@@ -38,12 +38,12 @@ export interface RoomEvents {
   status: Status;
   presence: PresenceEvent;
   /**
-   * How many are in presence, you included, in a room with more members than its roster
-   * shows (`maxRosterPeers`, 100 by default: `peers` holds its first members by arrival).
-   * Sent on connecting and as the count changes, and once more when it falls back to the
-   * cap; until one comes, the count is `peers.size + 1`. (The frame: `type: 'members'` too.)
+   * How many members of the room `peers` leaves out, you not counted: a roster shows a
+   * room's first `maxRosterPeers` (100) members by arrival. Fires whenever that changes,
+   * to 0 included, so the room holds `peers.size + 1 + hidden`; 0 until it first fires.
+   * (The frame as received: `type: 'members'` too.)
    */
-  members: { count: number };
+  members: { hidden: number };
   /** A direct message; `from` is the sender's connection ID, stamped by the server. (The frame as received: it has `type: 'dm'` too.) */
   dm: { from: string; value: unknown };
   /** An error frame that no publish promise or listener could take. */

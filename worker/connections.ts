@@ -35,6 +35,8 @@ export interface Attachment {
   roster?: false;
   /** In the room's roster (one of its first maxRosterPeers members): the others were told of it. */
   shown?: true;
+  /** When its first hello made it a member (ms): who has waited longest for the roster, after a wake too. */
+  arrived?: number;
 }
 
 /** The room's limits as a socket sees them: with the receipt interval its welcome announces. */

@@ -61,8 +61,10 @@ export class Roster {
     this.#conns = conns;
     this.#batchMs = batchMs;
     this.#view = new RosterView(cap);
-    // Shown ones first: they are who the others were told of (their order of arrival is lost).
-    const present = [...conns.present()].sort((a, b) => Number(!a.a.shown) - Number(!b.a.shown));
+    // Shown ones first (they are who the others were told of), then by arrival.
+    const present = [...conns.present()].sort(
+      (a, b) => Number(!a.a.shown) - Number(!b.a.shown) || (a.a.arrived ?? 0) - (b.a.arrived ?? 0),
+    );
     for (const c of present) {
       this.#members.set(c.a.conn, c);
       this.#byIdentity.set(identity(c), c);

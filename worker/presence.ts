@@ -22,6 +22,7 @@ export class Presence {
   /** The room's latest seq, for `welcome`. */
   #seq: () => number;
   #roster: Roster;
+  #lastArrival = 0;
 
   constructor(conns: Connections, limits: Limits, seq: () => number) {
     this.#conns = conns;
@@ -61,6 +62,8 @@ export class Presence {
     c.a.client = client;
     // Like `acks`, the first hello decides for the socket's life; a resume (a new socket) chooses again.
     if (joining && m.roster === false) c.a.roster = false;
+    // Strictly increasing: within a turn workerd's clock stands still.
+    if (joining) c.a.arrived = this.#lastArrival = Math.max(Date.now(), this.#lastArrival + 1);
     if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
     c.save();
     this.#welcome(c, client);
