@@ -36,6 +36,8 @@ interface Hub extends Room {
   fs: Set<() => void>;
   latency?: number;
   others: Peer[];
+  /** Members `others` leaves out (a roster shows the room's first maxRosterPeers): 0 again at each welcome. */
+  hidden?: number;
 }
 
 const Context = createContext<Hub | null>(null);
@@ -66,8 +68,13 @@ function open(address: RoomAddress, options: RoomOptions): Hub {
     hub.latency = ms;
     emit(hub);
   });
-  hub.on('presence', () => {
+  hub.on('presence', (e) => {
+    if (e.event === 'sync') hub.hidden = 0;
     hub.others = [...hub.peers.values()];
+    emit(hub);
+  });
+  hub.on('members', (m) => {
+    hub.hidden = m.hidden;
     emit(hub);
   });
   return hub;
@@ -318,10 +325,11 @@ export type PeerOf<S> = Omit<Peer, 'state'> & { state: S | null };
 
 /**
  * Presence: your state (announced to the room as it opens and at each change), a
- * setter, and the other connections with their states, as the server reports them
- * (null for a peer that has not announced one yet).
+ * setter, the other connections with their states, as the server reports them
+ * (null for a peer that has not announced one yet), and how many members that list
+ * leaves out: it shows a large room's first `maxRosterPeers` (100) members.
  */
-export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[]] {
+export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[], number] {
   const hub = useContext(Context);
   const [me, setMe] = useState(initial);
   const set = useCallback(
@@ -333,7 +341,7 @@ export function usePresence<S>(initial: S): [S, (state: S) => void, PeerOf<S>[]]
   );
   // biome-ignore lint/correctness/useExhaustiveDependencies: announced as each room opens; later changes go through `set`.
   useEffect(() => void hub?.setPresence(me), [hub]);
-  return [me, set, useHub((h) => h.others as PeerOf<S>[], EMPTY)];
+  return [me, set, useHub((h) => h.others as PeerOf<S>[], EMPTY), useHub((h) => h.hidden ?? 0, 0)];
 }
 
 /**

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WS from 'ws';
 import { screenshot, startDemo, STEP_MS, type Demo } from './harness.ts';
 
 declare global {
@@ -60,7 +61,8 @@ beforeAll(async () => {
   // Loopback, like the worker: Chromium lets a page reach loopback addresses only from loopback.
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
   appOrigin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
-  demo = await startDemo();
+  // A roster of 3 (maxRosterPeers), so a test can go past it with a few sockets.
+  demo = await startDemo({ MAX_ROSTER_PEERS: '3' });
 }, 90_000);
 
 afterAll(async () => {
@@ -142,6 +144,22 @@ describe.each([18, 19] as const)('React %i', (version) => {
     await second.page.evaluate(() => window.app.setMe!({ name: 'bob' }));
     await poll(() => json(first.page, 'others')).toEqual(['bob']);
     await poll(() => json(second.page, 'others')).toEqual(['anon']);
+
+    // Past the roster's 3 members: the first page is shown the second and the first of three
+    // sockets, and the hook counts the 2 it leaves out, until they go.
+    const crowd = Array.from(
+      { length: 3 },
+      (_, i) =>
+        new WS(`${demo.server.url.replace('http', 'ws')}/room/${roomOf(first.page)}/connect`, [
+          'edgeroom.v1',
+          `early.${encodeURIComponent(JSON.stringify([{ type: 'hello', protocol: 1, presence: { name: `n${i}` } }]))}`,
+        ]),
+    );
+    await poll(() => text(first.page, 'hidden')).toBe('2');
+    expect(await json(first.page, 'others')).toEqual(['bob', 'n0']);
+    for (const ws of crowd) ws.close();
+    await poll(() => text(first.page, 'hidden')).toBe('0');
+    await poll(() => json(first.page, 'others')).toEqual(['bob']);
 
     // A set the room refuses: the promise says why, and the value rolls back to what it was.
     const refusal = await first.page.evaluate(() =>
