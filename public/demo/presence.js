@@ -15,6 +15,8 @@ document.querySelector('#share-form').addEventListener('submit', (event) => {
 });
 
 const people = document.querySelector('#people');
+// A room past its roster's size (maxRosterPeers) lists its first members and counts the rest.
+let hidden = 0;
 function render() {
   const self = element('li', { textContent: `${myName()} (you)` });
   self.dataset.conn = room.conn ?? '';
@@ -23,9 +25,17 @@ function render() {
     item.dataset.conn = peer.conn;
     return item;
   });
-  people.replaceChildren(self, ...others);
+  const more = hidden ? [element('li', { textContent: `and ${hidden} more` })] : [];
+  people.replaceChildren(self, ...others, ...more);
 }
-room.on('presence', render);
+room.on('presence', (event) => {
+  if (event.event === 'sync') hidden = 0; // a new socket: a members event follows if any are left out
+  render();
+});
+room.on('members', (members) => {
+  hidden = members.hidden;
+  render();
+});
 room.on('status', render);
 addEventListener('demo-name', render);
 render();

@@ -1,9 +1,11 @@
 // The presence list on the shareable room page: joins and leaves, including
 // a tab that is simply closed (the server notices the socket closing).
 import { describe, expect, it } from 'vitest';
+import WS from 'ws';
 import { connected, newRoomUrl, screenshot, STEP_MS, useWatchedDemo } from './harness.ts';
 
-const watched = useWatchedDemo();
+// A roster of 3 (maxRosterPeers), so that a test can go past it with a few sockets.
+const watched = useWatchedDemo({ MAX_ROSTER_PEERS: '3' });
 const visitor = watched.visitor;
 
 type Page = import('playwright-core').Page;
@@ -95,5 +97,23 @@ describe('presence list', () => {
     await setName(bob, '   ');
     expect(await bob.getByLabel('your name').inputValue()).toBe(bobName);
     expect(await names(bob)).toEqual([`${bobName} (you)`, 'Alice Liddell · chat']);
+  });
+
+  it('lists the first members of a room larger than its roster, and counts the rest', async () => {
+    const alice = await visitor();
+    const roomUrl = await newRoomUrl(alice, watched.demo.url);
+    await connected(alice);
+    const room = roomUrl.split('/r/')[1];
+    const hello = (name: string) =>
+      `early.${encodeURIComponent(JSON.stringify([{ type: 'hello', protocol: 1, presence: { name } }]))}`;
+    const crowd = ['n0', 'n1', 'n2'].map(
+      (name) =>
+        new WS(`${watched.demo.server.url.replace('http', 'ws')}/room/${room}/connect`, ['edgeroom.v1', hello(name)]),
+    );
+    await expect
+      .poll(() => names(alice), { timeout: STEP_MS })
+      .toEqual([expect.stringMatching(/\(you\)$/), 'n0 · ?', 'n1 · ?', 'and 1 more']);
+    for (const ws of crowd) ws.close();
+    await expect.poll(() => names(alice), { timeout: STEP_MS }).toEqual([expect.stringMatching(/\(you\)$/)]);
   });
 });
