@@ -55,11 +55,25 @@ export async function devtools(url, timeoutMs = 60_000) {
 /**
  * The isolate's JavaScript heap in MiB: what V8 has committed for it (before
  * a collection), and what is live (used after a full collection).
+ *
+ * workerd answers a collection only once the isolate runs something else, so
+ * an idle server needs `poke` (a request to the worker), called every 250 ms
+ * until the answer comes; a busy one answers without it.
  * @param {Awaited<ReturnType<typeof devtools>>} cdp
+ * @param {() => Promise<unknown>} [poke]
  */
-export async function heapMiB(cdp) {
+export async function heapMiB(cdp, poke) {
   const before = await cdp.call('Runtime.getHeapUsage');
-  await cdp.call('HeapProfiler.collectGarbage');
+  const collected = cdp.call('HeapProfiler.collectGarbage');
+  if (poke) {
+    let done = false;
+    collected.finally(() => (done = true)).catch(() => {});
+    while (!done) {
+      await poke().catch(() => {});
+      await Promise.race([collected.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);
+    }
+  }
+  await collected;
   const after = await cdp.call('Runtime.getHeapUsage');
   return { committed: before.totalSize / 2 ** 20, live: after.usedSize / 2 ** 20 };
 }
