@@ -6,9 +6,10 @@
  * 1. many-sockets.mjs: 1,000 sockets in one room and 10 rooms × 100, plain and hello+sub;
  * 2. reconnect-storm.mjs: 1,000 clients, with the per-address limits off, then on;
  * 3. presence.mjs and slow-consumer.mjs, when they exist (written apart from these);
- * 4. soak.mjs: the 10-minute mixed load.
+ * 4. churn.mjs: 6,000 sockets opened and closed, memory read as they go;
+ * 5. soak.mjs: the 10-minute mixed load.
  *
- *   npm run soak [-- --minutes=10] [-- --only=many,storm,presence,slow,soak]
+ *   npm run soak [-- --minutes=10] [-- --only=many,storm,presence,slow,churn,soak]
  *
  * Each step prints its own progress; its `summary:` lines are collected for the end.
  * Exits 1 if any step failed.
@@ -18,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { options } from './lib/cli.mjs';
 
-const opts = options({ minutes: 10, only: 'many,storm,presence,slow,soak' });
+const opts = options({ minutes: 10, only: 'many,storm,presence,slow,churn,soak' });
 const only = new Set(opts.only.split(','));
 const here = (/** @type {string} */ file) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -28,6 +29,7 @@ const steps = [
   ['storm', 'reconnect-storm.mjs', ['--clients=1000', '--address-limits=both']],
   ['presence', 'presence.mjs', []],
   ['slow', 'slow-consumer.mjs', []],
+  ['churn', 'churn.mjs', []],
   ['soak', 'soak.mjs', [`--minutes=${opts.minutes}`]],
 ];
 

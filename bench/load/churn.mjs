@@ -114,7 +114,7 @@ for (const variant of VARIANTS) {
   }
 }
 
-/** MiB per 1,000 sockets between two rows. @param {{ opened: number, anon: number }} a @param {{ opened: number, anon: number }} b */
+/** MiB per 1,000 sockets between two rows (anonymous memory: the heaps, not mapped files). @param {{ opened: number, anon: number }} a @param {{ opened: number, anon: number }} b */
 const slope = (a, b) => ((b.anon - a.anon) / (b.opened - a.opened)) * 1000;
 console.log(
   '\nvariant | anonymous MiB at 0 → half → end | MiB per 1,000 sockets, first half | second half | live heap at end',
@@ -126,4 +126,11 @@ for (const { variant, rows } of results) {
   console.log(
     `${variant} | ${first.anon.toFixed(1)} → ${mid.anon.toFixed(1)} → ${last.anon.toFixed(1)} | ${slope(first, mid).toFixed(2)} | ${slope(mid, last).toFixed(2)} | ${last.live.toFixed(1)} MiB`,
   );
+}
+for (const { variant, rows } of results) {
+  const [first, mid, last] = [rows[0], rows[Math.floor(rows.length / 2)], rows.at(-1)];
+  if (first && mid && last)
+    console.log(
+      `summary: churn, ${variant}: ${last.opened} sockets; anonymous memory +${(last.anon - first.anon).toFixed(1)} MiB, ${slope(mid, last).toFixed(2)} MiB per 1,000 sockets in the second half; live heap ${last.live.toFixed(1)} MiB`,
+    );
 }
