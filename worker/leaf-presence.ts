@@ -15,12 +15,21 @@
  * the difference between it and the root's roster, and filters the events its
  * relinking peers cause (a join of a peer already shown, a leave of one never
  * shown): the root's rebuild is not announced twice.
+ *
+ * The root's windows carry only its view of the room (`maxRosterPeers`, the
+ * first members by arrival), so `#view` and welcomes are bounded too. Each
+ * window also says how many members the room has; every member that takes the
+ * roster is told how many it is not shown (`members` frames) by the rule of a
+ * room of one object (worker/presence-roster.ts): the room's members less the
+ * view, less itself when it counts but is not shown; after its welcome when
+ * that is not 0, then whenever it changes.
  */
 import type { Peer, PresenceOut, ServerMessage } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
+import type { PresenceItem } from './link-batch.ts';
 import { stateFits } from './presence.ts';
 import { errorFrame } from './validate.ts';
 
@@ -52,6 +61,12 @@ export class LeafPresence {
   /** Said hello on a leaf that did not know the room yet: welcomed once it does, and told nothing before. */
   #waiting = new Set<Connection>();
   #changes: MemberChange[] = [];
+  /** The room's members, shown or not, at the leaf's place in the chain; unknown until a window or a link says. */
+  #members: number | undefined;
+  /** This leaf's members the root counts in `#members` but does not show (they wait for a place in the view). */
+  #unshown = new Set<string>();
+  /** A member count came while `#view` was unknown (after a wake): the members are told theirs at the relink. */
+  #countedBlind = false;
 
   constructor(conns: Connections, limits: Limits, links: PresenceLinks) {
     this.#conns = conns;
@@ -83,13 +98,17 @@ export class LeafPresence {
    */
   welcome(c: Connection, head: WelcomeHead): void {
     if (c.a.roster === false) return c.send({ ...head, peers: [] });
-    if (this.#view) return this.#sendWelcome(c, head);
+    if (this.#view) {
+      this.#sendWelcome(c, head);
+      return this.#count(c);
+    }
     this.#waiting.add(c);
     const release = c.hold();
     this.#links.relink().then(
       () => {
         if (!this.#waiting.delete(c)) return release([].values());
         release([this.#welcomeFrame(c, head)].values());
+        this.#count(c);
       },
       (err: unknown) => {
         console.error('leaf: could not learn the room for a welcome', err);
@@ -134,6 +153,7 @@ export class LeafPresence {
   /** A member that closed, died, was swept or replaced. Call before the socket is removed. */
   left(c: Connection): void {
     this.#waiting.delete(c);
+    this.#unshown.delete(c.a.conn);
     if (c.a.hello) this.#report('leave', c);
   }
 
@@ -155,17 +175,73 @@ export class LeafPresence {
 
   // ---- from the root ------------------------------------------------------------
 
-  /** One window of the room's presence, from a batch: announced to every member here but its subject. */
-  apply(events: PresenceOut[]): void {
+  /**
+   * One window of the room's presence, from a batch: announced to every member
+   * here but its subject, then each member told how many it is not shown, if
+   * that changed.
+   */
+  apply(window: Omit<PresenceItem, 't'>): void {
+    this.#announce(window.events);
+    if (window.members === undefined) return;
+    this.#members = window.members;
+    for (const conn of window.unshown ?? []) if (this.#conns.byConn(conn)?.a.hello) this.#unshown.add(conn);
+    if (this.#view) this.#tell();
+    else this.#countedBlind = true;
+  }
+
+  #announce(events: PresenceOut[]): void {
     const view = this.#view;
     const effective = view ? events.flatMap((e) => change(view, e)) : events;
+    // Shown now: no longer waiting (a promotion, or a rebuild after the root restarted).
+    for (const e of effective) if (e.event === 'join') this.#unshown.delete(e.peer.conn);
     if (effective.length === 0) return;
     this.#viewJson = undefined;
-    const audience = [...this.#conns.present()].filter((m) => m.a.roster !== false && !this.#waiting.has(m));
-    const wide = (view?.size ?? audience.length) >= LARGE_AUDIENCE;
+    const audience = this.#audience();
+    const wide = this.#wide(audience.length);
     for (const e of effective) {
       const out = new Outgoing(e);
       for (const m of audience) if (m.a.conn !== e.peer.conn) out.to(m, wide);
+    }
+  }
+
+  /** Members here that are told the roster now: not those that declined it, nor those still waiting for a welcome. */
+  #audience(): Connection[] {
+    return [...this.#conns.present()].filter((m) => m.a.roster !== false && !this.#waiting.has(m));
+  }
+
+  /** Frames are batched per turn for a large room, as in a room of one object (LARGE_AUDIENCE). */
+  #wide(audience: number): boolean {
+    return Math.max(this.#members ?? 0, this.#view?.size ?? audience) >= LARGE_AUDIENCE;
+  }
+
+  /** How many members `c` is not shown: the room's less the view, less itself if it counts but is not shown. */
+  #hidden(c: Connection, members: number, view: Map<string, Peer>): number {
+    const waits = !view.has(c.a.conn) && this.#unshown.has(c.a.conn);
+    return Math.max(members - view.size - (waits ? 1 : 0), 0);
+  }
+
+  /** After a welcome (a socket starts from 0): how many it is not shown, if any. */
+  #count(c: Connection): void {
+    if (this.#members === undefined || !this.#view || !this.#conns.byConn(c.a.conn)) return;
+    c.hiddenTold = this.#hidden(c, this.#members, this.#view);
+    if (c.hiddenTold) c.send({ type: 'members', hidden: c.hiddenTold });
+  }
+
+  /** Tells every member here whose number of members not shown changed (one frame per distinct number). */
+  #tell(): void {
+    const view = this.#view;
+    const members = this.#members;
+    if (!view || members === undefined) return;
+    const audience = this.#audience();
+    const wide = this.#wide(audience.length);
+    const outs = new Map<number, Outgoing>();
+    for (const m of audience) {
+      const hidden = this.#hidden(m, members, view);
+      if (m.hiddenTold === hidden) continue;
+      m.hiddenTold = hidden;
+      let out = outs.get(hidden);
+      if (!out) outs.set(hidden, (out = new Outgoing({ type: 'members', hidden })));
+      out.to(m, wide);
     }
   }
 
@@ -176,7 +252,8 @@ export class LeafPresence {
    * peer both know may be older than the view's (it keeps the state a peer
    * joined with, and its leaf re-announces the latest), so the view's is kept.
    */
-  relinked(roster: Peer[] | undefined): void {
+  relinked(reply: { roster?: Peer[]; members?: number; unshown?: string[] }): void {
+    const { roster } = reply;
     if (!roster) return;
     const next = new Map(roster.map((p) => [p.conn, p]));
     const view = this.#view;
@@ -187,22 +264,37 @@ export class LeafPresence {
         else next.set(conn, peer);
       }
       for (const [conn, peer] of next) if (!view.has(conn)) diff.push({ type: 'presence', event: 'join', peer });
-      this.apply(diff);
+      this.#announce(diff);
     }
     this.#view = next;
     this.#viewJson = undefined;
+    if (reply.members === undefined) return;
+    this.#members = reply.members;
+    this.#unshown = new Set(reply.unshown);
+    // Woken with members here: they were told their numbers before the sleep, as of the place the leaf
+    // stored; only a count that came since is news. (What was told is not stored: a member may be told
+    // an unchanged number once.)
+    if (!view && !this.#countedBlind) {
+      for (const m of this.#audience()) m.hiddenTold = this.#hidden(m, this.#members, next);
+    } else this.#tell();
+    this.#countedBlind = false;
   }
 
   /** The retention wipe closed every socket of the room, and the root forgot them all, without a leave. */
   wiped(): void {
     this.#view = new Map();
     this.#viewJson = undefined;
+    this.#members = 0;
+    this.#unshown.clear();
   }
 
   /** The leaf stopped following the root (it unlinked, or lost the room's order): its view is no longer kept up. */
   forget(): void {
     this.#view = undefined;
     this.#viewJson = undefined;
+    this.#members = undefined;
+    this.#unshown.clear();
+    this.#countedBlind = false;
   }
 
   #sendWelcome(c: Connection, head: WelcomeHead): void {

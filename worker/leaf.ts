@@ -344,7 +344,7 @@ export class RoomLeaf extends DurableObject<Env> {
       this.#cache.reset(reply.seq);
     }
     if (!have) {
-      this.#presence.relinked(reply.roster);
+      this.#presence.relinked(reply);
       return this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
     }
     if (have.epoch !== reply.epoch) this.#chain = { epoch: reply.epoch, n: 0, seq: have.seq };
@@ -354,7 +354,7 @@ export class RoomLeaf extends DurableObject<Env> {
     }
     // The ring no longer held all of this epoch's batches.
     if (this.#chain!.n < reply.n) return this.#reset(reply);
-    this.#presence.relinked(reply.roster);
+    this.#presence.relinked(reply);
     this.#save(this.#chain!);
   }
 
@@ -370,7 +370,7 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#outbox.clear();
     // What its members were told no longer matters (they are gone); new ones start from the root's roster.
     this.#presence.forget();
-    this.#presence.relinked(reply.roster);
+    this.#presence.relinked(reply);
     this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
   }
 
@@ -385,7 +385,7 @@ export class RoomLeaf extends DurableObject<Env> {
         this.#conns.broadcast(item.out.key, new Outgoing(item.out, item.bytes));
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
       } else if (item.t === 'presence') {
-        this.#presence.apply(item.events);
+        this.#presence.apply(item);
         continue;
       } else if (item.t === 'wipe') {
         for (const c of [...this.#conns.all()]) {

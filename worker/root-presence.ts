@@ -13,11 +13,22 @@
  * row write each time): a row keeps the state its peer joined with, and a leaf
  * re-announces its members' latest when it relinks, which every leaf does on
  * meeting the root's new epoch.
+ *
+ * The roster shows the room's first `maxRosterPeers` members by arrival, as in
+ * a room of one object (worker/roster-view.ts): the root applies the view, so a
+ * window carries only its events (joins, promotions included, and the updates
+ * and leaves of shown members), and the rows are the shown members only. The
+ * others are members all the same: each window says how many members the room
+ * has, and which joined unshown, so a leaf can tell its members how many they
+ * are not shown. After a restart the root knows only the shown members until
+ * the leaves relink, each with its whole member list.
  */
 import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import type { MemberChange } from './leaf-presence.ts';
+import type { PresenceItem } from './link-batch.ts';
 import { announce, coalesce } from './presence-roster.ts';
+import { RosterView } from './roster-view.ts';
 
 const SCHEMA =
   'CREATE TABLE IF NOT EXISTS presence_members (conn TEXT PRIMARY KEY, leaf TEXT NOT NULL, client TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;';
@@ -27,23 +38,33 @@ interface Member {
   peer: Peer;
 }
 
+/** A window as it goes to the leaves: its events, and the room's members after it. */
+export type Window = Omit<PresenceItem, 't'>;
+
 export class RootRoster {
   #sql: SqlStorage;
   #batchMs: number;
-  /** Sends a window of events to every leaf (in this turn's link batch). */
-  #send: (events: PresenceOut[]) => void;
+  /** Sends a window to every leaf (in this turn's link batch). */
+  #send: (window: Window) => void;
   /** Read from SQLite on first use: a room that never fanned out makes no query here. */
   #loaded = false;
-  /** Every member as the root knows it now (reports applied), with its leaf. */
+  /** Every member as the root knows it now (reports applied), with its leaf, in order of arrival. */
   #members = new Map<string, Member>();
+  /** Which of them the roster shows. */
+  #view: RosterView;
   /** The room as of the last window sent: what every leaf's members were told. */
   #announced = new Map<string, Peer>();
+  /** The room's member count as of the last window sent. */
+  #counted = 0;
   #pending = new Map<string, PresenceOut>();
+  /** Members that joined since the last window and are not shown: the next window names them. */
+  #unshown = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(sql: SqlStorage, batchMs: number, send: (events: PresenceOut[]) => void) {
+  constructor(sql: SqlStorage, batchMs: number, cap: number, send: (window: Window) => void) {
     this.#sql = sql;
     this.#batchMs = batchMs;
+    this.#view = new RosterView(cap);
     this.#send = send;
   }
 
@@ -51,6 +72,19 @@ export class RootRoster {
   roster(): Peer[] {
     this.#load();
     return [...this.#announced.values()];
+  }
+
+  /**
+   * With the roster, what a relinking leaf needs to count as of the same window:
+   * the room's members, and which of its own the root counts but does not show.
+   */
+  count(leaf: string): { members: number; unshown: string[] } {
+    this.#load();
+    const unshown: string[] = [];
+    for (const [conn, m] of this.#members) {
+      if (m.leaf === leaf && !this.#view.has(conn) && !this.#unshown.has(conn)) unshown.push(conn);
+    }
+    return { members: this.#counted, unshown };
   }
 
   /**
@@ -65,13 +99,8 @@ export class RootRoster {
       const known = this.#members.get(peer.conn);
       if (event === 'leave') {
         if (known) this.#leave(peer.conn, peer);
-      } else if (!known) {
-        this.#members.set(peer.conn, { leaf, peer });
-        this.#queue('join', peer);
-      } else if (event === 'update' || !sameState(known.peer, peer)) {
-        known.peer = peer;
-        this.#queue('update', peer);
-      }
+      } else if (!known) this.#join(leaf, peer);
+      else if (event === 'update' || !sameState(known.peer, peer)) this.#update(known, peer);
     }
     this.#schedule();
   }
@@ -88,13 +117,8 @@ export class RootRoster {
     for (const [conn, m] of this.#members) if (m.leaf === leaf && !listed.has(conn)) this.#leave(conn, m.peer);
     for (const peer of members) {
       const known = this.#members.get(peer.conn);
-      if (!known) {
-        this.#members.set(peer.conn, { leaf, peer });
-        this.#queue('join', peer);
-      } else if (!sameState(known.peer, peer)) {
-        known.peer = peer;
-        this.#queue('update', peer);
-      }
+      if (!known) this.#join(leaf, peer);
+      else if (!sameState(known.peer, peer)) this.#update(known, peer);
     }
     this.#schedule();
   }
@@ -110,18 +134,27 @@ export class RootRoster {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#members.clear();
+    this.#view.clear();
     this.#announced.clear();
+    this.#counted = 0;
     this.#pending.clear();
+    this.#unshown.clear();
     this.#sql.exec('DELETE FROM presence_members');
   }
 
-  /** Sends what is pending to the leaves, and makes it the announced roster (and the stored one). */
+  /**
+   * Sends what is pending to the leaves, and makes it the announced roster (and
+   * the stored one), with the member count whenever it changed.
+   */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size === 0) return;
+    if (!this.#due()) return;
     const events = [...this.#pending.values()];
     this.#pending.clear();
+    const unshown = [...this.#unshown];
+    this.#unshown.clear();
+    this.#counted = this.#members.size;
     announce(this.#announced, events);
     for (const { event, peer } of events) {
       if (event === 'join') {
@@ -135,12 +168,38 @@ export class RootRoster {
         );
       } else if (event === 'leave') this.#sql.exec('DELETE FROM presence_members WHERE conn = ?', peer.conn);
     }
-    this.#send(events);
+    this.#send({ events, members: this.#counted, ...(unshown.length ? { unshown } : {}) });
   }
 
+  /** A member arrived: shown if the view has room, else it waits (counted, and named by the next window). */
+  #join(leaf: string, peer: Peer): void {
+    this.#members.set(peer.conn, { leaf, peer });
+    if (this.#view.admit(peer.conn)) this.#queue('join', peer);
+    else this.#unshown.add(peer.conn);
+  }
+
+  /** A member's new state: announced if it is shown, else kept for the join that will show it. */
+  #update(known: Member, peer: Peer): void {
+    known.peer = peer;
+    if (this.#view.has(peer.conn)) this.#queue('update', peer);
+  }
+
+  /** A member left: if it was shown, the member that waited longest takes its place, with its latest state. */
   #leave(conn: string, peer: Peer): void {
     this.#members.delete(conn);
+    this.#unshown.delete(conn);
+    if (!this.#view.has(conn)) return;
     this.#queue('leave', peer);
+    const next = this.#view.dismiss(conn, this.#members);
+    if (next) {
+      this.#unshown.delete(next[0]);
+      this.#queue('join', next[1].peer);
+    }
+  }
+
+  /** Events to send, or a member count the leaves were not told. */
+  #due(): boolean {
+    return this.#pending.size > 0 || this.#unshown.size > 0 || this.#members.size !== this.#counted;
   }
 
   #queue(event: PresenceOut['event'], peer: Peer): void {
@@ -148,7 +207,7 @@ export class RootRoster {
   }
 
   #schedule(): void {
-    if (this.#pending.size === 0) return;
+    if (!this.#due()) return;
     if (this.#members.size < LARGE_AUDIENCE) this.flush();
     else
       this.#timer ??= setTimeout(() => {
@@ -170,7 +229,13 @@ export class RootRoster {
       const peer = { conn: row.conn, client: row.client, state: JSON.parse(row.state) as unknown };
       this.#members.set(row.conn, { leaf: row.leaf, peer });
       this.#announced.set(row.conn, peer);
+      // A smaller maxRosterPeers since (a new deploy): past it, a member leaves the view, and so the roster.
+      if (!this.#view.admit(row.conn)) {
+        this.#queue('leave', peer);
+        this.#unshown.add(row.conn);
+      }
     }
+    this.#counted = this.#members.size;
   }
 }
 
