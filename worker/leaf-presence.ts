@@ -22,7 +22,10 @@
  * roster is told how many it is not shown (`members` frames) by the rule of a
  * room of one object (worker/presence-roster.ts): the room's members less the
  * view, less itself when it counts but is not shown; after its welcome when
- * that is not 0, then whenever it changes.
+ * that is not 0, then whenever it changes. What the members were told survives
+ * a wake: the leaf stores the room's members less the view (`roster_hidden`)
+ * with its place in the chain, and each member that waits unshown is marked in
+ * its attachment (`waits`, written at most twice in its life).
  */
 import type { Peer, PresenceOut, ServerMessage } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
@@ -41,6 +44,12 @@ export interface MemberChange {
 
 /** What the welcome says besides `peers`. */
 export type WelcomeHead = Omit<Extract<ServerMessage, { type: 'welcome' }>, 'peers'>;
+
+/** Where a leaf keeps a number across wakes (its Store's meta table). */
+export interface Meta {
+  meta(name: string): number;
+  setMeta(name: string, value: number): void;
+}
 
 export interface PresenceLinks {
   /** Reports this turn's changes to the root, over the leaf's one stub (so in order). */
@@ -65,13 +74,21 @@ export class LeafPresence {
   #members: number | undefined;
   /** This leaf's members the root counts in `#members` but does not show (they wait for a place in the view). */
   #unshown = new Set<string>();
-  /** A member count came while `#view` was unknown (after a wake): the members are told theirs at the relink. */
-  #countedBlind = false;
+  #meta: Meta;
+  /** The room's members less the view, as of the leaf's place in the chain (stored as `roster_hidden`). */
+  #past: number;
 
-  constructor(conns: Connections, limits: Limits, links: PresenceLinks) {
+  constructor(conns: Connections, limits: Limits, links: PresenceLinks, meta: Meta) {
     this.#conns = conns;
     this.#limits = limits;
     this.#links = links;
+    this.#meta = meta;
+    // Woken: the members were told their numbers as of the place the leaf stored, and are told only changes.
+    this.#past = meta.meta('roster_hidden');
+    for (const c of conns.present()) {
+      if (c.a.waits) this.#unshown.add(c.a.conn);
+      c.hiddenTold = Math.max(this.#past - (c.a.waits ? 1 : 0), 0);
+    }
   }
 
   /** Whether this leaf knows what its members were told: false after a wake or an unlink, until it relinks. */
@@ -184,16 +201,27 @@ export class LeafPresence {
     this.#announce(window.events);
     if (window.members === undefined) return;
     this.#members = window.members;
-    for (const conn of window.unshown ?? []) if (this.#conns.byConn(conn)?.a.hello) this.#unshown.add(conn);
-    if (this.#view) this.#tell();
-    else this.#countedBlind = true;
+    for (const conn of window.unshown ?? []) this.#wait(conn, true);
+    this.#tell();
+  }
+
+  /** Marks this leaf's member `conn` as waiting unshown (counted) or not, in its attachment too. */
+  #wait(conn: string, waits: boolean): void {
+    if (!waits) this.#unshown.delete(conn);
+    const c = this.#conns.byConn(conn);
+    if (!c?.a.hello) return;
+    if (waits) this.#unshown.add(conn);
+    if (!!c.a.waits === waits) return;
+    if (waits) c.a.waits = true;
+    else delete c.a.waits;
+    c.save();
   }
 
   #announce(events: PresenceOut[]): void {
     const view = this.#view;
     const effective = view ? events.flatMap((e) => change(view, e)) : events;
     // Shown now: no longer waiting (a promotion, or a rebuild after the root restarted).
-    for (const e of effective) if (e.event === 'join') this.#unshown.delete(e.peer.conn);
+    for (const e of effective) if (e.event === 'join' && this.#unshown.has(e.peer.conn)) this.#wait(e.peer.conn, false);
     if (effective.length === 0) return;
     this.#viewJson = undefined;
     const audience = this.#audience();
@@ -232,6 +260,7 @@ export class LeafPresence {
     const view = this.#view;
     const members = this.#members;
     if (!view || members === undefined) return;
+    if (members - view.size !== this.#past) this.#meta.setMeta('roster_hidden', (this.#past = members - view.size));
     const audience = this.#audience();
     const wide = this.#wide(audience.length);
     const outs = new Map<number, Outgoing>();
@@ -270,14 +299,10 @@ export class LeafPresence {
     this.#viewJson = undefined;
     if (reply.members === undefined) return;
     this.#members = reply.members;
-    this.#unshown = new Set(reply.unshown);
-    // Woken with members here: they were told their numbers before the sleep, as of the place the leaf
-    // stored; only a count that came since is news. (What was told is not stored: a member may be told
-    // an unchanged number once.)
-    if (!view && !this.#countedBlind) {
-      for (const m of this.#audience()) m.hiddenTold = this.#hidden(m, this.#members, next);
-    } else this.#tell();
-    this.#countedBlind = false;
+    const unshown = new Set(reply.unshown);
+    for (const conn of this.#unshown) if (!unshown.has(conn)) this.#wait(conn, false);
+    for (const conn of unshown) this.#wait(conn, true);
+    this.#tell();
   }
 
   /** The retention wipe closed every socket of the room, and the root forgot them all, without a leave. */
@@ -294,7 +319,6 @@ export class LeafPresence {
     this.#viewJson = undefined;
     this.#members = undefined;
     this.#unshown.clear();
-    this.#countedBlind = false;
   }
 
   #sendWelcome(c: Connection, head: WelcomeHead): void {

@@ -115,15 +115,20 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
-    this.#presence = new LeafPresence(this.#conns, this.#limits, {
-      report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
-      broken: () => {
-        this.#rootStub = undefined;
-        // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
-        this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
+    this.#presence = new LeafPresence(
+      this.#conns,
+      this.#limits,
+      {
+        report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
+        broken: () => {
+          this.#rootStub = undefined;
+          // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
+          this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
+        },
+        relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
       },
-      relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
-    });
+      this.#store,
+    );
     this.#hello = new LeafHello(this.#conns, this.#presence, (c) => this.#leave(c.ws));
     // A failed call breaks its stub: the next one opens another.
     const broken = (err: unknown): never => {

@@ -7,7 +7,7 @@ import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { connect, idOf, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { View } from '../worker-presence/view.ts';
-import { nameOnLeaf, newFanoutRoom } from '../worker-fanout/helpers.ts';
+import { leafStub, nameOnLeaf, newFanoutRoom } from '../worker-fanout/helpers.ts';
 
 const CAP = 3;
 
@@ -233,6 +233,35 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
     await converge(seats, model);
     for (const seat of seats) expect(frames(seat).at(-1)).toEqual({ type: 'members', hidden: 0 });
     for (const seat of seats) expect(told(seat)).toBe(0);
+  });
+
+  it('a leaf evicted (as by hibernation): on waking it tells its members only counts that changed', async () => {
+    const k = 2;
+    const room = await newFanoutRoom(k);
+    const seats: Seat[] = [];
+    const model = new Model();
+    // Leaves 0, 1, 0, 1, 0: shown the first three; the fourth (leaf 1) and the fifth (leaf 0) wait.
+    for (let i = 0; i < 5; i++) await join(room, k, i % k, `h${i}`, seats, model);
+    const [first, second, , fourth] = seats as [Seat, Seat, Seat, Seat, Seat];
+    const counts = new Map(seats.map((s) => [s, membersFrames(s.s.received).length]));
+    const newFrames = (seat: Seat) => membersFrames(seat.s.received).slice(counts.get(seat)!);
+
+    // A window that changes no count wakes the leaf: its members get the update, and no count.
+    await evictDurableObject(leafStub(room, 1));
+    first.s.send({ type: 'presence', state: 'h0, again' });
+    model.states.set(first.conn, 'h0, again');
+    await converge(seats, model);
+    expect(seats.map(newFrames)).toEqual(seats.map(() => []));
+
+    // The fourth (waiting, on leaf 1) is shown when the first leaves, after another wake: its count
+    // stays 1 (5 less 3 less itself, then 4 less 3), so it is told nothing; the rest are told 1 less.
+    await evictDurableObject(leafStub(room, 1));
+    leave(first, seats, model);
+    expect(model.shown.has(fourth.conn)).toBe(true);
+    await converge(seats, model);
+    expect(newFrames(fourth)).toEqual([]);
+    expect(newFrames(second)).toEqual([{ type: 'members', hidden: 1 }]);
+    expect(seats.map((s) => newFrames(s).length)).toEqual([1, 1, 0, 1]);
   });
 
   it('the root evicted, then a shown member leaves: the view is rebuilt the same on every leaf, and the counts add up', async () => {
