@@ -206,7 +206,7 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
     }
   });
 
-  it("a leave of a member not shown sends no presence event, only the new counts; back within the cap, everyone is told 0", async () => {
+  it('a leave of a member not shown sends no presence event, only the new counts; back within the cap, everyone is told 0', async () => {
     const k = 2;
     const room = await newFanoutRoom(k);
     const seats: Seat[] = [];
