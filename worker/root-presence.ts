@@ -57,8 +57,8 @@ export class RootRoster {
   /** The room's member count as of the last window sent. */
   #counted = 0;
   #pending = new Map<string, PresenceOut>();
-  /** Members that joined since the last window and are not shown: the next window names them. */
-  #unshown = new Set<string>();
+  /** Members that joined since the last window: the next window counts them, and names those not shown. */
+  #fresh = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(sql: SqlStorage, batchMs: number, cap: number, send: (window: Window) => void) {
@@ -82,7 +82,7 @@ export class RootRoster {
     this.#load();
     const unshown: string[] = [];
     for (const [conn, m] of this.#members) {
-      if (m.leaf === leaf && !this.#view.has(conn) && !this.#unshown.has(conn)) unshown.push(conn);
+      if (m.leaf === leaf && !this.#announced.has(conn) && !this.#fresh.has(conn)) unshown.push(conn);
     }
     return { members: this.#counted, unshown };
   }
@@ -138,7 +138,7 @@ export class RootRoster {
     this.#announced.clear();
     this.#counted = 0;
     this.#pending.clear();
-    this.#unshown.clear();
+    this.#fresh.clear();
     this.#sql.exec('DELETE FROM presence_members');
   }
 
@@ -152,8 +152,8 @@ export class RootRoster {
     if (!this.#due()) return;
     const events = [...this.#pending.values()];
     this.#pending.clear();
-    const unshown = [...this.#unshown];
-    this.#unshown.clear();
+    const unshown = [...this.#fresh].filter((conn) => !this.#view.has(conn));
+    this.#fresh.clear();
     this.#counted = this.#members.size;
     announce(this.#announced, events);
     for (const { event, peer } of events) {
@@ -174,8 +174,8 @@ export class RootRoster {
   /** A member arrived: shown if the view has room, else it waits (counted, and named by the next window). */
   #join(leaf: string, peer: Peer): void {
     this.#members.set(peer.conn, { leaf, peer });
+    this.#fresh.add(peer.conn);
     if (this.#view.admit(peer.conn)) this.#queue('join', peer);
-    else this.#unshown.add(peer.conn);
   }
 
   /** A member's new state: announced if it is shown, else kept for the join that will show it. */
@@ -187,19 +187,16 @@ export class RootRoster {
   /** A member left: if it was shown, the member that waited longest takes its place, with its latest state. */
   #leave(conn: string, peer: Peer): void {
     this.#members.delete(conn);
-    this.#unshown.delete(conn);
+    this.#fresh.delete(conn);
     if (!this.#view.has(conn)) return;
     this.#queue('leave', peer);
     const next = this.#view.dismiss(conn, this.#members);
-    if (next) {
-      this.#unshown.delete(next[0]);
-      this.#queue('join', next[1].peer);
-    }
+    if (next) this.#queue('join', next[1].peer);
   }
 
   /** Events to send, or a member count the leaves were not told. */
   #due(): boolean {
-    return this.#pending.size > 0 || this.#unshown.size > 0 || this.#members.size !== this.#counted;
+    return this.#pending.size > 0 || this.#fresh.size > 0 || this.#members.size !== this.#counted;
   }
 
   #queue(event: PresenceOut['event'], peer: Peer): void {
@@ -232,7 +229,7 @@ export class RootRoster {
       // A smaller maxRosterPeers since (a new deploy): past it, a member leaves the view, and so the roster.
       if (!this.#view.admit(row.conn)) {
         this.#queue('leave', peer);
-        this.#unshown.add(row.conn);
+        this.#fresh.add(row.conn);
       }
     }
     this.#counted = this.#members.size;
