@@ -143,8 +143,11 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
       const room = await newFanoutRoom(k);
       const seats: Seat[] = [];
       const model = new Model();
+      // A DriftDB socket is no member: it is not counted, and told nothing.
+      const drift = await connect(room);
       // Seven members, one after another, round the leaves; one declines the roster (it still counts).
       for (let i = 0; i < 7; i++) await join(room, k, i % k, { i }, seats, model, i === 4);
+      expect((await drift.drain()).filter((m) => m.type === 'presence' || m.type === 'members')).toEqual([]);
       expect(model.shown.size).toBe(3);
       // Each joiner past the third got a members frame right after its welcome (join checked it).
       const last = seats.at(-1)!;
