@@ -3,8 +3,9 @@
 // told how many it is not shown ({type:'members', hidden}), so peers + 1 + hidden is the
 // room's size. Each socket's view (test/worker-presence/view.ts) is checked as it arrives:
 // never itself, never a second join, never an update or leave of a peer it was not shown.
-import { evictDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { Room } from '../../worker/room.ts';
 import { connect, idOf, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { View } from '../worker-presence/view.ts';
 import { leafStub, nameOnLeaf, newFanoutRoom } from '../worker-fanout/helpers.ts';
@@ -265,6 +266,56 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
     expect(newFrames(fourth)).toEqual([]);
     expect(newFrames(second)).toEqual([{ type: 'members', hidden: 1 }]);
     expect(seats.map((s) => newFrames(s).length)).toEqual([1, 1, 0, 1]);
+  });
+
+  it("a leaf's first link past the cap, and its relink after a wake, give it the view and the counts", async () => {
+    const k = 3;
+    const room = await newFanoutRoom(k);
+    const seats: Seat[] = [];
+    const model = new Model();
+    for (let i = 0; i < 4; i++) await join(room, k, i % 2, `l${i}`, seats, model);
+    // Leaf 2's first member: its welcome waits for the first link, whose answer has the roster and the count.
+    const waiting = await join(room, k, 2, 'l4', seats, model);
+    expect(waiting.welcome.peers).toHaveLength(3);
+    expect(model.shown.has(waiting.conn)).toBe(false);
+    // Leaf 2 woken by a hello: the link answer says its member waits (counted), so the count stays 1 less.
+    await evictDurableObject(leafStub(room, 2));
+    await join(room, k, 2, 'l5', seats, model);
+    expect(told(waiting)).toBe(2);
+    // The fourth waits longer: it is shown first. Then the one on leaf 2, whose count stays 1
+    // (5 less 3 less itself, then 4 less 3): its leaf knew it was counted.
+    leave(seats[1]!, seats, model);
+    await converge(seats, model);
+    expect(told(waiting)).toBe(1);
+    const frames = membersFrames(waiting.s.received).length;
+    leave(seats[0]!, seats, model);
+    expect(model.shown.has(waiting.conn)).toBe(true);
+    await converge(seats, model);
+    expect(membersFrames(waiting.s.received).slice(frames)).toEqual([]);
+  });
+
+  it('a report the root never got is made good by the relink it causes, past the cap too', async () => {
+    const k = 2;
+    const room = await newFanoutRoom(k);
+    const seats: Seat[] = [];
+    const model = new Model();
+    for (let i = 0; i < 4; i++) await join(room, k, i % k, `f${i}`, seats, model);
+    let throws = 0;
+    await runInDurableObject(roomStub(room), (target: Room) => {
+      const proto = Object.getPrototypeOf(target) as Room;
+      const { presence } = proto;
+      proto.presence = async function (this: Room, ...args: Parameters<Room['presence']>) {
+        if (this !== target) return presence.apply(this, args);
+        proto.presence = presence;
+        throws++;
+        throw new Error('injected presence failure');
+      };
+    });
+    // Its join report fails: its leaf relinks with its member list, which counts it (unshown).
+    await join(room, k, 1, 'f4', seats, model);
+    expect(throws).toBe(1);
+    leave(seats[0]!, seats, model);
+    await converge(seats, model);
   });
 
   it('the root evicted, then a shown member leaves: the view is rebuilt the same on every leaf, and the counts add up', async () => {
