@@ -318,6 +318,34 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
     await converge(seats, model);
   });
 
+  it('a room of 70 (windows held back, LARGE_AUDIENCE): the same view and counts for everyone', async () => {
+    const k = 2;
+    const room = await newFanoutRoom(k);
+    const seats: Seat[] = [];
+    const model = new Model();
+    for (let i = 0; i < 3; i++) await join(room, k, i % k, `b${i}`, seats, model);
+    // 67 more, ten at a time: all wait, in whatever order the root gets them.
+    for (let i = 3; i < 70; i += 10) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(10, 70 - i) }, (_, j) => seatOn(room, k, (i + j) % k, `b${i + j}`)),
+      );
+      batch.forEach((seat, j) => model.join(seat.conn, `b${i + j}`));
+      seats.push(...batch);
+    }
+    await converge(seats, model);
+    expect(told(seats[0]!)).toBe(67);
+    expect(told(seats[69]!)).toBe(66);
+    // A shown member leaves: one that waited is shown in its place, the same one everywhere.
+    const waiting = model.order.filter((c) => !model.shown.has(c));
+    const shown = [...model.shown].filter((c) => c !== seats[0]!.conn);
+    leave(seats[0]!, seats, model);
+    const promoted = await seats[0]!.view.until((m) => m.type === 'presence' && m.event === 'join', 10_000);
+    expect(waiting).toContain(promoted.peer.conn);
+    model.shown.clear();
+    for (const conn of [...shown, promoted.peer.conn]) model.shown.add(conn);
+    await converge(seats, model);
+  });
+
   it('the root evicted, then a shown member leaves: the view is rebuilt the same on every leaf, and the counts add up', async () => {
     const k = 2;
     const room = await newFanoutRoom(k);
