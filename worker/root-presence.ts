@@ -17,11 +17,12 @@
  * The roster shows the room's first `maxRosterPeers` members by arrival, as in
  * a room of one object (worker/roster-view.ts): the root applies the view, so a
  * window carries only its events (joins, promotions included, and the updates
- * and leaves of shown members), and the rows are the shown members only. The
- * others are members all the same: each window says how many members the room
- * has, and which joined unshown, so a leaf can tell its members how many they
- * are not shown. After a restart the root knows only the shown members until
- * the leaves relink, each with its whole member list.
+ * and leaves of shown members). The others are members all the same: each
+ * window says how many members the room has, and which joined unshown, so a
+ * leaf can tell its members how many they are not shown. They are kept in a
+ * table of their own (presence_waiting), in order of arrival, so a restarted
+ * root still promotes the one that waited longest and counts the whole room
+ * before any leaf relinks.
  */
 import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
@@ -32,6 +33,9 @@ import { RosterView } from './roster-view.ts';
 
 const SCHEMA =
   'CREATE TABLE IF NOT EXISTS presence_members (conn TEXT PRIMARY KEY, leaf TEXT NOT NULL, client TEXT NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;';
+/** Members past the view, as they joined: the rowid keeps their order of arrival. */
+const WAITING_SCHEMA =
+  'CREATE TABLE IF NOT EXISTS presence_waiting (conn TEXT PRIMARY KEY, leaf TEXT NOT NULL, client TEXT NOT NULL, state TEXT NOT NULL);';
 
 interface Member {
   leaf: string;
@@ -59,6 +63,8 @@ export class RootRoster {
   #pending = new Map<string, PresenceOut>();
   /** Members that joined since the last window: the next window counts them, and names those not shown. */
   #fresh = new Set<string>();
+  /** Stored members that left unannounced since the last window (they were not shown): their rows go. */
+  #gone = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(sql: SqlStorage, batchMs: number, cap: number, send: (window: Window) => void) {
@@ -139,7 +145,9 @@ export class RootRoster {
     this.#counted = 0;
     this.#pending.clear();
     this.#fresh.clear();
+    this.#gone.clear();
     this.#sql.exec('DELETE FROM presence_members');
+    this.#sql.exec('DELETE FROM presence_waiting');
   }
 
   /**
@@ -156,19 +164,27 @@ export class RootRoster {
     this.#fresh.clear();
     this.#counted = this.#members.size;
     announce(this.#announced, events);
+    for (const conn of this.#gone) this.#sql.exec('DELETE FROM presence_waiting WHERE conn = ?', conn);
+    this.#gone.clear();
     for (const { event, peer } of events) {
       if (event === 'join') {
-        const leaf = this.#members.get(peer.conn)?.leaf ?? '';
-        this.#sql.exec(
-          'INSERT OR REPLACE INTO presence_members (conn, leaf, client, state) VALUES (?, ?, ?, ?)',
-          peer.conn,
-          leaf,
-          peer.client,
-          JSON.stringify(peer.state ?? null),
-        );
+        this.#store('presence_members', peer);
+        // A promotion: it waited.
+        this.#sql.exec('DELETE FROM presence_waiting WHERE conn = ?', peer.conn);
       } else if (event === 'leave') this.#sql.exec('DELETE FROM presence_members WHERE conn = ?', peer.conn);
     }
+    for (const conn of unshown) this.#store('presence_waiting', this.#members.get(conn)!.peer);
     this.#send({ events, members: this.#counted, ...(unshown.length ? { unshown } : {}) });
+  }
+
+  #store(table: 'presence_members' | 'presence_waiting', peer: Peer): void {
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO ${table} (conn, leaf, client, state) VALUES (?, ?, ?, ?)`,
+      peer.conn,
+      this.#members.get(peer.conn)?.leaf ?? '',
+      peer.client,
+      JSON.stringify(peer.state ?? null),
+    );
   }
 
   /** A member arrived: shown if the view has room, else it waits (counted, and named by the next window). */
@@ -187,7 +203,8 @@ export class RootRoster {
   /** A member left: if it was shown, the member that waited longest takes its place, with its latest state. */
   #leave(conn: string, peer: Peer): void {
     this.#members.delete(conn);
-    this.#fresh.delete(conn);
+    // Stored as waiting: not shown, or shown by a promotion no window has announced yet.
+    if (!this.#fresh.delete(conn) && !this.#announced.has(conn)) this.#gone.add(conn);
     if (!this.#view.has(conn)) return;
     this.#queue('leave', peer);
     const next = this.#view.dismiss(conn, this.#members);
@@ -196,7 +213,8 @@ export class RootRoster {
 
   /** Events to send, or a member count the leaves were not told. */
   #due(): boolean {
-    return this.#pending.size > 0 || this.#fresh.size > 0 || this.#members.size !== this.#counted;
+    const stored = this.#fresh.size > 0 || this.#gone.size > 0;
+    return stored || this.#pending.size > 0 || this.#members.size !== this.#counted;
   }
 
   #queue(event: PresenceOut['event'], peer: Peer): void {
@@ -220,19 +238,32 @@ export class RootRoster {
     if (this.#loaded) return;
     this.#loaded = true;
     this.#sql.exec(SCHEMA);
-    for (const row of this.#sql.exec<{ conn: string; leaf: string; client: string; state: string }>(
-      'SELECT conn, leaf, client, state FROM presence_members',
-    )) {
-      const peer = { conn: row.conn, client: row.client, state: JSON.parse(row.state) as unknown };
-      this.#members.set(row.conn, { leaf: row.leaf, peer });
-      this.#announced.set(row.conn, peer);
+    this.#sql.exec(WAITING_SCHEMA);
+    for (const row of this.#rows('SELECT conn, leaf, client, state FROM presence_members')) {
+      this.#members.set(row.conn, { leaf: row.leaf, peer: row.peer });
+      this.#announced.set(row.conn, row.peer);
       // A smaller maxRosterPeers since (a new deploy): past it, a member leaves the view, and so the roster.
       if (!this.#view.admit(row.conn)) {
-        this.#queue('leave', peer);
+        this.#queue('leave', row.peer);
         this.#fresh.add(row.conn);
       }
     }
+    for (const row of this.#rows('SELECT conn, leaf, client, state FROM presence_waiting ORDER BY rowid')) {
+      this.#members.set(row.conn, { leaf: row.leaf, peer: row.peer });
+      // A larger maxRosterPeers since: the view has room for it.
+      if (this.#view.admit(row.conn)) this.#queue('join', row.peer);
+    }
     this.#counted = this.#members.size;
+  }
+
+  *#rows(query: string): Generator<{ conn: string; leaf: string; peer: Peer }> {
+    for (const row of this.#sql.exec<{ conn: string; leaf: string; client: string; state: string }>(query)) {
+      yield {
+        conn: row.conn,
+        leaf: row.leaf,
+        peer: { conn: row.conn, client: row.client, state: JSON.parse(row.state) },
+      };
+    }
   }
 }
 
