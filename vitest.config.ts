@@ -230,6 +230,16 @@ export default defineConfig({
         test: { name: 'worker-fanout', include: ['test/worker-fanout/**/*.test.ts'] },
       },
       {
+        // Fanned-out rooms whose roster shows 3 members (maxRosterPeers), so a test can go past it.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ...UNLIMITED_RATES, AUTH_KEYS: '', MAX_ROSTER_PEERS: '3' } },
+          }),
+        ],
+        test: { name: 'worker-fanout-roster-cap', include: ['test/worker-fanout-roster-cap/**/*.test.ts'] },
+      },
+      {
         // Rooms that fan out by themselves: the threshold at 3 sockets, so a test can cross it;
         // the access tests' key, so a revocation can reach a leaf.
         plugins: [

@@ -37,6 +37,8 @@ export interface Attachment {
   shown?: true;
   /** When its first hello made it a member (ms): who has waited longest for the roster, after a wake too. */
   arrived?: number;
+  /** On a leaf of a fanned-out room: a member the room counts but does not show yet (worker/leaf-presence.ts). */
+  waits?: true;
 }
 
 /** The room's limits as a socket sees them: with the receipt interval its welcome announces. */

@@ -36,6 +36,10 @@ export interface LinkReply {
   missed: Uint8Array[] | undefined;
   /** The room's presence roster as of batch `n`, when the leaf asked for it (see Room.link). */
   roster?: Peer[];
+  /** With `roster`: the room's members as of batch `n`, shown or not (see PresenceItem.members). */
+  members?: number;
+  /** With `roster`: which of the leaf's own members the root counts but does not show, as of batch `n`. */
+  unshown?: string[];
 }
 
 /**

@@ -15,12 +15,24 @@
  * the difference between it and the root's roster, and filters the events its
  * relinking peers cause (a join of a peer already shown, a leave of one never
  * shown): the root's rebuild is not announced twice.
+ *
+ * The root's windows carry only its view of the room (`maxRosterPeers`, the
+ * first members by arrival), so `#view` and welcomes are bounded too. Each
+ * window also says how many members the room has; every member that takes the
+ * roster is told how many it is not shown (`members` frames) by the rule of a
+ * room of one object (worker/presence-roster.ts): the room's members less the
+ * view, less itself when it counts but is not shown; after its welcome when
+ * that is not 0, then whenever it changes. What the members were told survives
+ * a wake: the leaf stores the room's members less the view (`roster_hidden`)
+ * with its place in the chain, and each member that waits unshown is marked in
+ * its attachment (`waits`, written at most twice in its life).
  */
 import type { Peer, PresenceOut, ServerMessage } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import { toCbor, toJson } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
+import type { PresenceItem } from './link-batch.ts';
 import { stateFits } from './presence.ts';
 import { errorFrame } from './validate.ts';
 
@@ -32,6 +44,12 @@ export interface MemberChange {
 
 /** What the welcome says besides `peers`. */
 export type WelcomeHead = Omit<Extract<ServerMessage, { type: 'welcome' }>, 'peers'>;
+
+/** Where a leaf keeps a number across wakes (its Store's meta table). */
+export interface Meta {
+  meta(name: string): number;
+  setMeta(name: string, value: number): void;
+}
 
 export interface PresenceLinks {
   /** Reports this turn's changes to the root, over the leaf's one stub (so in order). */
@@ -52,11 +70,25 @@ export class LeafPresence {
   /** Said hello on a leaf that did not know the room yet: welcomed once it does, and told nothing before. */
   #waiting = new Set<Connection>();
   #changes: MemberChange[] = [];
+  /** The room's members, shown or not, at the leaf's place in the chain; unknown until a window or a link says. */
+  #members: number | undefined;
+  /** This leaf's members the root counts in `#members` but does not show (they wait for a place in the view). */
+  #unshown = new Set<string>();
+  #meta: Meta;
+  /** The room's members less the view, as of the leaf's place in the chain (stored as `roster_hidden`). */
+  #past: number;
 
-  constructor(conns: Connections, limits: Limits, links: PresenceLinks) {
+  constructor(conns: Connections, limits: Limits, links: PresenceLinks, meta: Meta) {
     this.#conns = conns;
     this.#limits = limits;
     this.#links = links;
+    this.#meta = meta;
+    // Woken: the members were told their numbers as of the place the leaf stored, and are told only changes.
+    this.#past = meta.meta('roster_hidden');
+    for (const c of conns.present()) {
+      if (c.a.waits) this.#unshown.add(c.a.conn);
+      c.hiddenTold = Math.max(this.#past - (c.a.waits ? 1 : 0), 0);
+    }
   }
 
   /** Whether this leaf knows what its members were told: false after a wake or an unlink, until it relinks. */
@@ -83,13 +115,17 @@ export class LeafPresence {
    */
   welcome(c: Connection, head: WelcomeHead): void {
     if (c.a.roster === false) return c.send({ ...head, peers: [] });
-    if (this.#view) return this.#sendWelcome(c, head);
+    if (this.#view) {
+      this.#sendWelcome(c, head);
+      return this.#count(c);
+    }
     this.#waiting.add(c);
     const release = c.hold();
     this.#links.relink().then(
       () => {
         if (!this.#waiting.delete(c)) return release([].values());
         release([this.#welcomeFrame(c, head)].values());
+        this.#count(c);
       },
       (err: unknown) => {
         console.error('leaf: could not learn the room for a welcome', err);
@@ -134,6 +170,7 @@ export class LeafPresence {
   /** A member that closed, died, was swept or replaced. Call before the socket is removed. */
   left(c: Connection): void {
     this.#waiting.delete(c);
+    this.#unshown.delete(c.a.conn);
     if (c.a.hello) this.#report('leave', c);
   }
 
@@ -155,17 +192,85 @@ export class LeafPresence {
 
   // ---- from the root ------------------------------------------------------------
 
-  /** One window of the room's presence, from a batch: announced to every member here but its subject. */
-  apply(events: PresenceOut[]): void {
+  /**
+   * One window of the room's presence, from a batch: announced to every member
+   * here but its subject, then each member told how many it is not shown, if
+   * that changed.
+   */
+  apply(window: Omit<PresenceItem, 't'>): void {
+    this.#announce(window.events);
+    if (window.members === undefined) return;
+    this.#members = window.members;
+    for (const conn of window.unshown ?? []) this.#wait(conn, true);
+    this.#tell();
+  }
+
+  /** Marks this leaf's member `conn` as waiting unshown (counted) or not, in its attachment too. */
+  #wait(conn: string, waits: boolean): void {
+    if (!waits) this.#unshown.delete(conn);
+    const c = this.#conns.byConn(conn);
+    if (!c?.a.hello) return;
+    if (waits) this.#unshown.add(conn);
+    if (!!c.a.waits === waits) return;
+    if (waits) c.a.waits = true;
+    else delete c.a.waits;
+    c.save();
+  }
+
+  #announce(events: PresenceOut[]): void {
     const view = this.#view;
     const effective = view ? events.flatMap((e) => change(view, e)) : events;
+    // Shown now: no longer waiting (a promotion, or a rebuild after the root restarted).
+    for (const e of effective) if (e.event === 'join' && this.#unshown.has(e.peer.conn)) this.#wait(e.peer.conn, false);
     if (effective.length === 0) return;
     this.#viewJson = undefined;
-    const audience = [...this.#conns.present()].filter((m) => m.a.roster !== false && !this.#waiting.has(m));
-    const wide = (view?.size ?? audience.length) >= LARGE_AUDIENCE;
+    const audience = this.#audience();
+    const wide = this.#wide(audience.length);
     for (const e of effective) {
       const out = new Outgoing(e);
       for (const m of audience) if (m.a.conn !== e.peer.conn) out.to(m, wide);
+    }
+  }
+
+  /** Members here that are told the roster now: not those that declined it, nor those still waiting for a welcome. */
+  #audience(): Connection[] {
+    return [...this.#conns.present()].filter((m) => m.a.roster !== false && !this.#waiting.has(m));
+  }
+
+  /** Frames are batched per turn for a large room, as in a room of one object (LARGE_AUDIENCE). */
+  #wide(audience: number): boolean {
+    return Math.max(this.#members ?? 0, this.#view?.size ?? audience) >= LARGE_AUDIENCE;
+  }
+
+  /** How many members `c` is not shown: the room's less the view, less itself if it counts but is not shown. */
+  #hidden(c: Connection, members: number, view: Map<string, Peer>): number {
+    const waits = !view.has(c.a.conn) && this.#unshown.has(c.a.conn);
+    return Math.max(members - view.size - (waits ? 1 : 0), 0);
+  }
+
+  /** After a welcome (a socket starts from 0): how many it is not shown, if any. */
+  #count(c: Connection): void {
+    if (this.#members === undefined || !this.#view || !this.#conns.byConn(c.a.conn)) return;
+    c.hiddenTold = this.#hidden(c, this.#members, this.#view);
+    if (c.hiddenTold) c.send({ type: 'members', hidden: c.hiddenTold });
+  }
+
+  /** Tells every member here whose number of members not shown changed (one frame per distinct number). */
+  #tell(): void {
+    const view = this.#view;
+    const members = this.#members;
+    if (!view || members === undefined) return;
+    if (members - view.size !== this.#past) this.#meta.setMeta('roster_hidden', (this.#past = members - view.size));
+    const audience = this.#audience();
+    const wide = this.#wide(audience.length);
+    const outs = new Map<number, Outgoing>();
+    for (const m of audience) {
+      const hidden = this.#hidden(m, members, view);
+      if (m.hiddenTold === hidden) continue;
+      m.hiddenTold = hidden;
+      let out = outs.get(hidden);
+      if (!out) outs.set(hidden, (out = new Outgoing({ type: 'members', hidden })));
+      out.to(m, wide);
     }
   }
 
@@ -176,7 +281,8 @@ export class LeafPresence {
    * peer both know may be older than the view's (it keeps the state a peer
    * joined with, and its leaf re-announces the latest), so the view's is kept.
    */
-  relinked(roster: Peer[] | undefined): void {
+  relinked(reply: { roster?: Peer[]; members?: number; unshown?: string[] }): void {
+    const { roster } = reply;
     if (!roster) return;
     const next = new Map(roster.map((p) => [p.conn, p]));
     const view = this.#view;
@@ -187,22 +293,32 @@ export class LeafPresence {
         else next.set(conn, peer);
       }
       for (const [conn, peer] of next) if (!view.has(conn)) diff.push({ type: 'presence', event: 'join', peer });
-      this.apply(diff);
+      this.#announce(diff);
     }
     this.#view = next;
     this.#viewJson = undefined;
+    if (reply.members === undefined) return;
+    this.#members = reply.members;
+    const unshown = new Set(reply.unshown);
+    for (const conn of this.#unshown) if (!unshown.has(conn)) this.#wait(conn, false);
+    for (const conn of unshown) this.#wait(conn, true);
+    this.#tell();
   }
 
   /** The retention wipe closed every socket of the room, and the root forgot them all, without a leave. */
   wiped(): void {
     this.#view = new Map();
     this.#viewJson = undefined;
+    this.#members = 0;
+    this.#unshown.clear();
   }
 
   /** The leaf stopped following the root (it unlinked, or lost the room's order): its view is no longer kept up. */
   forget(): void {
     this.#view = undefined;
     this.#viewJson = undefined;
+    this.#members = undefined;
+    this.#unshown.clear();
   }
 
   #sendWelcome(c: Connection, head: WelcomeHead): void {

@@ -115,15 +115,20 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#store = new Store(ctx.storage, this.#limits);
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#guard = new Guard(this.#conns, this.#limits, env, ctx.storage.sql, (c) => this.#leave(c.ws));
-    this.#presence = new LeafPresence(this.#conns, this.#limits, {
-      report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
-      broken: () => {
-        this.#rootStub = undefined;
-        // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
-        this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
+    this.#presence = new LeafPresence(
+      this.#conns,
+      this.#limits,
+      {
+        report: (changes: MemberChange[]) => this.#root().presence(this.#name!, changes),
+        broken: () => {
+          this.#rootStub = undefined;
+          // An unlinked leaf has no member left to tell of; its next socket links afresh anyway.
+          this.#serial(() => (this.#chain ? this.#sync(true) : undefined)).catch(() => {});
+        },
+        relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
       },
-      relink: () => this.#serial(() => (this.#presence.knowsRoom ? undefined : this.#sync(true))),
-    });
+      this.#store,
+    );
     this.#hello = new LeafHello(this.#conns, this.#presence, (c) => this.#leave(c.ws));
     // A failed call breaks its stub: the next one opens another.
     const broken = (err: unknown): never => {
@@ -344,7 +349,7 @@ export class RoomLeaf extends DurableObject<Env> {
       this.#cache.reset(reply.seq);
     }
     if (!have) {
-      this.#presence.relinked(reply.roster);
+      this.#presence.relinked(reply);
       return this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
     }
     if (have.epoch !== reply.epoch) this.#chain = { epoch: reply.epoch, n: 0, seq: have.seq };
@@ -354,7 +359,7 @@ export class RoomLeaf extends DurableObject<Env> {
     }
     // The ring no longer held all of this epoch's batches.
     if (this.#chain!.n < reply.n) return this.#reset(reply);
-    this.#presence.relinked(reply.roster);
+    this.#presence.relinked(reply);
     this.#save(this.#chain!);
   }
 
@@ -370,7 +375,7 @@ export class RoomLeaf extends DurableObject<Env> {
     this.#outbox.clear();
     // What its members were told no longer matters (they are gone); new ones start from the root's roster.
     this.#presence.forget();
-    this.#presence.relinked(reply.roster);
+    this.#presence.relinked(reply);
     this.#save({ epoch: reply.epoch, n: reply.n, seq: reply.seq });
   }
 
@@ -385,7 +390,7 @@ export class RoomLeaf extends DurableObject<Env> {
         this.#conns.broadcast(item.out.key, new Outgoing(item.out, item.bytes));
         for (const gone of this.#conns.takeExpired()) this.#guard.expire(gone);
       } else if (item.t === 'presence') {
-        this.#presence.apply(item.events);
+        this.#presence.apply(item);
         continue;
       } else if (item.t === 'wipe') {
         for (const c of [...this.#conns.all()]) {

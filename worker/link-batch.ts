@@ -44,6 +44,14 @@ export interface WipeItem {
 export interface PresenceItem {
   t: 'presence';
   events: PresenceOut[];
+  /**
+   * The room's members after this window, shown or not (`maxRosterPeers`): each
+   * leaf tells its members how many they are not shown. Absent from a root that
+   * predates the bound; a leaf then tells nothing.
+   */
+  members?: number;
+  /** Members that joined in this window but wait outside the view: counted in `members`, announced by no event. */
+  unshown?: string[];
 }
 
 export type LinkItem = PushItem | CompactItem | WipeItem | PresenceItem;

@@ -157,8 +157,8 @@ export class Room extends DurableObject<Env> {
     // Its leaves find it under ROOMS (createEdgeroom's overlay puts the room's binding there).
     const fansOut = env.LEAVES !== undefined && env.ROOMS !== undefined;
     this.#switch = new FanoutSwitch(this.#store, fansOut ? fanoutThreshold(env) : undefined);
-    this.#roster = new RootRoster(ctx.storage.sql, this.#limits.presenceBatchMs, (events) =>
-      this.#links.add({ t: 'presence', events }),
+    this.#roster = new RootRoster(ctx.storage.sql, this.#limits.presenceBatchMs, this.#limits.maxRosterPeers, (w) =>
+      this.#links.add({ t: 'presence', ...w }),
     );
     this.#conns = new Connections(ctx.getWebSockets(), this.#store, this.#limits, (c) => this.#guard.slowConsumer(c));
     this.#clock = new AlarmClock(ctx.storage, this.#store.meta('alarm_at') || undefined);
@@ -294,7 +294,8 @@ export class Room extends DurableObject<Env> {
    * `members` (the leaf's presence members) replaces what the root had for
    * that leaf. The answer carries the room's roster as of its batch `n` when
    * the leaf has no view of it it can trust (`view` false, a first link, or
-   * a restart of this object since).
+   * a restart of this object since), with the room's member count and which
+   * of the leaf's members wait unshown (`maxRosterPeers`) as of the same batch.
    */
   async link(
     name: string,
@@ -317,7 +318,8 @@ export class Room extends DurableObject<Env> {
       missed = clean ? links.since(links.epoch, 0) : undefined;
     }
     const roster = view && have?.epoch === links.epoch ? undefined : this.#roster.roster();
-    return { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed, ...(roster ? { roster } : {}) };
+    const reply = { epoch: links.epoch, n: links.n, seq: this.#store.seq, missed };
+    return roster ? { ...reply, roster, ...this.#roster.count(name) } : reply;
   }
 
   /** A leaf whose last socket left a while ago: it is sent no more batches (it links again for its next socket). */
