@@ -210,11 +210,14 @@ export default defineConfig({
         test: { name: 'worker-presence', include: ['test/worker-presence/**/*.test.ts'] },
       },
       {
-        // A roster that shows 3 members (maxRosterPeers), so a test can go past it.
+        // A roster that shows 3 members (maxRosterPeers), so a test can go past it; counts told
+        // every 1 ms at most (membersEveryMs), so a test sees each (the throttle has tests of its own).
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', MAX_ROSTER_PEERS: '3' } },
+            miniflare: {
+              bindings: { ADDRESS_LIMITS: 'off', AUTH_KEYS: '', MAX_ROSTER_PEERS: '3', MEMBERS_EVERY_MS: '1' },
+            },
           }),
         ],
         test: { name: 'worker-roster-cap', include: ['test/worker-roster-cap/**/*.test.ts'] },
@@ -230,11 +233,14 @@ export default defineConfig({
         test: { name: 'worker-fanout', include: ['test/worker-fanout/**/*.test.ts'] },
       },
       {
-        // Fanned-out rooms whose roster shows 3 members (maxRosterPeers), so a test can go past it.
+        // Fanned-out rooms whose roster shows 3 members (maxRosterPeers), so a test can go past it;
+        // counts every 1 ms at most, as in worker-roster-cap.
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ...UNLIMITED_RATES, AUTH_KEYS: '', MAX_ROSTER_PEERS: '3' } },
+            miniflare: {
+              bindings: { ...UNLIMITED_RATES, AUTH_KEYS: '', MAX_ROSTER_PEERS: '3', MEMBERS_EVERY_MS: '1' },
+            },
           }),
         ],
         test: { name: 'worker-fanout-roster-cap', include: ['test/worker-fanout-roster-cap/**/*.test.ts'] },

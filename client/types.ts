@@ -39,8 +39,9 @@ export interface RoomEvents {
   presence: PresenceEvent;
   /**
    * How many members of the room `peers` leaves out, you not counted: a roster shows a
-   * room's first `maxRosterPeers` (100) members by arrival. Fires whenever that changes,
-   * to 0 included, so the room holds `peers.size + 1 + hidden`; 0 until it first fires.
+   * room's first `maxRosterPeers` (100) members by arrival. Fires when that changed, to 0
+   * included, at most once a second, so the room holds `peers.size + 1 + hidden` within a
+   * second of a change; 0 until it first fires, and again at each welcome (`sync`).
    * (The frame as received: `type: 'members'` too.)
    */
   members: { hidden: number };

@@ -31,6 +31,12 @@ export const DEFAULT_LIMITS = {
    * N members joining cost N² peers sent: 250,000 for a room of 500.
    */
   maxRosterPeers: 100,
+  /**
+   * How often at most a socket is told a new `members` count (how many members
+   * its roster leaves out). In a connect storm the count changes every presence
+   * window: sent each time, it cost more than the roster it replaces.
+   */
+  membersEveryMs: 1000,
   /** Seconds without a write before a room's data is wiped. */
   retentionSeconds: 86_400,
   /**

@@ -192,8 +192,8 @@ export const PresenceOut = z.object({
 /**
  * How many members of the room this socket's roster does not list (itself not
  * counted), when the room has more than `maxRosterPeers`: the roster lists only
- * that many. Sent when the number changes, 0 included, so the room's size is
- * always `peers + 1 + hidden` as of the last presence window.
+ * that many. Sent when the number changed, 0 included, at most every
+ * `membersEveryMs`, so the room's size is `peers + 1 + hidden` within that long.
  */
 export const MembersOut = z.object({ type: z.literal('members'), hidden: z.number().check(z.int(), z.gte(0)) });
 export const DirectOut = z.object({ type: z.literal('dm'), from: z.string(), value: z.unknown() });

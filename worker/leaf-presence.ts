@@ -34,6 +34,7 @@ import { toCbor, toJson } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
 import type { PresenceItem } from './link-batch.ts';
 import { stateFits } from './presence.ts';
+import { Throttle } from './throttle.ts';
 import { errorFrame } from './validate.ts';
 
 /** A change a leaf reports about one of its members; a leave carries the member's last state. */
@@ -75,14 +76,17 @@ export class LeafPresence {
   /** This leaf's members the root counts in `#members` but does not show (they wait for a place in the view). */
   #unshown = new Set<string>();
   #meta: Meta;
-  /** The room's members less the view, as of the leaf's place in the chain (stored as `roster_hidden`). */
+  /** The room's members less the view, as of the last time the members here were told (stored as `roster_hidden`). */
   #past: number;
+  /** Tells the members here how many they are not shown, at most every membersEveryMs. */
+  #counts: Throttle;
 
   constructor(conns: Connections, limits: Limits, links: PresenceLinks, meta: Meta) {
     this.#conns = conns;
     this.#limits = limits;
     this.#links = links;
     this.#meta = meta;
+    this.#counts = new Throttle(limits.membersEveryMs, () => this.#tellNow());
     // Woken: the members were told their numbers as of the place the leaf stored, and are told only changes.
     this.#past = meta.meta('roster_hidden');
     for (const c of conns.present()) {
@@ -248,15 +252,19 @@ export class LeafPresence {
     return Math.max(members - view.size - (waits ? 1 : 0), 0);
   }
 
-  /** After a welcome (a socket starts from 0): how many it is not shown, if any. */
+  /** After a welcome (a socket starts from 0): it is told how many it is not shown, if any, with the next count. */
   #count(c: Connection): void {
-    if (this.#members === undefined || !this.#view || !this.#conns.byConn(c.a.conn)) return;
-    c.hiddenTold = this.#hidden(c, this.#members, this.#view);
-    if (c.hiddenTold) c.send({ type: 'members', hidden: c.hiddenTold });
+    if (!this.#conns.byConn(c.a.conn)) return;
+    c.hiddenTold = 0;
+    this.#tell();
+  }
+
+  #tell(): void {
+    this.#counts.request();
   }
 
   /** Tells every member here whose number of members not shown changed (one frame per distinct number). */
-  #tell(): void {
+  #tellNow(): void {
     const view = this.#view;
     const members = this.#members;
     if (!view || members === undefined) return;

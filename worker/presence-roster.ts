@@ -17,7 +17,8 @@
  *
  * The roster shows a room's first `maxRosterPeers` members (roster-view.ts);
  * the others are members all the same, and a member is told how many it is
- * not shown (`members` frames) whenever that number changes.
+ * not shown (`members` frames) when that number changed, at most every
+ * `membersEveryMs`: in a connect storm it changes with every window.
  *
  * A member whose hello said `roster: false` is announced like any other, but is
  * told nothing: its welcome has no peers and flushes pass it by. The threshold
@@ -28,6 +29,7 @@ import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
 import { RosterView } from './roster-view.ts';
+import { Throttle } from './throttle.ts';
 
 type Event = PresenceOut['event'];
 
@@ -51,16 +53,19 @@ export class Roster {
    */
   #pending = new Map<string, PresenceOut>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Tells members how many they are not shown, at most every membersEveryMs. */
+  #counts: Throttle;
 
   /**
    * After a wake, everyone who said hello was announced before the object slept:
    * a pending flush's timer keeps it from being evicted (since compatibility date
    * 2026-10-01, pending timers do), and a crash drops the sockets with it.
    */
-  constructor(conns: Connections, batchMs: number, cap: number) {
+  constructor(conns: Connections, batchMs: number, cap: number, countEveryMs: number) {
     this.#conns = conns;
     this.#batchMs = batchMs;
     this.#view = new RosterView(cap);
+    this.#counts = new Throttle(countEveryMs, () => this.#tellCounts());
     // Shown ones first (they are who the others were told of), then by arrival.
     const present = [...conns.present()].sort(
       (a, b) => Number(!a.a.shown) - Number(!b.a.shown) || (a.a.arrived ?? 0) - (b.a.arrived ?? 0),
@@ -75,14 +80,14 @@ export class Roster {
   }
 
   /**
-   * After a welcome (a socket starts from 0): how many it is not shown, if any.
-   * Counted as of now, before its own join, while the welcome's peers are as of
-   * the last window: the next flush brings both up to date.
+   * After a welcome (a socket starts from 0): it is told how many it is not
+   * shown, if any, with the next count, within membersEveryMs. Not at once: in a
+   * connect storm that would be one more frame for every socket.
    */
   count(c: Connection): void {
     if (c.a.roster === false) return;
-    c.hiddenTold = this.#hidden(c);
-    if (c.hiddenTold) c.send({ type: 'members', hidden: c.hiddenTold });
+    c.hiddenTold = 0;
+    this.#counts.request();
   }
 
   /** Members `c` is not shown: beyond the view, and not `c` itself. */
@@ -153,25 +158,33 @@ export class Roster {
     else this.#timer ??= setTimeout(() => this.#flushSafely(), this.#batchMs);
   }
 
-  /**
-   * Sends what is pending to every member that takes the roster but its subject,
-   * and makes it the announced roster; past the cap, the count too.
-   */
+  /** Sends what is pending to every member that takes the roster but its subject, and makes it the announced roster. */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#pending.size === 0) return this.#counts.request();
     const events = [...this.#pending.values()];
     this.#pending.clear();
-    if (events.length) this.#announcedJson = undefined;
+    this.#announcedJson = undefined;
     announce(this.#announced, events);
     const outs = events.map((e) => ({ about: e.peer.conn, out: new Outgoing(e) }));
-    // Past the cap: the number each member is not shown, one frame for the shown and one for the rest.
-    const hidden = this.#members.size - this.#view.size;
-    const counts = [hidden, hidden - 1].map((n) => new Outgoing({ type: 'members', hidden: Math.max(n, 0) }));
     const wide = this.#members.size >= LARGE_AUDIENCE;
     for (const m of this.#members.values()) {
       if (m.a.roster === false) continue;
       for (const { about, out } of outs) if (about !== m.a.conn) out.to(m, wide);
+    }
+    // After the events: a count always matches the peers a member was told.
+    this.#counts.request();
+  }
+
+  /** Tells each member that takes the roster how many it is not shown, if that changed since it was last told. */
+  #tellCounts(): void {
+    const hidden = this.#members.size - this.#view.size;
+    // One frame for the shown and one for the rest (who are not shown themselves).
+    const counts = [hidden, hidden - 1].map((n) => new Outgoing({ type: 'members', hidden: Math.max(n, 0) }));
+    const wide = this.#members.size >= LARGE_AUDIENCE;
+    for (const m of this.#members.values()) {
+      if (m.a.roster === false) continue;
       const shown = this.#view.has(m.a.conn);
       if (m.hiddenTold !== (m.hiddenTold = shown ? hidden : hidden - 1)) counts[shown ? 0 : 1]!.to(m, wide);
     }

@@ -28,7 +28,7 @@ export class Presence {
     this.#conns = conns;
     this.#limits = limits;
     this.#seq = seq;
-    this.#roster = new Roster(conns, limits.presenceBatchMs, limits.maxRosterPeers);
+    this.#roster = new Roster(conns, limits.presenceBatchMs, limits.maxRosterPeers, limits.membersEveryMs);
   }
 
   hello(c: Connection, m: HelloIn): void {

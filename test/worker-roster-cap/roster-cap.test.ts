@@ -85,15 +85,21 @@ describe('a room with more members than its roster shows', () => {
     for (const m of members) await m.settle(members);
     expect([a.hidden, b.hidden, c.hidden, d.hidden, e.hidden]).toEqual([2, 2, 2, 1, 1]);
 
-    // Exactly what the first member heard: its two shown peers, then two counts, nothing about d and e.
+    // Exactly what the first member heard: its two shown peers, then counts (1 and 2, or 2 alone
+    // when both joins fell within one membersEveryMs), nothing about d and e.
     await a.s.drain();
-    expect(story(a.s.received, names)).toEqual([
+    expect(story(a.s.received, names).slice(0, 2)).toEqual([
       ['join', 'b', 'B'],
       ['join', 'c', 'C'],
-      ['hidden', 1],
-      ['hidden', 2],
     ]);
-    // e was told of d only as a number, right after its welcome.
+    expect([
+      [
+        ['hidden', 1],
+        ['hidden', 2],
+      ],
+      [['hidden', 2]],
+    ]).toContainEqual(story(a.s.received, names).slice(2));
+    // e was told of d only as a number.
     await e.s.drain();
     expect(story(e.s.received, names)).toEqual([['hidden', 1]]);
   });
