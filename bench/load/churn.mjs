@@ -8,16 +8,19 @@
  * process in proportion to the sockets opened, batch after batch; an allocator
  * that keeps what it once used grows over the first batches and then reuses it.
  *
- *   npx node bench/load/churn.mjs [--sockets=6000] [--batch=200] [--every=5] [--variants=plain,hello]
+ *   npx node bench/load/churn.mjs [--sockets=6000] [--batch=200] [--every=5] [--variants=plain,hello,partyserver]
  *
  * plain: DriftDB-style sockets that say nothing (little of edgeroom's code
  * runs: the accept, an attachment, the close). hello: each offers a hello and
  * a sub in the upgrade (early frames), so presence, subscriptions (a SQLite
- * row each) and the welcome run too.
+ * row each) and the welcome run too. partyserver: the bench's partyserver
+ * room (bench/partyserver) in the same runtime, with silent sockets: what the
+ * runtime keeps without edgeroom's code.
  */
 import WebSocket from 'ws';
 import { devtools, heapMiB } from './lib/inspect.mjs';
 import { rssMiB, rssParts, runtimePid } from './lib/memory.mjs';
+import { PARTYSERVER_CONFIG } from '../contenders/partyserver.mjs';
 import { LOAD_VARS, newRoom, startInspectedServer } from './lib/server.mjs';
 
 const arg = (/** @type {string} */ name, /** @type {string} */ fallback) =>
@@ -25,7 +28,7 @@ const arg = (/** @type {string} */ name, /** @type {string} */ fallback) =>
 const SOCKETS = Number(arg('sockets', '6000'));
 const BATCH = Number(arg('batch', '200'));
 const EVERY = Number(arg('every', '5'));
-const VARIANTS = arg('variants', 'plain,hello').split(',');
+const VARIANTS = arg('variants', 'plain,hello,partyserver').split(',');
 const TIMEOUT_MS = 60_000;
 
 /** @param {unknown[]} frames */
@@ -79,11 +82,14 @@ const closeAll = (sockets) =>
 const results = [];
 for (const variant of VARIANTS) {
   const hello = variant === 'hello';
-  const server = await startInspectedServer(LOAD_VARS);
+  const party = variant === 'partyserver';
+  const server = party ? await startInspectedServer({}, PARTYSERVER_CONFIG) : await startInspectedServer(LOAD_VARS);
   try {
     if (!server.inspector) throw new Error('wrangler gave no inspector URL');
     const cdp = await devtools(server.inspector);
-    const { socket_url: url } = await newRoom(server.url);
+    const url = party
+      ? `${server.url.replace(/^http/, 'ws')}/parties/bench-room/churn`
+      : (await newRoom(server.url)).socket_url;
     // Warm up: the first sockets load the code and fill the runtime's caches.
     await closeAll(await open(url, hello, BATCH, 0));
     const room = runtimePid(server.persist);
@@ -91,6 +97,7 @@ for (const variant of VARIANTS) {
     /** @type {{ opened: number, rss: number, anon: number, live: number }[]} */
     const rows = [];
     const sample = async (/** @type {number} */ opened) => {
+      // Any request wakes the isolate (a 404 on partyserver's).
       const { live } = await heapMiB(cdp, () =>
         fetch(`${server.url}/lib/edgeroom.js`, { signal: AbortSignal.timeout(5000) }),
       );
