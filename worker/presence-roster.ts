@@ -179,6 +179,8 @@ export class Roster {
 
   /** Tells each member that takes the roster how many it is not shown, if that changed since it was last told. */
   #tellCounts(): void {
+    // A window is pending: its flush asks again, so a count never runs ahead of the events it follows.
+    if (this.#pending.size > 0) return;
     const hidden = this.#members.size - this.#view.size;
     // One frame for the shown and one for the rest (who are not shown themselves).
     const counts = [hidden, hidden - 1].map((n) => new Outgoing({ type: 'members', hidden: Math.max(n, 0) }));
