@@ -34,6 +34,7 @@ import { toCbor, toJson } from './codec.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
 import type { PresenceItem } from './link-batch.ts';
 import { stateFits } from './presence.ts';
+import { hiddenFrom } from './roster-view.ts';
 import { Throttle } from './throttle.ts';
 import { errorFrame } from './validate.ts';
 
@@ -91,7 +92,7 @@ export class LeafPresence {
     this.#past = meta.meta('roster_hidden');
     for (const c of conns.present()) {
       if (c.a.waits) this.#unshown.add(c.a.conn);
-      c.hiddenTold = Math.max(this.#past - (c.a.waits ? 1 : 0), 0);
+      c.hiddenTold = hiddenFrom(this.#past, !!c.a.waits);
     }
   }
 
@@ -248,8 +249,7 @@ export class LeafPresence {
 
   /** How many members `c` is not shown: the room's less the view, less itself if it counts but is not shown. */
   #hidden(c: Connection, members: number, view: Map<string, Peer>): number {
-    const waits = !view.has(c.a.conn) && this.#unshown.has(c.a.conn);
-    return Math.max(members - view.size - (waits ? 1 : 0), 0);
+    return hiddenFrom(members - view.size, !view.has(c.a.conn) && this.#unshown.has(c.a.conn));
   }
 
   /** After a welcome (a socket starts from 0): it is told how many it is not shown, if any, with the next count. */

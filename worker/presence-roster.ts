@@ -28,7 +28,7 @@
 import type { Peer, PresenceOut } from '../protocol/messages.ts';
 import { LARGE_AUDIENCE } from './batching.ts';
 import { Outgoing, type Connection, type Connections } from './connections.ts';
-import { RosterView } from './roster-view.ts';
+import { hiddenFrom, RosterView } from './roster-view.ts';
 import { Throttle } from './throttle.ts';
 
 type Event = PresenceOut['event'];
@@ -92,8 +92,8 @@ export class Roster {
 
   /** Members `c` is not shown: beyond the view, and not `c` itself. */
   #hidden(c: Connection): number {
-    const hidden = this.#members.size - this.#view.size;
-    return this.#members.get(c.a.conn) === c && !this.#view.has(c.a.conn) ? hidden - 1 : hidden;
+    const waits = this.#members.get(c.a.conn) === c && !this.#view.has(c.a.conn);
+    return hiddenFrom(this.#members.size - this.#view.size, waits);
   }
 
   /** The member, other than `c`, with this client ID and device: the socket a hello from `c` replaces. */
@@ -181,14 +181,14 @@ export class Roster {
   #tellCounts(): void {
     // A window is pending: its flush asks again, so a count never runs ahead of the events it follows.
     if (this.#pending.size > 0) return;
-    const hidden = this.#members.size - this.#view.size;
+    const beyond = this.#members.size - this.#view.size;
     // One frame for the shown and one for the rest (who are not shown themselves).
-    const counts = [hidden, hidden - 1].map((n) => new Outgoing({ type: 'members', hidden: Math.max(n, 0) }));
+    const counts = [false, true].map((waits) => new Outgoing({ type: 'members', hidden: hiddenFrom(beyond, waits) }));
     const wide = this.#members.size >= LARGE_AUDIENCE;
     for (const m of this.#members.values()) {
       if (m.a.roster === false) continue;
-      const shown = this.#view.has(m.a.conn);
-      if (m.hiddenTold !== (m.hiddenTold = shown ? hidden : hidden - 1)) counts[shown ? 0 : 1]!.to(m, wide);
+      const waits = !this.#view.has(m.a.conn);
+      if (m.hiddenTold !== (m.hiddenTold = hiddenFrom(beyond, waits))) counts[Number(waits)]!.to(m, wide);
     }
   }
 

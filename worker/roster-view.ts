@@ -9,6 +9,13 @@
  * member that has waited longest takes its place. So the view stays the first
  * `cap` members by arrival, and a member is never shown, hidden and shown again.
  */
+/**
+ * How many members one member is not shown: `beyond` (the room's members less
+ * the view), less itself when it is one of them (`waits`). The rule of every
+ * `members` frame, in a room of one object and on the leaves of a fanned-out one.
+ */
+export const hiddenFrom = (beyond: number, waits: boolean): number => Math.max(beyond - (waits ? 1 : 0), 0);
+
 export class RosterView {
   readonly cap: number;
   #shown = new Set<string>();
