@@ -30,7 +30,7 @@ export function compatibilityDate(configPath) {
 /**
  * @param {string} configPath
  * @param {Record<string, string>} [vars] wrangler vars over the config's
- * @returns {Promise<{ origin: string, stop(): Promise<void> }>}
+ * @returns {Promise<{ origin: string, persist: string, stop(): Promise<void> }>}
  */
 export async function startWorkerd(configPath, vars = {}) {
   if (process.env.X_LOCAL_OBSERVABILITY === undefined) throw new Error('call setLocalObservability() first');
@@ -50,6 +50,8 @@ export async function startWorkerd(configPath, vars = {}) {
   const url = await worker.url;
   return {
     origin: url.origin,
+    // Its state directory: the room's workerd is the one with SQLite files open under it (bench/load/lib/memory.mjs).
+    persist,
     async stop() {
       await worker.dispose();
       rmSync(persist, { recursive: true, force: true });
