@@ -194,7 +194,10 @@ export async function runSuite(options, argv, progress) {
     if (only.has('connect')) {
       results.connect = Object.fromEntries(connecting.map((c) => [c.id, []]));
       for (let round = 1; round <= rounds; round++) {
-        for (const c of connecting) {
+        // Each round starts with the next contender, so none always runs right after the same
+        // one (whose closing sockets and garbage its run would otherwise always inherit).
+        const order = connecting.map((_, k) => connecting[(round - 1 + k) % connecting.length]);
+        for (const c of /** @type {typeof connecting} */ (order)) {
           const r = await trial(
             `connect ${sizes.connect.sockets} round ${round}/${rounds} ${c.label}`,
             () => connectStorm(c, sizes.connect),
