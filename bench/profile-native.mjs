@@ -7,7 +7,12 @@
  * frame passes through) and this load generator.
  *
  *   npx node bench/profile-native.mjs [--target=edgeroom|partyserver] [--action=relay|append]
- *                                     [--hello] [--subscribers=500] [--seconds=4] [--keep]
+ *                                     [--hello[=no-roster]] [--subscribers=500] [--seconds=4] [--keep]
+ *                                     [--workload=fanout|connect]
+ *
+ * `--workload=connect` samples connect storms instead (bench/workloads/connect.mjs:
+ * `subscribers` sockets opened at once, then closed), one after another until
+ * the sampling ends; the closes are sampled too.
  *
  * Needs `perf` (Debian: apt-get install linux-perf). bench/profile.mjs shows
  * the JavaScript side through the V8 inspector instead.
@@ -20,6 +25,7 @@ import { BENCH_VARS, EDGEROOM_CONFIG, edgeroomContender } from './contenders/edg
 import { PARTYSERVER_CONFIG } from './contenders/partyserver.mjs';
 import { forwardingRoom, randomRoomName } from './contenders/contender.mjs';
 import { setLocalObservability, startWorkerd } from './contenders/workerd.mjs';
+import { connectStorm } from './workloads/connect.mjs';
 import { openFanout } from './workloads/fanout.mjs';
 
 const args = Object.fromEntries(
@@ -29,6 +35,7 @@ const target = args.target ?? 'edgeroom';
 const action = args.action === 'append' ? 'append' : 'relay';
 const subscribers = Number(args.subscribers ?? 500);
 const seconds = Number(args.seconds ?? 4);
+const workload = args.workload === 'connect' ? 'connect' : 'fanout';
 
 try {
   execFileSync('perf', ['--version'], { stdio: 'ignore' });
@@ -69,7 +76,60 @@ try {
           openRoom: async () =>
             forwardingRoom(`${server.origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`),
         }
-      : edgeroomContender(server.origin, action, 'edgeroom', 'hello' in args);
+      : edgeroomContender(
+          server.origin,
+          action,
+          'edgeroom',
+          args.hello === 'no-roster' ? 'no-roster' : 'hello' in args,
+        );
+  if (workload === 'connect') await profileConnect(contender);
+  else await profileFanout(contender);
+  report(perfData);
+} finally {
+  await server.stop();
+  if ('keep' in args) console.log(`\nperf data kept: ${perfData} (perf report -i ${perfData})`);
+  else rmSync(perfData, { force: true });
+}
+
+/** Samples the room's workerd for `seconds` with perf; resolves when perf has written its data. */
+function record(/** @type {number} */ room) {
+  const perf = spawn(
+    'perf',
+    ['record', '-q', '-F', '499', '-g', '-o', perfData, '-p', String(room), '--', 'sleep', String(seconds)],
+    { stdio: 'ignore' },
+  );
+  return new Promise((resolve, reject) => {
+    perf.once('exit', resolve);
+    perf.once('error', reject);
+  });
+}
+
+/** @param {import('./contenders/contender.mjs').Contender} contender */
+async function profileConnect(contender) {
+  const sizes = { sockets: subscribers };
+  await connectStorm(contender, sizes); // JIT warm-up, and a room for telling the processes apart
+  const { room, proxy } = workerdProcesses(new URL(server.origin).port);
+  const before = { room: cpuTicks(room), proxy: cpuTicks(proxy), load: cpuTicks(process.pid) };
+  const started = performance.now();
+  let recording = true;
+  const perfDone = record(room).finally(() => (recording = false));
+  /** @type {number[]} */
+  const connectMs = [];
+  while (recording) connectMs.push((await connectStorm(contender, sizes)).connectMs);
+  await perfDone;
+  const elapsed = (performance.now() - started) / 1000;
+  const busy = (/** @type {number} */ pid, /** @type {number} */ t0) =>
+    `${Math.round(((cpuTicks(pid) - t0) / ticksPerSecond() / elapsed) * 100)}%`;
+  console.log(
+    `${contender.label}: ${connectMs.length} storms of ${subscribers} sockets, opened in ${connectMs.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+  );
+  console.log(
+    `busy, % of one core: room workerd ${busy(room, before.room)}, dev proxy workerd ${busy(proxy, before.proxy)}, load generator ${busy(process.pid, before.load)}`,
+  );
+}
+
+/** @param {import('./contenders/contender.mjs').Contender} contender */
+async function profileFanout(contender) {
   const window = Math.ceil(1000 / subscribers);
   const session = await openFanout(contender, { subscribers });
   try {
@@ -77,15 +137,7 @@ try {
     await session.measure({ window, warmupMs: 0, measureMs: 1000 }); // JIT warm-up
     const before = { room: cpuTicks(room), proxy: cpuTicks(proxy), load: cpuTicks(process.pid) };
     const started = performance.now();
-    const perf = spawn(
-      'perf',
-      ['record', '-q', '-F', '499', '-g', '-o', perfData, '-p', String(room), '--', 'sleep', String(seconds)],
-      { stdio: 'ignore' },
-    );
-    const perfDone = new Promise((resolve, reject) => {
-      perf.once('exit', resolve);
-      perf.once('error', reject);
-    });
+    const perfDone = record(room);
     const result = await session.measure({ window, warmupMs: 0, measureMs: seconds * 1000 });
     const elapsed = (performance.now() - started) / 1000;
     const busy = (/** @type {number} */ pid, /** @type {number} */ t0) =>
@@ -100,11 +152,6 @@ try {
   } finally {
     await session.close();
   }
-  report(perfData);
-} finally {
-  await server.stop();
-  if ('keep' in args) console.log(`\nperf data kept: ${perfData} (perf report -i ${perfData})`);
-  else rmSync(perfData, { force: true });
 }
 
 /**
