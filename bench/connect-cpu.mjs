@@ -15,7 +15,10 @@
  *   (re)connects, both as early frames in the upgrade; ready at the welcome;
  * - partyserver (bench/partyserver, on a server of its own): ready when open.
  *
- *   npx node bench/connect-cpu.mjs [--sockets=500] [--rounds=4]
+ *   npx node bench/connect-cpu.mjs [--sockets=500] [--rounds=4] [--against=<another checkout>]
+ *
+ * `--against` also runs the edgeroom variants on a server of that checkout's
+ * worker (a git worktree of the commit before a change, say), in the same rounds.
  */
 import WebSocket from 'ws';
 import { listeningWorkerds } from '../test/e2e/crash/processes.ts';
@@ -82,42 +85,51 @@ const ownCpu = () => {
   return (user + system) / 1e6;
 };
 
+const AGAINST = process.argv.find((a) => a.startsWith('--against='))?.split('=')[1];
 const server = await startServer(LOAD_VARS);
 setLocalObservability(false);
 const party = await startWorkerd(PARTYSERVER_CONFIG);
+// Another checkout's worker, on a server of its own in the same run: a change compared with what it changes.
+const other = AGAINST ? await startWorkerd(`${AGAINST}/wrangler.toml`, LOAD_VARS) : undefined;
 try {
-  // A warm-up room on each: its SQLite file is what tells the room's workerd from the proxy.
-  const warm = await fetch(`${server.url}/new`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-  for (const ws of await storm(/** @type {{ socket_url: string }} */ (await warm.json()).socket_url, true, 20))
-    ws.close();
   const partyUrl = () => `${party.origin.replace(/^http/, 'ws')}/parties/bench-room/${randomRoomName()}`;
   for (const ws of await storm(partyUrl(), 'plain', 20)) ws.close();
-  const room = runtimePid(server.persist);
+  /** @typedef {{ name: string, roster: boolean | 'plain' | 'ping', url: () => Promise<string> | string, room: number, proxy: number | undefined }} Variant */
+  /** @type {Variant[]} */
+  const variants = [];
+  for (const [origin, persist, label] of /** @type {const} */ ([
+    [server.url, server.persist, ''],
+    ...(other ? /** @type {const} */ ([[other.origin, other.persist, ` [${AGAINST}]`]]) : []),
+  ])) {
+    const newRoom = async () => {
+      const res = await fetch(`${origin}/new`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      return /** @type {{ socket_url: string }} */ (await res.json()).socket_url;
+    };
+    // A warm-up room: its SQLite file is what tells the room's workerd from the proxy.
+    for (const ws of await storm(await newRoom(), true, 20)) ws.close();
+    const room = runtimePid(persist);
+    // wrangler's proxy: the workerd that listens on the server's port.
+    const proxy = listeningWorkerds(Number(new URL(origin).port))[0];
+    if (room === undefined) throw new Error("could not tell the room's workerd from its proxy");
+    console.log(`edgeroom${label}: room workerd ${room}, proxy ${proxy}`);
+    variants.push(
+      { name: `plain (DriftDB-style)${label}`, roster: 'plain', url: newRoom, room, proxy },
+      { name: `early ping${label}`, roster: 'ping', url: newRoom, room, proxy },
+      { name: `hello + sub, roster${label}`, roster: true, url: newRoom, room, proxy },
+      { name: `hello + sub, roster: false${label}`, roster: false, url: newRoom, room, proxy },
+    );
+  }
   const partyRoom = runtimePid(party.persist);
-  if (room === undefined || partyRoom === undefined) throw new Error("could not tell a room's workerd from its proxy");
-  // wrangler's proxy: the workerd that listens on the server's port.
-  const [proxy, partyProxy] = [server.url, party.origin].map((url) => listeningWorkerds(Number(new URL(url).port))[0]);
-  console.log(
-    `${SOCKETS} sockets, ${ROUNDS} rounds; edgeroom: room workerd ${room}, proxy ${proxy}; partyserver: room workerd ${partyRoom}, proxy ${partyProxy}`,
-  );
-  const newRoom = async () => {
-    const res = await fetch(`${server.url}/new`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-    return /** @type {{ socket_url: string }} */ (await res.json()).socket_url;
-  };
-  /** @type {{ name: string, roster: boolean | 'plain' | 'ping', url: () => Promise<string> | string, room: number, proxy: number | undefined }[]} */
-  const variants = [
-    { name: 'plain (DriftDB-style)', roster: 'plain', url: newRoom, room, proxy },
-    { name: 'early ping', roster: 'ping', url: newRoom, room, proxy },
-    { name: 'hello + sub, roster', roster: true, url: newRoom, room, proxy },
-    { name: 'hello + sub, roster: false', roster: false, url: newRoom, room, proxy },
-    { name: 'partyserver', roster: 'plain', url: partyUrl, room: partyRoom, proxy: partyProxy },
-  ];
+  if (partyRoom === undefined) throw new Error("could not tell partyserver's room workerd from its proxy");
+  const partyProxy = listeningWorkerds(Number(new URL(party.origin).port))[0];
+  console.log(`partyserver: room workerd ${partyRoom}, proxy ${partyProxy}; ${SOCKETS} sockets, ${ROUNDS} rounds`);
+  variants.push({ name: 'partyserver', roster: 'plain', url: partyUrl, room: partyRoom, proxy: partyProxy });
   /** @type {Record<string, { ms: number[], room: number[], proxy: number[], clients: number[] }>} */
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
     // Each round starts with another variant: what ran just before (its closes, its garbage) rotates too.
     for (let k = 0; k < variants.length; k++) {
-      const v = /** @type {(typeof variants)[number]} */ (variants[(round - 1 + k) % variants.length]);
+      const v = /** @type {Variant} */ (variants[(round - 1 + k) % variants.length]);
       const url = await v.url();
       const before = { room: cpuSeconds(v.room).total, proxy: cpuSeconds(v.proxy).total, clients: ownCpu() };
       const start = performance.now();
@@ -140,12 +152,18 @@ try {
     }
   }
   const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  console.log('\nmedians: variant | all ready, ms | CPU s: room | proxy | clients');
+  const reference = /** @type {(typeof results)[string]} */ (results.partyserver);
+  // Within a round the variants ran back to back; the machine's speed moves between rounds.
+  const perRound = (/** @type {number[]} */ xs, /** @type {number[]} */ ref) =>
+    median(xs.map((x, i) => x / (ref[i] ?? NaN)));
+  console.log(
+    '\nmedians: variant | all ready, ms | CPU s: room | proxy | clients | ÷ partyserver per round: wall, room CPU',
+  );
   for (const [name, r] of Object.entries(results)) {
     console.log(
-      `${name} | ${median(r.ms).toFixed(0)} | ${median(r.room).toFixed(2)} | ${median(r.proxy).toFixed(2)} | ${median(r.clients).toFixed(2)}`,
+      `${name} | ${median(r.ms).toFixed(0)} | ${median(r.room).toFixed(2)} | ${median(r.proxy).toFixed(2)} | ${median(r.clients).toFixed(2)} | ${perRound(r.ms, reference.ms).toFixed(2)}×, ${perRound(r.room, reference.room).toFixed(2)}×`,
     );
   }
 } finally {
-  await Promise.all([server.stop(), party.stop()]);
+  await Promise.all([server.stop(), party.stop(), other?.stop()]);
 }
