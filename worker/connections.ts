@@ -78,6 +78,8 @@ export class Connection implements Batched {
   #rates?: SocketRates;
   /** Frames held while this socket's batch window is open (see batching.ts). */
   #held: HeldFrames | null = null;
+  /** Inside `unbatched`: frames go out at once. */
+  #unbatched = false;
   /** A long replay in progress (or one still being fetched: a Slot), and every frame for this socket that waits behind it. */
   #behind: (Frame | Iterator<Frame> | Slot)[] = [];
   /** The length of the frames (not replays) in #behind: held in this isolate's memory. */
@@ -306,9 +308,25 @@ export class Connection implements Batched {
     }
   }
 
+  /**
+   * Runs `handle` with every frame it sends this socket going out at once, none
+   * held for a batch: for a new socket's early frames, handled before its 101
+   * is returned (room.ts). Nothing can join them in a batch before the socket
+   * opens, and a batch window would cost a timer on every connect.
+   */
+  unbatched(handle: () => void): void {
+    this.#unbatched = true;
+    try {
+      handle();
+    } finally {
+      this.#unbatched = false;
+    }
+  }
+
   /** Sends a frame, or holds it for this turn's batch. */
   #deliver(frame: Frame, wide = false): void {
-    if (typeof frame !== 'string' || !this.a.hello || this.a.cbor) return this.#send(frame);
+    if (typeof frame !== 'string' || !this.a.hello || this.a.cbor || (this.#unbatched && !this.#held))
+      return this.#send(frame);
     if (!this.#held) {
       this.#held = new HeldFrames();
       this.#windows.open(this);
@@ -440,15 +458,18 @@ export class Connections {
     return true;
   }
 
-  /** Idempotent: subscribing twice is one subscription. Returns false if already subscribed. */
-  /** From now on `c` receives only the subjects it subscribes to. */
-  makeExplicit(c: Connection): void {
+  /**
+   * From now on `c` receives only the subjects it subscribes to. `save: false`
+   * when the caller saves the attachment itself right after (a hello).
+   */
+  makeExplicit(c: Connection, save = true): void {
     if (c.a.explicit) return;
     c.a.explicit = true;
-    c.save();
+    if (save) c.save();
     this.#firehose.delete(c);
   }
 
+  /** Idempotent: subscribing twice is one subscription. Returns false if already subscribed. */
   subscribe(c: Connection, key: string): boolean {
     if (c.subs.has(key)) return false;
     this.makeExplicit(c);

@@ -49,7 +49,7 @@ export class LeafHello {
       held.close(CLOSE_CODES.replaced, 'replaced by a newer connection with the same client ID');
     }
     this.#byIdentity.set(identity(c), c);
-    this.#conns.makeExplicit(c);
+    this.#conns.makeExplicit(c, false);
     const joining = !c.a.hello;
     c.a.hello = true;
     if (m.acks) c.a.acks = true;

@@ -116,10 +116,11 @@ export class Roster {
     return (this.#announcedJson ??= JSON.stringify([...this.#announced.values()]));
   }
 
+  /** A hello's join. The hello saves `c`'s attachment after this, `shown` with it. */
   join(c: Connection): void {
     this.#members.set(c.a.conn, c);
     this.#byIdentity.set(identity(c), c);
-    if (this.#view.admit(c.a.conn)) this.#show(c);
+    if (this.#view.admit(c.a.conn)) this.#show(c, false);
     this.#schedule();
   }
 
@@ -141,10 +142,13 @@ export class Roster {
     this.#schedule();
   }
 
-  /** `c` entered the view: marked in its attachment, so a wake knows whom the others were told of. */
-  #show(c: Connection): void {
+  /**
+   * `c` entered the view: marked in its attachment, so a wake knows whom the
+   * others were told of. A joiner's is saved by its hello, right after.
+   */
+  #show(c: Connection, save = true): void {
     c.a.shown = true;
-    c.save();
+    if (save) c.save();
     this.#queue('join', c.peer);
   }
 

@@ -57,7 +57,7 @@ export class Presence {
     const joining = !c.a.hello;
     // An edgeroom client subscribes explicitly: once it has said hello, no push
     // of a subject it has not asked for can slip in ahead of that subject's replay.
-    this.#conns.makeExplicit(c);
+    this.#conns.makeExplicit(c, false);
     c.a.hello = true;
     c.a.client = client;
     // Like `acks`, the first hello decides for the socket's life; a resume (a new socket) chooses again.
@@ -65,14 +65,16 @@ export class Presence {
     // Strictly increasing: within a turn workerd's clock stands still.
     if (joining) c.a.arrived = this.#lastArrival = Math.max(Date.now(), this.#lastArrival + 1);
     if (m.presence !== undefined && presenceFits) c.a.presence = m.presence;
-    c.save();
     this.#welcome(c, client);
     this.#roster.count(c);
     if (joining) {
       // A join is never held back by the presence rate, but it counts against it.
       c.rates.presence.take();
       this.#roster.join(c);
-    } else this.#announceUpdate(c);
+    }
+    // Once, with all of the above (and whether the roster shows it): each write is a call into the runtime.
+    c.save();
+    if (!joining) this.#announceUpdate(c);
   }
 
   /**

@@ -184,7 +184,9 @@ export class Room extends DurableObject<Env> {
     if (added) this.#switch.counted(this.#conns.size);
     // The frames the upgrade carried (worker/early.ts), by the path every frame takes, before any
     // the socket can send (none can come before the 101): the welcome goes out from here.
-    for (const frame of early) void this.webSocketMessage(server, frame);
+    this.#conns.get(server)?.unbatched(() => {
+      for (const frame of early) void this.webSocketMessage(server, frame);
+    });
     return response;
   }
 

@@ -33,6 +33,24 @@ describe('batching', () => {
     expect(frames.at(-1)).toBe('{"n":4}');
   });
 
+  it("sends a new socket's early replies at once, and batches again after them", () => {
+    const windows = new BatchWindows();
+    const { ws, frames } = fakeSocket();
+    const c = new Connection(ws, { conn: 'c', cbor: false, hello: true }, windows, limits);
+    // The room handles an upgrade's early frames inside unbatched (room.ts, fetch): no window, no timer.
+    c.unbatched(() => {
+      c.sendFrame('{"n":1}');
+      c.sendFrame('{"n":2}');
+    });
+    expect(frames).toEqual(['{"n":1}', '{"n":2}']);
+    c.sendFrame('{"n":3}');
+    c.sendFrame('{"n":4}');
+    c.sendFrame('{"n":5}');
+    expect(frames).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    windows.flushAll();
+    expect(frames).toEqual(['{"n":1}', '{"n":2}', '{"n":3}', '[{"n":4},{"n":5}]']);
+  });
+
   it('holds even the first frame of a broadcast to LARGE_AUDIENCE sockets until the window closes', () => {
     const store = { subscriptions: () => [], subscribe: () => {}, forgetConnection: () => {} } as unknown as Store;
     const small = new Connections([], store, limits);
