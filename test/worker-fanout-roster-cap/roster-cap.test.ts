@@ -5,10 +5,9 @@
 // never itself, never a second join, never an update or leave of a peer it was not shown.
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { Room } from '../../worker/room.ts';
 import { connect, idOf, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { View } from '../worker-presence/view.ts';
-import { leafStub, nameOnLeaf, newFanoutRoom } from '../worker-fanout/helpers.ts';
+import { failNextPresenceReport, leafStub, nameOnLeaf, newFanoutRoom } from '../worker-fanout/helpers.ts';
 
 const CAP = 3;
 
@@ -318,20 +317,10 @@ describe('the bounded roster across the leaves of a fanned-out room', () => {
     const seats: Seat[] = [];
     const model = new Model();
     for (let i = 0; i < 4; i++) await join(room, k, i % k, `f${i}`, seats, model);
-    let throws = 0;
-    await runInDurableObject(roomStub(room), (target: Room) => {
-      const proto = Object.getPrototypeOf(target) as Room;
-      const { presence } = proto;
-      proto.presence = async function (this: Room, ...args: Parameters<Room['presence']>) {
-        if (this !== target) return presence.apply(this, args);
-        proto.presence = presence;
-        throws++;
-        throw new Error('injected presence failure');
-      };
-    });
+    const failed = await failNextPresenceReport(room);
     // Its join report fails: its leaf relinks with its member list, which counts it (unshown).
     await join(room, k, 1, 'f4', seats, model);
-    expect(throws).toBe(1);
+    expect(failed()).toBe(1);
     leave(seats[0]!, seats, model);
     await converge(seats, model);
   });

@@ -7,7 +7,8 @@ import { runInDurableObject } from 'cloudflare:test';
 import { expect } from 'vitest';
 import { leafFor, leafName } from '../../worker/fanout.ts';
 import type { RoomLeaf } from '../../worker/leaf.ts';
-import { connect, http, idOf, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
+import type { Room } from '../../worker/room.ts';
+import { connect, http, idOf, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 
 export async function newFanoutRoom(leaves: number): Promise<string> {
   const res = await http('/new', { method: 'POST', body: JSON.stringify({ leaves }) });
@@ -53,4 +54,23 @@ export async function pushesOf(s: TestSocket, key: string, count: number): Promi
   const got: Msg[] = [];
   while (got.length < count) got.push(await s.until((m) => m.type === 'push' && m.key === key));
   return got;
+}
+
+/**
+ * Makes the room's next presence report from a leaf throw, once, as a failed
+ * call would. Returns how many reports have failed so far.
+ */
+export async function failNextPresenceReport(room: string): Promise<() => number> {
+  let throws = 0;
+  await runInDurableObject(roomStub(room), (target: Room) => {
+    const proto = Object.getPrototypeOf(target) as Room;
+    const { presence } = proto;
+    proto.presence = async function (this: Room, ...args: Parameters<Room['presence']>) {
+      if (this !== target) return presence.apply(this, args);
+      proto.presence = presence;
+      throws++;
+      throw new Error('injected presence failure');
+    };
+  });
+  return () => throws;
 }

@@ -8,7 +8,7 @@ import { leafName } from '../../worker/fanout.ts';
 import type { Room } from '../../worker/room.ts';
 import { connect, idOf, push, roomStub, secretOf, type Msg, type TestSocket } from '../worker/helpers.ts';
 import { othersOf, View } from '../worker-presence/view.ts';
-import { leafStub, nameOnLeaf, newFanoutRoom } from './helpers.ts';
+import { failNextPresenceReport, leafStub, nameOnLeaf, newFanoutRoom } from './helpers.ts';
 
 interface Member {
   view: View;
@@ -261,24 +261,14 @@ describe('presence across leaves survives what the links survive', () => {
   it('a report that fails once is made good by the relink it causes, which carries the whole member list', async () => {
     const room = await newFanoutRoom(2);
     const watcher = await memberOn(room, 2, 0, 'w');
-    let throws = 0;
-    await runInDurableObject(roomStub(room), (target: Room) => {
-      const proto = Object.getPrototypeOf(target) as Room;
-      const { presence } = proto;
-      proto.presence = async function (this: Room, ...args: Parameters<Room['presence']>) {
-        if (this !== target) return presence.apply(this, args);
-        proto.presence = presence;
-        throws++;
-        throw new Error('injected presence failure');
-      };
-    });
+    const failed = await failNextPresenceReport(room);
     const joiner = await memberOn(room, 2, 1, 'j');
     const everyone = new Map<string, unknown>([
       [watcher.welcome.conn, 'w'],
       [joiner.welcome.conn, 'j'],
     ]);
     await converge([watcher, joiner], everyone);
-    expect(throws).toBe(1);
+    expect(failed()).toBe(1);
     expect(watcher.view.events.map(describeEvent)).toEqual([`join ${joiner.welcome.conn} "j"`]);
   });
 
